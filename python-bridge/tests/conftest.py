@@ -1,0 +1,74 @@
+"""Fixtures that start a real pyfleet server (Node) on a free loopback port."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+START_TIMEOUT_S = 60.0
+
+
+class ServerProcess:
+    """A `pyfleet serve` child process and the URL it listens on."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.proc = subprocess.Popen(
+            ["node", "--conditions=pyfleet-source", "--import", "tsx", "server/src/cli/main.ts", "serve"],
+            cwd=REPO,
+            env={**os.environ, "PYFLEET_HOST": "127.0.0.1", "PYFLEET_PORT": "0", **env},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        self.lines: list[str] = []
+        ready = threading.Event()
+        self.url = ""
+
+        def read() -> None:
+            assert self.proc.stdout is not None
+            for line in self.proc.stdout:
+                self.lines.append(line)
+                if not self.url:
+                    try:
+                        record = json.loads(line)
+                    except ValueError:
+                        continue
+                    if isinstance(record, dict) and record.get("url"):
+                        self.url = record["url"]
+                        ready.set()
+            ready.set()
+
+        threading.Thread(target=read, daemon=True).start()
+        if not ready.wait(START_TIMEOUT_S) or not self.url:
+            self.stop()
+            raise RuntimeError("pyfleet server did not start:\n" + "".join(self.lines))
+
+    @property
+    def target(self) -> str:
+        """host:port for grpcio channels."""
+        return self.url.removeprefix("http://")
+
+    def stop(self) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        return self.proc.returncode
+
+
+@pytest.fixture
+def server() -> Iterator[ServerProcess]:
+    proc = ServerProcess({})
+    yield proc
+    proc.stop()

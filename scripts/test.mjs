@@ -1,0 +1,41 @@
+// `npm test`: every check the project has, in order, each runner's own
+// summary printed as it goes and a table at the end. All steps run even when
+// one fails, so one run shows everything that is wrong.
+import { spawnSync } from "node:child_process";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const bin = join(root, "node_modules", ".bin");
+const python = join(root, ".venv", "bin", "python");
+
+const steps = [
+  { name: "buf lint", cmd: join(bin, "buf"), args: ["lint"] },
+  { name: "generated code is fresh", cmd: process.execPath, args: [join(root, "scripts", "gen.mjs"), "--check"] },
+  { name: "typecheck (tsc)", cmd: join(bin, "tsc"), args: ["--noEmit", "-p", "tsconfig.json"] },
+  { name: "vitest", cmd: join(bin, "vitest"), args: ["run", ...process.argv.slice(2)] },
+  { name: "pytest", cmd: python, args: ["-m", "pytest", "python-bridge/tests"] },
+];
+
+const results = [];
+for (const step of steps) {
+  process.stdout.write(`\n=== ${step.name} ===\n`);
+  const started = Date.now();
+  const r = spawnSync(step.cmd, step.args, {
+    cwd: root,
+    stdio: "inherit",
+    env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, ...(process.stdout.isTTY ? {} : { NO_COLOR: "1" }) },
+  });
+  const ok = !r.error && r.status === 0;
+  if (r.error) process.stdout.write(`could not run ${step.cmd}: ${r.error.message}\n`);
+  if (!r.error && r.status === 0 && step.name === "buf lint") process.stdout.write("buf lint: no findings\n");
+  results.push({ name: step.name, ok, seconds: (Date.now() - started) / 1000 });
+}
+
+process.stdout.write("\n=== summary ===\n");
+for (const r of results) {
+  process.stdout.write(`${r.ok ? "pass" : "FAIL"}  ${r.name.padEnd(26)} ${r.seconds.toFixed(1)}s\n`);
+}
+const failed = results.filter((r) => !r.ok);
+process.stdout.write(failed.length ? `\n${failed.length} of ${results.length} steps failed\n` : `\nall ${results.length} steps passed\n`);
+process.exit(failed.length ? 1 : 0);

@@ -1,0 +1,48 @@
+/**
+ * The one error type of the server. Domain code throws it anywhere with a
+ * code and a message that says what happened and what to do; the RPC layer
+ * maps it once to a Connect error.
+ */
+export type ErrorCode =
+  | "canceled"
+  | "unknown"
+  | "invalid_argument"
+  | "deadline_exceeded"
+  | "not_found"
+  | "already_exists"
+  | "permission_denied"
+  | "resource_exhausted"
+  | "failed_precondition"
+  | "aborted"
+  | "out_of_range"
+  | "unimplemented"
+  | "internal"
+  | "unavailable"
+  | "data_loss"
+  | "unauthenticated";
+
+/** A Python exception, as the worker reported it. */
+export interface ToolErrorDetail {
+  type: string;
+  message: string;
+  traceback: string;
+  tool: string;
+  workerId: string;
+}
+
+export class PyfleetError extends Error {
+  override readonly name = "PyfleetError";
+
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly toolError?: ToolErrorDetail,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+export function isPyfleetError(e: unknown): e is PyfleetError {
+  return e instanceof PyfleetError;
+}

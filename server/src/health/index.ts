@@ -1,0 +1,1 @@
+export { HealthRegistry, type ServingStatus } from "./registry.js";

@@ -1,0 +1,130 @@
+import http from "node:http";
+import http2 from "node:http2";
+import net from "node:net";
+import { once } from "node:events";
+
+/** A request handler that serves both HTTP/1.1 and HTTP/2 requests. */
+export type RequestHandler = (
+  req: http.IncomingMessage | http2.Http2ServerRequest,
+  res: http.ServerResponse | http2.Http2ServerResponse,
+) => void;
+
+export interface ListenerOptions {
+  host: string;
+  port: number;
+  handler: RequestHandler;
+  /** PEM certificate and key: serve TLS, negotiating HTTP/2 or HTTP/1.1 by ALPN. */
+  tls?: { cert: string | Buffer; key: string | Buffer };
+  /** Close connections that send nothing for this long. */
+  idleTimeoutMs: number;
+}
+
+export interface Listener {
+  readonly host: string;
+  readonly port: number;
+  /** The base URL clients use, e.g. "http://127.0.0.1:8080". */
+  readonly url: string;
+  /**
+   * Stops accepting connections, lets in-flight requests finish for up to
+   * `graceMs`, then closes whatever is left.
+   */
+  close(graceMs: number): Promise<void>;
+}
+
+// The HTTP/2 connection preface begins with these bytes; HTTP/1.1 requests
+// begin with a method name, which never does.
+const H2_PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "latin1");
+const SNIFF_BYTES = 3;
+
+/**
+ * Listens on one port for HTTP/1.1 and HTTP/2 at once. Cleartext connections
+ * are routed by their first bytes (Node's cleartext HTTP/2 server cannot fall
+ * back to HTTP/1.1 on its own); TLS connections by ALPN.
+ */
+export async function listen(options: ListenerOptions): Promise<Listener> {
+  const sessions = new Set<http2.Http2Session>();
+  const h1Sockets = new Set<net.Socket>();
+  let closing = false;
+
+  const h2 = options.tls
+    ? http2.createSecureServer({ ...options.tls, allowHTTP1: true }, options.handler)
+    : http2.createServer({}, options.handler);
+  h2.on("session", (session: http2.Http2Session) => {
+    sessions.add(session);
+    session.once("close", () => sessions.delete(session));
+  });
+
+  let server: net.Server;
+  let h1: http.Server | undefined;
+  if (options.tls) {
+    server = h2;
+    h2.on("secureConnection", (socket: net.Socket) => trackH1(socket));
+  } else {
+    h1 = http.createServer(options.handler as http.RequestListener);
+    h1.keepAliveTimeout = options.idleTimeoutMs;
+    h1.on("connection", trackH1);
+    // While closing, finish each HTTP/1.1 response with "Connection: close"
+    // so keep-alive connections end with their last request.
+    h1.on("request", (_req: http.IncomingMessage, res: http.ServerResponse) => {
+      if (closing) res.shouldKeepAlive = false;
+    });
+    const cleartextH1 = h1;
+    server = net.createServer((socket) => route(socket, h2, cleartextH1, options.idleTimeoutMs));
+  }
+
+  function trackH1(socket: net.Socket) {
+    h1Sockets.add(socket);
+    socket.once("close", () => h1Sockets.delete(socket));
+  }
+
+  server.listen(options.port, options.host);
+  await once(server, "listening");
+  const address = server.address() as net.AddressInfo;
+  const hostForUrl = address.family === "IPv6" ? `[${address.address}]` : address.address;
+
+  return {
+    host: address.address,
+    port: address.port,
+    url: `${options.tls ? "https" : "http"}://${hostForUrl}:${address.port}`,
+    async close(graceMs: number) {
+      closing = true;
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      for (const session of sessions) session.close();
+      h1?.closeIdleConnections();
+      const open = [...sessions, ...h1Sockets];
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        Promise.all(open.map((c) => new Promise((resolve) => c.once("close", resolve)))),
+        new Promise((resolve) => (timer = setTimeout(resolve, graceMs))),
+      ]);
+      clearTimeout(timer);
+      for (const session of sessions) session.destroy();
+      for (const socket of h1Sockets) socket.destroy();
+      await closed;
+    },
+  };
+}
+
+function route(socket: net.Socket, h2: http2.Http2Server | http2.Http2SecureServer, h1: http.Server, idleTimeoutMs: number) {
+  let buffered: Buffer = Buffer.alloc(0);
+  socket.setTimeout(idleTimeoutMs, () => socket.destroy());
+  socket.on("error", () => socket.destroy());
+  const onData = (chunk: Buffer) => {
+    buffered = buffered.length === 0 ? chunk : Buffer.concat([buffered, chunk]);
+    const n = Math.min(buffered.length, SNIFF_BYTES);
+    const maybeH2 = buffered.subarray(0, n).equals(H2_PREFACE.subarray(0, n));
+    if (maybeH2 && buffered.length < SNIFF_BYTES) return; // wait for more bytes to decide
+    socket.off("data", onData);
+    socket.pause();
+    socket.setTimeout(0);
+    socket.unshift(buffered);
+    if (maybeH2) {
+      // The HTTP/2 session reads the pushed-back bytes itself; resuming here would lose them.
+      h2.emit("connection", socket);
+    } else {
+      h1.emit("connection", socket);
+      socket.resume();
+    }
+  };
+  socket.on("data", onData);
+}

@@ -1,0 +1,11 @@
+import { createContextKey } from "@connectrpc/connect";
+
+/**
+ * The tenant a request acts for: the name of its API key, or "" when the
+ * server runs without keys. Set by the auth interceptor; every handler that
+ * touches tenant-owned objects (sessions, computes, jobs) passes it on.
+ */
+export const tenantKey = createContextKey<string>("", { description: "pyfleet tenant" });
+
+/** The request id, for log correlation. */
+export const requestIdKey = createContextKey<string>("", { description: "pyfleet request id" });

@@ -1,0 +1,1 @@
+export { routes, servedServices, type RouteDeps } from "./routes.js";

@@ -1,0 +1,9 @@
+import { onTestFinished } from "vitest";
+import { createServer, type PyfleetServer, type ServerConfig } from "../src/index.js";
+
+/** Starts a server on a free loopback port and closes it when the test ends. */
+export async function startServer(config: Partial<ServerConfig> = {}): Promise<PyfleetServer> {
+  const server = await createServer({ port: 0, logLevel: "silent", ...config });
+  onTestFinished(() => server.close());
+  return server;
+}

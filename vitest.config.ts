@@ -1,0 +1,17 @@
+import { defineConfig } from "vitest/config";
+
+// Workspace packages resolve to their TypeScript sources in the repo.
+const conditions = ["pyfleet-source", "import", "module", "node", "default"];
+
+export default defineConfig({
+  resolve: { conditions },
+  ssr: { resolve: { conditions, externalConditions: ["pyfleet-source"] } },
+  test: {
+    include: ["server/test/**/*.test.ts", "sdk-ts/test/**/*.test.ts", "conformance/test/**/*.test.ts"],
+    testTimeout: 30_000,
+    hookTimeout: 30_000,
+    // Tests start real Python processes; two cores are shared by at most two files at once.
+    maxWorkers: 2,
+    pool: "forks",
+  },
+});
