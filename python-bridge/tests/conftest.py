@@ -29,6 +29,7 @@ class ServerProcess:
             text=True,
         )
         self.lines: list[str] = []
+        self.ready_ok = False
         ready = threading.Event()
         self.url = ""
 
@@ -36,18 +37,21 @@ class ServerProcess:
             assert self.proc.stdout is not None
             for line in self.proc.stdout:
                 self.lines.append(line)
-                if not self.url:
-                    try:
-                        record = json.loads(line)
-                    except ValueError:
-                        continue
-                    if isinstance(record, dict) and record.get("url"):
-                        self.url = record["url"]
-                        ready.set()
+                try:
+                    record = json.loads(line)
+                except ValueError:
+                    continue
+                if not isinstance(record, dict):
+                    continue
+                if record.get("url"):
+                    self.url = record["url"]
+                if "ready" in record:
+                    self.ready_ok = bool(record["ready"])
+                    ready.set()
             ready.set()
 
         threading.Thread(target=read, daemon=True).start()
-        if not ready.wait(START_TIMEOUT_S) or not self.url:
+        if not ready.wait(START_TIMEOUT_S) or not self.url or not self.ready_ok:
             self.stop()
             raise RuntimeError("pyfleet server did not start:\n" + "".join(self.lines))
 

@@ -46,3 +46,23 @@ export class PyfleetError extends Error {
 export function isPyfleetError(e: unknown): e is PyfleetError {
   return e instanceof PyfleetError;
 }
+
+/** gRPC status numbers, for places that carry a code inside a message (ExecuteMany, worker callbacks). */
+export const STATUS_NUMBERS: Record<ErrorCode, number> = {
+  canceled: 1,
+  unknown: 2,
+  invalid_argument: 3,
+  deadline_exceeded: 4,
+  not_found: 5,
+  already_exists: 6,
+  permission_denied: 7,
+  resource_exhausted: 8,
+  failed_precondition: 9,
+  aborted: 10,
+  out_of_range: 11,
+  unimplemented: 12,
+  internal: 13,
+  unavailable: 14,
+  data_loss: 15,
+  unauthenticated: 16,
+};

@@ -1,3 +1,4 @@
 export { createServer, type CreateServerOptions, type PyfleetServer } from "./server.js";
-export { defaults, resolveConfig, type ServerConfig } from "./config/index.js";
+export { defaults, loadConfig, poolDefaults, resolveConfig, type ServerConfig, type ServerConfigInput } from "./config/index.js";
 export { PyfleetError, type ErrorCode } from "./errors.js";
+export { createPool, type Pool, type PoolConfig, type PoolConfigInput } from "./pool/index.js";

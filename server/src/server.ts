@@ -1,10 +1,26 @@
 import { readFileSync } from "node:fs";
+import { isIP } from "node:net";
+import type { DescService } from "@bufbuild/protobuf";
+import type { ConnectRouter } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
-import { resolveConfig, type ServerConfig } from "./config/index.js";
+import { Health } from "@pyfleet/sdk/gen/grpc/health/v1/health_pb";
+import { ComputeService } from "@pyfleet/sdk/gen/pyfleet/compute/v1/compute_pb";
+import { PoolService } from "@pyfleet/sdk/gen/pyfleet/pool/v1/pool_pb";
+import { WorkerLinkService } from "@pyfleet/sdk/gen/pyfleet/worker/v1/worker_pb";
+import { apiKeySet, WorkerTokens } from "./auth/index.js";
+import { resolveConfig, type ServerConfig, type ServerConfigInput } from "./config/index.js";
 import { HealthRegistry } from "./health/index.js";
 import { listen, type RequestHandler } from "./http/listener.js";
 import { createLogger, type Logger } from "./log/index.js";
-import { routes, servedServices } from "./rpc/index.js";
+import { createMetrics } from "./metrics/index.js";
+import { LinkServer, Pool, PoolRegistry, resolvePoolConfig } from "./pool/index.js";
+import { authInterceptor } from "./rpc/auth.js";
+import { errorInterceptor } from "./rpc/errors.js";
+import { healthService } from "./rpc/health.js";
+import { observeInterceptor } from "./rpc/observe.js";
+import { poolService } from "./rpc/pool.js";
+import { registerReflection } from "./rpc/reflection.js";
+import { workerLinkService } from "./rpc/worker-link.js";
 
 export interface PyfleetServer {
   /** The base URL, e.g. "http://127.0.0.1:8080". */
@@ -13,7 +29,11 @@ export interface PyfleetServer {
   readonly config: ServerConfig;
   readonly health: HealthRegistry;
   readonly logger: Logger;
-  /** Stops accepting, lets in-flight calls finish (up to the grace period), stops everything. */
+  readonly pools: PoolRegistry;
+  readonly workerTokens: WorkerTokens;
+  /** Resolves when every pool has its workers ready. */
+  ready(): Promise<void>;
+  /** Stops accepting, lets in-flight calls finish (up to the grace period), stops every worker. */
   close(): Promise<void>;
 }
 
@@ -22,33 +42,88 @@ export interface CreateServerOptions {
   logDestination?: NodeJS.WritableStream;
 }
 
-/** Builds the whole server from its configuration and starts listening. */
-export async function createServer(
-  partial: Partial<ServerConfig> = {},
-  options: CreateServerOptions = {},
-): Promise<PyfleetServer> {
-  const config = resolveConfig(partial);
-  const logger = createLogger(config.logLevel, options.logDestination);
-  const health = new HealthRegistry();
-  const shutdown = new AbortController();
+/** The services the router serves, for health and reflection. */
+const SERVED: DescService[] = [Health, PoolService, ComputeService, WorkerLinkService];
 
+function isLoopback(host: string): boolean {
+  return host === "localhost" || host === "::1" || (isIP(host) === 4 && host.startsWith("127."));
+}
+
+/** Builds the whole server from its configuration and starts listening. */
+export async function createServer(input: ServerConfigInput = {}, options: CreateServerOptions = {}): Promise<PyfleetServer> {
+  const config = resolveConfig(input);
+  const logger = createLogger(config.logLevel, options.logDestination);
+  let host = config.host;
+  if (config.auth.apiKeys.length === 0) {
+    if (!isLoopback(host)) {
+      logger.warn({ requested: host }, `no API keys configured: binding to 127.0.0.1 only, not ${host}; set auth.apiKeys or PYFLEET_API_KEYS to serve other machines`);
+      host = "127.0.0.1";
+    } else {
+      logger.warn("no API keys configured: any local process can call this server; set auth.apiKeys or PYFLEET_API_KEYS");
+    }
+  }
+
+  const linkServer = await LinkServer.start();
+  const pools = await Promise.all(config.pools.map((p) => Pool.create(resolvePoolConfig(p), { logger, linkServer })));
+  const names = pools.map((p) => p.name);
+  const registry = new PoolRegistry(pools, config.defaultPool ?? (names.includes("default") ? "default" : names[0] ?? "default"));
+  const workerTokens = new WorkerTokens(config.auth.workerTokens);
+  const metrics = createMetrics(registry);
+  const health = new HealthRegistry();
+
+  const routes = (router: ConnectRouter) => {
+    router.service(Health, healthService(health));
+    router.service(PoolService, poolService(registry, { maxPipelined: config.maxPipelined }));
+    router.service(ComputeService, {});
+    router.service(WorkerLinkService, workerLinkService(registry, workerTokens, logger));
+    registerReflection(router, SERVED);
+  };
+  const shutdown = new AbortController();
   const connect = connectNodeAdapter({
-    routes: routes({ health }),
+    routes,
     readMaxBytes: config.maxMessageBytes,
+    writeMaxBytes: config.maxMessageBytes * 4,
+    jsonOptions: { ignoreUnknownFields: false },
     shutdownSignal: shutdown.signal,
+    interceptors: [observeInterceptor(logger, metrics), authInterceptor(apiKeySet(config.auth.apiKeys)), errorInterceptor],
+    fallback(req, res) {
+      if (req.method === "GET" && req.url?.split("?")[0] === "/metrics") {
+        void metrics.registry.metrics().then((body) => {
+          res.writeHead(200, { "content-type": metrics.registry.contentType });
+          res.end(body);
+        });
+        return;
+      }
+      res.writeHead(404, { "content-type": "text/plain" });
+      res.end("not found: pyfleet serves Connect/gRPC/gRPC-Web RPCs at /<package.Service>/<Method> and Prometheus metrics at /metrics\n");
+    },
   });
   const handler: RequestHandler = (req, res) => connect(req as never, res as never);
 
   const listener = await listen({
-    host: config.host,
+    host,
     port: config.port,
     handler,
     idleTimeoutMs: config.idleTimeoutMs,
     tls: config.tls && { cert: readFileSync(config.tls.certFile), key: readFileSync(config.tls.keyFile) },
   });
 
+  // Health: the server, each service, and each pool ("pool:<name>"); the pool
+  // service is SERVING while every pool has a ready worker.
+  const updatePoolHealth = () => {
+    let all = true;
+    for (const pool of pools) {
+      const s = pool.stats();
+      const up = s.workersReady + s.workersBusy > 0 || pool.config.size === 0;
+      health.set(`pool:${pool.name}`, up ? "SERVING" : "NOT_SERVING");
+      all &&= up;
+    }
+    health.set(PoolService.typeName, all ? "SERVING" : "NOT_SERVING");
+  };
   health.set("", "SERVING");
-  for (const service of servedServices) health.set(service.typeName, "SERVING");
+  for (const service of SERVED) health.set(service.typeName, "SERVING");
+  updatePoolHealth();
+  for (const pool of pools) pool.events.on("event", updatePoolHealth);
   logger.info({ url: listener.url }, `pyfleet listening on ${listener.url}`);
 
   let closing: Promise<void> | undefined;
@@ -58,11 +133,17 @@ export async function createServer(
     config,
     health,
     logger,
+    pools: registry,
+    workerTokens,
+    ready: () => Promise.all(pools.map((p) => p.ready())).then(() => undefined),
     close() {
       closing ??= (async () => {
+        for (const pool of pools) pool.events.off("event", updatePoolHealth);
         health.setAll("NOT_SERVING");
         await listener.close(config.shutdownGraceMs);
         shutdown.abort();
+        await registry.close(config.shutdownGraceMs);
+        await linkServer.close();
         logger.info("pyfleet stopped");
       })();
       return closing;

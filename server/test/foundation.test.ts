@@ -1,7 +1,7 @@
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
 import { Health, HealthCheckResponse_ServingStatus } from "@pyfleet/sdk/gen/grpc/health/v1/health_pb";
-import { PoolService } from "@pyfleet/sdk/gen/pyfleet/pool/v1/pool_pb";
+import { ComputeService } from "@pyfleet/sdk/gen/pyfleet/compute/v1/compute_pb";
 import { execa } from "execa";
 import { createChannel, createClient as createNiceClient, Status } from "nice-grpc";
 import { describe, expect, it } from "vitest";
@@ -10,7 +10,7 @@ import { startServer } from "./helpers.js";
 
 describe("one port, three protocols", () => {
   it("answers health over Connect JSON to plain curl on HTTP/1.1", async () => {
-    const server = await startServer();
+    const server = await startServer({ pools: [] });
     const { stdout } = await execa("curl", [
       "--silent", "--show-error", "--http1.1",
       "--write-out", "\n%{http_version}",
@@ -24,7 +24,7 @@ describe("one port, three protocols", () => {
   });
 
   it("answers health over gRPC to a nice-grpc client on grpc-js", async () => {
-    const server = await startServer();
+    const server = await startServer({ pools: [] });
     const channel = createChannel(server.url.replace("http://", ""));
     try {
       const health = createNiceClient(niceGrpcDefinition(Health), channel);
@@ -43,18 +43,18 @@ describe("one port, three protocols", () => {
     ["grpc", createGrpcTransport],
     ["grpc-web", createGrpcWebTransport],
   ] as const)("answers UNIMPLEMENTED for a method not built yet over %s", async (_name, makeTransport) => {
-    const server = await startServer();
+    const server = await startServer({ pools: [] });
     const transport = makeTransport({ baseUrl: server.url, httpVersion: "2" });
     const health = createClient(Health, transport);
     expect((await health.check({})).status).toBe(HealthCheckResponse_ServingStatus.SERVING);
-    const pool = createClient(PoolService, transport);
-    const error = await pool.listPools({}).catch((e: unknown) => e);
+    const compute = createClient(ComputeService, transport);
+    const error = await compute.listProviders({}).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ConnectError);
     expect((error as ConnectError).code).toBe(Code.Unimplemented);
   });
 
   it("streams health changes to a watcher", async () => {
-    const server = await startServer();
+    const server = await startServer({ pools: [] });
     const health = createClient(Health, createConnectTransport({ baseUrl: server.url, httpVersion: "2" }));
     const abort = new AbortController();
     const stream = health.watch({ service: "" }, { signal: abort.signal })[Symbol.asyncIterator]();

@@ -15,4 +15,68 @@ export const defaults = {
   idleTimeoutMs: 120_000,
   /** 4 MiB, gRPC's customary message limit: large enough for real payloads, small enough to bound memory. */
   maxMessageBytes: 4 * 1024 * 1024,
+  /** Unanswered ExecuteMany requests read per stream: deep enough to keep workers busy, bounded in memory. */
+  maxPipelined: 256,
+  /** Relative to the working directory: SQLite files of the compute store live here. */
+  dataDir: ".pyfleet",
+  /** The pool requests use when they name none. */
+  defaultPool: "default",
+} as const;
+
+/** Every default of a pool, each with its reason. */
+export const poolDefaults = {
+  /** The adapter `npm start` serves: the sample tools. */
+  adapter: "pyfleet_bridge.samples:SampleAdapter",
+  /** One worker per core of this 2-core class of machine. */
+  size: 2,
+  /** One call at a time per worker: the safe choice for sync Python code. */
+  concurrency: 1,
+  /** Python import is CPU-bound; starting more at once than cores only thrashes. */
+  startupConcurrency: 4,
+  /** One process per worker: works with every adapter (fork needs fork-safe imports). */
+  startMode: "spawn",
+  /** Generous for heavy imports (torch takes seconds); a stuck start is killed after this. */
+  startupTimeoutMs: 60_000,
+  /** Bounded memory under overload: the 1001st waiting call gets RESOURCE_EXHAUSTED at once. */
+  queueMaxSize: 1000,
+  /** A call without a deadline still gives up after waiting this long for a worker. */
+  queueTimeoutMs: 60_000,
+  /** No limit unless the caller sets a deadline: tools may legitimately run long. */
+  callTimeoutMs: 0,
+  /** No recycling by default: recycling is for leaky adapters, set per pool. */
+  maxCallsPerWorker: 0,
+  maxWorkerAgeMs: 0,
+  maxWorkerRssMb: 0,
+  /** Python answers pings from its reader thread, so a busy worker still answers. */
+  heartbeatIntervalMs: 5_000,
+  /** Three missed pings (15 s) mean the process is wedged, not busy. */
+  heartbeatMisses: 3,
+  /** A cancelled call that has not stopped after this long has its worker killed, to reclaim the slot. */
+  cancelGraceMs: 5_000,
+  /** Idempotent calls whose worker died run again, at most this many times in all. */
+  maxAttempts: 3,
+  /** First retry delay; doubles per attempt so a crash loop is not hammered. */
+  retryBackoffMs: 10,
+  /** Startup failures in a row that open the circuit (fail fast instead of crash-looping). */
+  circuitThreshold: 3,
+  /** How long an open circuit waits before trying one worker again; doubles up to 60 s. */
+  circuitCooldownMs: 2_000,
+  /** Restart delay after a worker dies; grows when deaths come faster than restartIntensity allows. */
+  restartBackoffMs: 100,
+  /** Up to this many restarts per 10 s happen at once; more are delayed with backoff. */
+  restartIntensity: 20,
+  /** Stream chunks in flight per call before the worker waits for the reader (bounded memory). */
+  chunkWindow: 256,
+  /** Idle sessions expire after 30 minutes unless they set their own TTL. */
+  sessionTtlMs: 30 * 60_000,
+  /** Bounds the session table per pool. */
+  maxSessions: 100_000,
+  /** Per session, bounds variable memory. */
+  maxVariables: 1_000,
+  /** Per variable value. */
+  maxVariableBytes: 1024 * 1024,
+  /** How often expired sessions are swept. */
+  sessionSweepMs: 1_000,
+  /** Time running calls get to finish when the pool closes before workers are stopped. */
+  shutdownGraceMs: 10_000,
 } as const;

@@ -1,14 +1,38 @@
-export type LogLevel = "trace" | "debug" | "info" | "warn" | "error" | "fatal" | "silent";
+import { z } from "zod";
+import { poolConfigSchema } from "../pool/index.js";
+import { defaults as d } from "./defaults.js";
 
-/** The server's whole configuration, after defaults and environment overrides. */
-export interface ServerConfig {
-  host: string;
+const int = (min: number) => z.number().int().min(min);
+
+export const logLevels = ["trace", "debug", "info", "warn", "error", "fatal", "silent"] as const;
+
+/** The server's configuration: YAML keys, types and defaults in one definition. */
+export const serverConfigSchema = z.object({
+  host: z.string().min(1).default(d.host),
   /** 0 picks a free port (tests). */
-  port: number;
-  logLevel: LogLevel;
-  shutdownGraceMs: number;
-  idleTimeoutMs: number;
-  maxMessageBytes: number;
+  port: int(0).max(65_535).default(d.port),
+  logLevel: z.enum(logLevels).default(d.logLevel),
+  dataDir: z.string().min(1).default(d.dataDir),
+  shutdownGraceMs: int(0).default(d.shutdownGraceMs),
+  idleTimeoutMs: int(1).default(d.idleTimeoutMs),
+  maxMessageBytes: int(1024).default(d.maxMessageBytes),
+  maxPipelined: int(1).default(d.maxPipelined),
   /** PEM files: serve TLS (HTTP/2 and HTTP/1.1 by ALPN) instead of cleartext. */
-  tls?: { certFile: string; keyFile: string };
-}
+  tls: z.object({ certFile: z.string().min(1), keyFile: z.string().min(1) }).strict().optional(),
+  auth: z.object({
+    /** Each key is a tenant; its name is what logs show. */
+    apiKeys: z.array(z.object({
+      name: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, "must be 1-64 letters, digits, '_', '-' or '.'"),
+      key: z.string().min(16, "must be at least 16 characters"),
+    }).strict()).default([]),
+    /** Tokens remote workers present to dial in (WorkerLinkService.Attach). */
+    workerTokens: z.array(z.string().min(16, "must be at least 16 characters")).default([]),
+  }).strict().default({ apiKeys: [], workerTokens: [] }),
+  pools: z.array(poolConfigSchema).default([{ name: d.defaultPool }].map((p) => poolConfigSchema.parse(p))),
+  /** Default: "default" if such a pool exists, else the first pool. */
+  defaultPool: z.string().optional(),
+}).strict();
+
+export type ServerConfigInput = z.input<typeof serverConfigSchema>;
+export type ServerConfig = z.output<typeof serverConfigSchema>;
+export type LogLevel = ServerConfig["logLevel"];

@@ -44,30 +44,78 @@ const SNIFF_BYTES = 3;
 export async function listen(options: ListenerOptions): Promise<Listener> {
   const sessions = new Set<http2.Http2Session>();
   const h1Sockets = new Set<net.Socket>();
+  const h1Requests = new WeakMap<net.Socket, number>();
+  const h2Responses = new WeakMap<http2.Http2Session, Set<http2.Http2ServerResponse>>();
   let closing = false;
 
+  // Once a response is complete, a request body the handler did not read
+  // (e.g. an oversized message it refused) is cut off with RST_STREAM(NO_ERROR),
+  // as HTTP/2 allows; otherwise the half-open stream would hold the
+  // connection, and a graceful close, open.
+  const handler: RequestHandler = (req, res) => {
+    if (req instanceof http2.Http2ServerRequest) {
+      const stream = req.stream;
+      const session = stream.session;
+      let open = session && h2Responses.get(session);
+      if (session && !open) h2Responses.set(session, (open = new Set()));
+      open?.add(res as http2.Http2ServerResponse);
+      // A response ends with "finish" or, when its stream is torn down first, only "close".
+      const finished = () => {
+        if (!stream.closed && !stream.destroyed) stream.close(http2.constants.NGHTTP2_NO_ERROR);
+        open?.delete(res as http2.Http2ServerResponse);
+        if (closing && session) destroyIfDone(session);
+      };
+      res.once("finish", finished);
+      res.once("close", finished);
+    }
+    options.handler(req, res);
+  };
+  // A session is done when every response on it has been ended by its
+  // handler. (A response whose request body was never read may not emit
+  // "finish" until the client goes away; it is ended all the same.)
+  const destroyIfDone = (session: http2.Http2Session) => {
+    const open = h2Responses.get(session);
+    if (!open || [...open].every((res) => res.writableEnded)) session.destroy();
+  };
+
   const h2 = options.tls
-    ? http2.createSecureServer({ ...options.tls, allowHTTP1: true }, options.handler)
-    : http2.createServer({}, options.handler);
+    ? http2.createSecureServer({ ...options.tls, allowHTTP1: true }, handler)
+    : http2.createServer({}, handler);
   h2.on("session", (session: http2.Http2Session) => {
     sessions.add(session);
     session.once("close", () => sessions.delete(session));
   });
 
+  // Node only tracks idle keep-alive connections for HTTP/1.1 servers that
+  // listen themselves; these are handed sockets, so requests are counted per
+  // socket. While closing, a response ends with "Connection: close" and an
+  // idle HTTP/1.1 socket is closed at once.
+  const countRequests = (req: http.IncomingMessage | http2.Http2ServerRequest, res: http.ServerResponse | http2.Http2ServerResponse) => {
+    if (req.httpVersionMajor !== 1) return;
+    const socket = req.socket as net.Socket;
+    h1Requests.set(socket, (h1Requests.get(socket) ?? 0) + 1);
+    if (closing) (res as http.ServerResponse).shouldKeepAlive = false;
+    res.once("close", () => {
+      const left = (h1Requests.get(socket) ?? 1) - 1;
+      h1Requests.set(socket, left);
+      if (closing && left === 0) socket.end();
+    });
+  };
+
   let server: net.Server;
   let h1: http.Server | undefined;
   if (options.tls) {
     server = h2;
-    h2.on("secureConnection", (socket: net.Socket) => trackH1(socket));
+    // ALPN picked HTTP/1.1 for these; HTTP/2 ones are tracked as sessions.
+    h2.on("secureConnection", (socket: net.Socket & { alpnProtocol?: string | false }) => {
+      if (socket.alpnProtocol !== "h2") trackH1(socket);
+    });
+    h2.on("request", countRequests);
   } else {
-    h1 = http.createServer(options.handler as http.RequestListener);
+    h1 = http.createServer(handler as http.RequestListener);
     h1.keepAliveTimeout = options.idleTimeoutMs;
     h1.on("connection", trackH1);
-    // While closing, finish each HTTP/1.1 response with "Connection: close"
-    // so keep-alive connections end with their last request.
-    h1.on("request", (_req: http.IncomingMessage, res: http.ServerResponse) => {
-      if (closing) res.shouldKeepAlive = false;
-    });
+    h1.on("request", countRequests);
     const cleartextH1 = h1;
     server = net.createServer((socket) => route(socket, h2, cleartextH1, options.idleTimeoutMs));
   }
@@ -89,8 +137,12 @@ export async function listen(options: ListenerOptions): Promise<Listener> {
     async close(graceMs: number) {
       closing = true;
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      for (const session of sessions) session.close();
-      h1?.closeIdleConnections();
+      for (const session of sessions) {
+        session.close();
+        // GOAWAY is sent; a session with nothing in flight has nothing to wait for.
+        destroyIfDone(session);
+      }
+      for (const socket of h1Sockets) if (!h1Requests.get(socket)) socket.end();
       const open = [...sessions, ...h1Sockets];
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([

@@ -1,4 +1,4 @@
-import type { Duration } from "@bufbuild/protobuf/wkt";
+import { type Duration, durationMs as toMs } from "@bufbuild/protobuf/wkt";
 import { PyfleetError } from "../errors.js";
 
 /** Returns `value`, or throws INVALID_ARGUMENT naming the missing field. */
@@ -16,7 +16,13 @@ export function requiredMessage<T>(value: T | undefined, field: string): T {
 /** A Duration in milliseconds, or undefined when unset; negative durations are INVALID_ARGUMENT. */
 export function durationMs(value: Duration | undefined, field: string): number | undefined {
   if (value === undefined) return undefined;
-  const ms = Number(value.seconds) * 1000 + Math.floor(value.nanos / 1e6);
-  if (ms < 0 || value.nanos < 0) throw new PyfleetError("invalid_argument", `${field} must not be negative`);
+  const ms = toMs(value);
+  if (ms < 0) throw new PyfleetError("invalid_argument", `${field} must not be negative`);
   return ms;
+}
+
+/** The earliest of several optional time limits. */
+export function earliest(...limits: (number | undefined)[]): number | undefined {
+  const set = limits.filter((l): l is number => l !== undefined && l > 0);
+  return set.length > 0 ? Math.min(...set) : undefined;
 }

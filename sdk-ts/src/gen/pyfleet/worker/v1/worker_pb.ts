@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file pyfleet/worker/v1/worker.proto.
  */
 export const file_pyfleet_worker_v1_worker: GenFile = /*@__PURE__*/
-  fileDesc("Ch5weWZsZWV0L3dvcmtlci92MS93b3JrZXIucHJvdG8SEXB5ZmxlZXQud29ya2VyLnYxIj4KDUF0dGFjaFJlcXVlc3QSLQoFZnJhbWUYASABKAsyHi5weWZsZWV0Lndvcmtlci52MS5Xb3JrZXJGcmFtZSI/Cg5BdHRhY2hSZXNwb25zZRItCgVmcmFtZRgBIAEoCzIeLnB5ZmxlZXQud29ya2VyLnYxLlNlcnZlckZyYW1lIpgDCgtTZXJ2ZXJGcmFtZRInCgRjYWxsGAEgASgLMhcucHlmbGVldC53b3JrZXIudjEuQ2FsbEgAEisKBmNhbmNlbBgCIAEoCzIZLnB5ZmxlZXQud29ya2VyLnYxLkNhbmNlbEgAEisKBmNyZWRpdBgDIAEoCzIZLnB5ZmxlZXQud29ya2VyLnYxLkNyZWRpdEgAEjwKD2NhbGxiYWNrX3Jlc3VsdBgEIAEoCzIhLnB5ZmxlZXQud29ya2VyLnYxLkNhbGxiYWNrUmVzdWx0SAASJwoEcGluZxgFIAEoCzIXLnB5ZmxlZXQud29ya2VyLnYxLlBpbmdIABIvCghzaHV0ZG93bhgGIAEoCzIbLnB5ZmxlZXQud29ya2VyLnYxLlNodXRkb3duSAASPAoPcmVsZWFzZV9zZXNzaW9uGAcgASgLMiEucHlmbGVldC53b3JrZXIudjEuUmVsZWFzZVNlc3Npb25IABInCgRmb3JrGAggASgLMhcucHlmbGVldC53b3JrZXIudjEuRm9ya0gAQgcKBWZyYW1lIuQDCgtXb3JrZXJGcmFtZRIpCgVoZWxsbxgBIAEoCzIYLnB5ZmxlZXQud29ya2VyLnYxLkhlbGxvSAASKQoFcmVhZHkYAiABKAsyGC5weWZsZWV0Lndvcmtlci52MS5SZWFkeUgAEisKBnJlc3VsdBgDIAEoCzIZLnB5ZmxlZXQud29ya2VyLnYxLlJlc3VsdEgAEikKBWNodW5rGAQgASgLMhgucHlmbGVldC53b3JrZXIudjEuQ2h1bmtIABIpCgVlcnJvchgFIAEoCzIYLnB5ZmxlZXQud29ya2VyLnYxLkVycm9ySAASJQoDbG9nGAYgASgLMhYucHlmbGVldC53b3JrZXIudjEuTG9nSAASJwoEcG9uZxgHIAEoCzIXLnB5ZmxlZXQud29ya2VyLnYxLlBvbmdIABIvCghjYWxsYmFjaxgIIAEoCzIbLnB5ZmxlZXQud29ya2VyLnYxLkNhbGxiYWNrSAASOgoOc3RhcnR1cF9mYWlsZWQYCSABKAsyIC5weWZsZWV0Lndvcmtlci52MS5TdGFydHVwRmFpbGVkSAASNgoMY2hpbGRfZXhpdGVkGAogASgLMh4ucHlmbGVldC53b3JrZXIudjEuQ2hpbGRFeGl0ZWRIAEIHCgVmcmFtZSKAAQoFSGVsbG8SDQoFdG9rZW4YASABKAkSCwoDcGlkGAIgASgFEhgKEHByb3RvY29sX3ZlcnNpb24YAyABKA0SDAoEcG9vbBgEIAEoCRIQCghob3N0bmFtZRgFIAEoCRIQCgh0ZW1wbGF0ZRgGIAEoCBIPCgdhZGFwdGVyGAcgASgJIm8KBVJlYWR5EigKBXRvb2xzGAEgAygLMhkucHlmbGVldC5wb29sLnYxLlRvb2xTcGVjEhMKC2NvbmN1cnJlbmN5GAIgASgNEg8KB2FkYXB0ZXIYAyABKAkSFgoOcHl0aG9uX3ZlcnNpb24YBCABKAkiUAoNU3RhcnR1cEZhaWxlZBINCgVwaGFzZRgBIAEoCRIMCgR0eXBlGAIgASgJEg8KB21lc3NhZ2UYAyABKAkSEQoJdHJhY2ViYWNrGAQgASgJIoECCgRDYWxsEgoKAmlkGAEgASgEEgwKBHRvb2wYAiABKAkSDAoEYXJncxgDIAEoDBI8CgtiaW5hcnlfYXJncxgEIAMoCzInLnB5ZmxlZXQud29ya2VyLnYxLkNhbGwuQmluYXJ5QXJnc0VudHJ5EhIKCnNlc3Npb25faWQYBSABKAkSEgoKdGltZW91dF9tcxgGIAEoDRIOCgZzdHJlYW0YByABKAgSFAoMY2h1bmtfd2luZG93GAggASgNEhIKCnJlcXVlc3RfaWQYCSABKAkaMQoPQmluYXJ5QXJnc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoDDoCOAEiJAoGQ2FuY2VsEgoKAmlkGAEgASgEEg4KBnJlYXNvbhgCIAEoCSIkCgZDcmVkaXQSCgoCaWQYASABKAQSDgoGY2h1bmtzGAIgASgNIjAKB1BheWxvYWQSDgoEanNvbhgBIAEoDEgAEg0KA3JhdxgCIAEoDEgAQgYKBGtpbmQiPwoGUmVzdWx0EgoKAmlkGAEgASgEEikKBXZhbHVlGAIgASgLMhoucHlmbGVldC53b3JrZXIudjEuUGF5bG9hZCI+CgVDaHVuaxIKCgJpZBgBIAEoBBIpCgVpdGVtcxgCIAMoCzIaLnB5ZmxlZXQud29ya2VyLnYxLlBheWxvYWQicQoFRXJyb3ISCgoCaWQYASABKAQSKgoEa2luZBgCIAEoDjIcLnB5ZmxlZXQud29ya2VyLnYxLkVycm9yS2luZBIMCgR0eXBlGAMgASgJEg8KB21lc3NhZ2UYBCABKAkSEQoJdHJhY2ViYWNrGAUgASgJImMKA0xvZxIqCgVsZXZlbBgBIAEoDjIbLnB5ZmxlZXQud29ya2VyLnYxLkxvZ0xldmVsEg8KB21lc3NhZ2UYAiABKAkSDgoGbG9nZ2VyGAMgASgJEg8KB2NhbGxfaWQYBCABKAQiFQoEUGluZxINCgVub25jZRgBIAEoBCIoCgRQb25nEg0KBW5vbmNlGAEgASgEEhEKCXJzc19ieXRlcxgCIAEoBCIcCghTaHV0ZG93bhIQCghncmFjZV9tcxgBIAEoDSIkCg5SZWxlYXNlU2Vzc2lvbhISCgpzZXNzaW9uX2lkGAEgASgJIigKBEZvcmsSDQoFdG9rZW4YASABKAkSEQoJd29ya2VyX2lkGAIgASgJIj0KC0NoaWxkRXhpdGVkEgsKA3BpZBgBIAEoBRIRCglleGl0X2NvZGUYAiABKAUSDgoGc2lnbmFsGAMgASgFIskCCghDYWxsYmFjaxIKCgJpZBgBIAEoBBIPCgdjYWxsX2lkGAIgASgEEjYKDGdldF92YXJpYWJsZRgDIAEoCzIeLnB5ZmxlZXQud29ya2VyLnYxLkdldFZhcmlhYmxlSAASNgoMc2V0X3ZhcmlhYmxlGAQgASgLMh4ucHlmbGVldC53b3JrZXIudjEuU2V0VmFyaWFibGVIABI6Cg5saXN0X3ZhcmlhYmxlcxgFIAEoCzIgLnB5ZmxlZXQud29ya2VyLnYxLkxpc3RWYXJpYWJsZXNIABI8Cg9kZWxldGVfdmFyaWFibGUYBiABKAsyIS5weWZsZWV0Lndvcmtlci52MS5EZWxldGVWYXJpYWJsZUgAEjAKCWNhbGxfdG9vbBgHIAEoCzIbLnB5ZmxlZXQud29ya2VyLnYxLkNhbGxUb29sSABCBAoCb3AiGwoLR2V0VmFyaWFibGUSDAoEbmFtZRgBIAEoCSKoAQoLU2V0VmFyaWFibGUSDAoEbmFtZRgBIAEoCRIqCgV2YWx1ZRgCIAEoCzIbLnB5ZmxlZXQucG9vbC52MS5UeXBlZFZhbHVlEisKBHR5cGUYAyABKA4yHS5weWZsZWV0LnBvb2wudjEuVmFyaWFibGVUeXBlEh0KEGV4cGVjdGVkX3ZlcnNpb24YBCABKARIAIgBAUITChFfZXhwZWN0ZWRfdmVyc2lvbiIPCg1MaXN0VmFyaWFibGVzIh4KDkRlbGV0ZVZhcmlhYmxlEgwKBG5hbWUYASABKAkiJgoIQ2FsbFRvb2wSDAoEdG9vbBgBIAEoCRIMCgRhcmdzGAIgASgMIjwKDFZhcmlhYmxlTGlzdBIsCgl2YXJpYWJsZXMYASADKAsyGS5weWZsZWV0LnBvb2wudjEuVmFyaWFibGUiLgoNQ2FsbGJhY2tFcnJvchIMCgRjb2RlGAEgASgFEg8KB21lc3NhZ2UYAiABKAki/AEKDkNhbGxiYWNrUmVzdWx0EgoKAmlkGAEgASgEEi0KCHZhcmlhYmxlGAIgASgLMhkucHlmbGVldC5wb29sLnYxLlZhcmlhYmxlSAASNAoJdmFyaWFibGVzGAMgASgLMh8ucHlmbGVldC53b3JrZXIudjEuVmFyaWFibGVMaXN0SAASDgoEZG9uZRgEIAEoCEgAEisKBXZhbHVlGAUgASgLMhoucHlmbGVldC53b3JrZXIudjEuUGF5bG9hZEgAEjEKBWVycm9yGAYgASgLMiAucHlmbGVldC53b3JrZXIudjEuQ2FsbGJhY2tFcnJvckgAQgkKB291dGNvbWUqjwIKCUVycm9yS2luZBIaChZFUlJPUl9LSU5EX1VOU1BFQ0lGSUVEEAASGgoWRVJST1JfS0lORF9UT09MX1JBSVNFRBABEhsKF0VSUk9SX0tJTkRfVU5LTk9XTl9UT09MEAISHAoYRVJST1JfS0lORF9CQURfQVJHVU1FTlRTEAMSGAoURVJST1JfS0lORF9DQU5DRUxMRUQQBBIgChxFUlJPUl9LSU5EX0RFQURMSU5FX0VYQ0VFREVEEAUSHwobRVJST1JfS0lORF9OT1RfU0VSSUFMSVpBQkxFEAYSGQoVRVJST1JfS0lORF9PVkVSTE9BREVEEAcSFwoTRVJST1JfS0lORF9JTlRFUk5BTBAIKnoKCExvZ0xldmVsEhkKFUxPR19MRVZFTF9VTlNQRUNJRklFRBAAEhMKD0xPR19MRVZFTF9ERUJVRxABEhIKDkxPR19MRVZFTF9JTkZPEAISFQoRTE9HX0xFVkVMX1dBUk5JTkcQAxITCg9MT0dfTEVWRUxfRVJST1IQBDJmChFXb3JrZXJMaW5rU2VydmljZRJRCgZBdHRhY2gSIC5weWZsZWV0Lndvcmtlci52MS5BdHRhY2hSZXF1ZXN0GiEucHlmbGVldC53b3JrZXIudjEuQXR0YWNoUmVzcG9uc2UoATABYgZwcm90bzM", [file_pyfleet_pool_v1_tool, file_pyfleet_pool_v1_variable]);
+  fileDesc("Ch5weWZsZWV0L3dvcmtlci92MS93b3JrZXIucHJvdG8SEXB5ZmxlZXQud29ya2VyLnYxIj4KDUF0dGFjaFJlcXVlc3QSLQoFZnJhbWUYASABKAsyHi5weWZsZWV0Lndvcmtlci52MS5Xb3JrZXJGcmFtZSI/Cg5BdHRhY2hSZXNwb25zZRItCgVmcmFtZRgBIAEoCzIeLnB5ZmxlZXQud29ya2VyLnYxLlNlcnZlckZyYW1lIpgDCgtTZXJ2ZXJGcmFtZRInCgRjYWxsGAEgASgLMhcucHlmbGVldC53b3JrZXIudjEuQ2FsbEgAEisKBmNhbmNlbBgCIAEoCzIZLnB5ZmxlZXQud29ya2VyLnYxLkNhbmNlbEgAEisKBmNyZWRpdBgDIAEoCzIZLnB5ZmxlZXQud29ya2VyLnYxLkNyZWRpdEgAEjwKD2NhbGxiYWNrX3Jlc3VsdBgEIAEoCzIhLnB5ZmxlZXQud29ya2VyLnYxLkNhbGxiYWNrUmVzdWx0SAASJwoEcGluZxgFIAEoCzIXLnB5ZmxlZXQud29ya2VyLnYxLlBpbmdIABIvCghzaHV0ZG93bhgGIAEoCzIbLnB5ZmxlZXQud29ya2VyLnYxLlNodXRkb3duSAASPAoPcmVsZWFzZV9zZXNzaW9uGAcgASgLMiEucHlmbGVldC53b3JrZXIudjEuUmVsZWFzZVNlc3Npb25IABInCgRmb3JrGAggASgLMhcucHlmbGVldC53b3JrZXIudjEuRm9ya0gAQgcKBWZyYW1lIuQDCgtXb3JrZXJGcmFtZRIpCgVoZWxsbxgBIAEoCzIYLnB5ZmxlZXQud29ya2VyLnYxLkhlbGxvSAASKQoFcmVhZHkYAiABKAsyGC5weWZsZWV0Lndvcmtlci52MS5SZWFkeUgAEisKBnJlc3VsdBgDIAEoCzIZLnB5ZmxlZXQud29ya2VyLnYxLlJlc3VsdEgAEikKBWNodW5rGAQgASgLMhgucHlmbGVldC53b3JrZXIudjEuQ2h1bmtIABIpCgVlcnJvchgFIAEoCzIYLnB5ZmxlZXQud29ya2VyLnYxLkVycm9ySAASJQoDbG9nGAYgASgLMhYucHlmbGVldC53b3JrZXIudjEuTG9nSAASJwoEcG9uZxgHIAEoCzIXLnB5ZmxlZXQud29ya2VyLnYxLlBvbmdIABIvCghjYWxsYmFjaxgIIAEoCzIbLnB5ZmxlZXQud29ya2VyLnYxLkNhbGxiYWNrSAASOgoOc3RhcnR1cF9mYWlsZWQYCSABKAsyIC5weWZsZWV0Lndvcmtlci52MS5TdGFydHVwRmFpbGVkSAASNgoMY2hpbGRfZXhpdGVkGAogASgLMh4ucHlmbGVldC53b3JrZXIudjEuQ2hpbGRFeGl0ZWRIAEIHCgVmcmFtZSKAAQoFSGVsbG8SDQoFdG9rZW4YASABKAkSCwoDcGlkGAIgASgFEhgKEHByb3RvY29sX3ZlcnNpb24YAyABKA0SDAoEcG9vbBgEIAEoCRIQCghob3N0bmFtZRgFIAEoCRIQCgh0ZW1wbGF0ZRgGIAEoCBIPCgdhZGFwdGVyGAcgASgJIm8KBVJlYWR5EigKBXRvb2xzGAEgAygLMhkucHlmbGVldC5wb29sLnYxLlRvb2xTcGVjEhMKC2NvbmN1cnJlbmN5GAIgASgNEg8KB2FkYXB0ZXIYAyABKAkSFgoOcHl0aG9uX3ZlcnNpb24YBCABKAkiUAoNU3RhcnR1cEZhaWxlZBINCgVwaGFzZRgBIAEoCRIMCgR0eXBlGAIgASgJEg8KB21lc3NhZ2UYAyABKAkSEQoJdHJhY2ViYWNrGAQgASgJIoECCgRDYWxsEgoKAmlkGAEgASgNEgwKBHRvb2wYAiABKAkSDAoEYXJncxgDIAEoDBI8CgtiaW5hcnlfYXJncxgEIAMoCzInLnB5ZmxlZXQud29ya2VyLnYxLkNhbGwuQmluYXJ5QXJnc0VudHJ5EhIKCnNlc3Npb25faWQYBSABKAkSEgoKdGltZW91dF9tcxgGIAEoDRIOCgZzdHJlYW0YByABKAgSFAoMY2h1bmtfd2luZG93GAggASgNEhIKCnJlcXVlc3RfaWQYCSABKAkaMQoPQmluYXJ5QXJnc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoDDoCOAEiJAoGQ2FuY2VsEgoKAmlkGAEgASgNEg4KBnJlYXNvbhgCIAEoCSIkCgZDcmVkaXQSCgoCaWQYASABKA0SDgoGY2h1bmtzGAIgASgNIjAKB1BheWxvYWQSDgoEanNvbhgBIAEoDEgAEg0KA3JhdxgCIAEoDEgAQgYKBGtpbmQiPwoGUmVzdWx0EgoKAmlkGAEgASgNEikKBXZhbHVlGAIgASgLMhoucHlmbGVldC53b3JrZXIudjEuUGF5bG9hZCI+CgVDaHVuaxIKCgJpZBgBIAEoDRIpCgVpdGVtcxgCIAMoCzIaLnB5ZmxlZXQud29ya2VyLnYxLlBheWxvYWQicQoFRXJyb3ISCgoCaWQYASABKA0SKgoEa2luZBgCIAEoDjIcLnB5ZmxlZXQud29ya2VyLnYxLkVycm9yS2luZBIMCgR0eXBlGAMgASgJEg8KB21lc3NhZ2UYBCABKAkSEQoJdHJhY2ViYWNrGAUgASgJImMKA0xvZxIqCgVsZXZlbBgBIAEoDjIbLnB5ZmxlZXQud29ya2VyLnYxLkxvZ0xldmVsEg8KB21lc3NhZ2UYAiABKAkSDgoGbG9nZ2VyGAMgASgJEg8KB2NhbGxfaWQYBCABKA0iFQoEUGluZxINCgVub25jZRgBIAEoDSIoCgRQb25nEg0KBW5vbmNlGAEgASgNEhEKCXJzc19ieXRlcxgCIAEoBCIcCghTaHV0ZG93bhIQCghncmFjZV9tcxgBIAEoDSIkCg5SZWxlYXNlU2Vzc2lvbhISCgpzZXNzaW9uX2lkGAEgASgJIigKBEZvcmsSDQoFdG9rZW4YASABKAkSEQoJd29ya2VyX2lkGAIgASgJIj0KC0NoaWxkRXhpdGVkEgsKA3BpZBgBIAEoBRIRCglleGl0X2NvZGUYAiABKAUSDgoGc2lnbmFsGAMgASgFIskCCghDYWxsYmFjaxIKCgJpZBgBIAEoDRIPCgdjYWxsX2lkGAIgASgNEjYKDGdldF92YXJpYWJsZRgDIAEoCzIeLnB5ZmxlZXQud29ya2VyLnYxLkdldFZhcmlhYmxlSAASNgoMc2V0X3ZhcmlhYmxlGAQgASgLMh4ucHlmbGVldC53b3JrZXIudjEuU2V0VmFyaWFibGVIABI6Cg5saXN0X3ZhcmlhYmxlcxgFIAEoCzIgLnB5ZmxlZXQud29ya2VyLnYxLkxpc3RWYXJpYWJsZXNIABI8Cg9kZWxldGVfdmFyaWFibGUYBiABKAsyIS5weWZsZWV0Lndvcmtlci52MS5EZWxldGVWYXJpYWJsZUgAEjAKCWNhbGxfdG9vbBgHIAEoCzIbLnB5ZmxlZXQud29ya2VyLnYxLkNhbGxUb29sSABCBAoCb3AiGwoLR2V0VmFyaWFibGUSDAoEbmFtZRgBIAEoCSKoAQoLU2V0VmFyaWFibGUSDAoEbmFtZRgBIAEoCRIqCgV2YWx1ZRgCIAEoCzIbLnB5ZmxlZXQucG9vbC52MS5UeXBlZFZhbHVlEisKBHR5cGUYAyABKA4yHS5weWZsZWV0LnBvb2wudjEuVmFyaWFibGVUeXBlEh0KEGV4cGVjdGVkX3ZlcnNpb24YBCABKARIAIgBAUITChFfZXhwZWN0ZWRfdmVyc2lvbiIPCg1MaXN0VmFyaWFibGVzIh4KDkRlbGV0ZVZhcmlhYmxlEgwKBG5hbWUYASABKAkiJgoIQ2FsbFRvb2wSDAoEdG9vbBgBIAEoCRIMCgRhcmdzGAIgASgMIjwKDFZhcmlhYmxlTGlzdBIsCgl2YXJpYWJsZXMYASADKAsyGS5weWZsZWV0LnBvb2wudjEuVmFyaWFibGUiLgoNQ2FsbGJhY2tFcnJvchIMCgRjb2RlGAEgASgFEg8KB21lc3NhZ2UYAiABKAki/AEKDkNhbGxiYWNrUmVzdWx0EgoKAmlkGAEgASgNEi0KCHZhcmlhYmxlGAIgASgLMhkucHlmbGVldC5wb29sLnYxLlZhcmlhYmxlSAASNAoJdmFyaWFibGVzGAMgASgLMh8ucHlmbGVldC53b3JrZXIudjEuVmFyaWFibGVMaXN0SAASDgoEZG9uZRgEIAEoCEgAEisKBXZhbHVlGAUgASgLMhoucHlmbGVldC53b3JrZXIudjEuUGF5bG9hZEgAEjEKBWVycm9yGAYgASgLMiAucHlmbGVldC53b3JrZXIudjEuQ2FsbGJhY2tFcnJvckgAQgkKB291dGNvbWUqjwIKCUVycm9yS2luZBIaChZFUlJPUl9LSU5EX1VOU1BFQ0lGSUVEEAASGgoWRVJST1JfS0lORF9UT09MX1JBSVNFRBABEhsKF0VSUk9SX0tJTkRfVU5LTk9XTl9UT09MEAISHAoYRVJST1JfS0lORF9CQURfQVJHVU1FTlRTEAMSGAoURVJST1JfS0lORF9DQU5DRUxMRUQQBBIgChxFUlJPUl9LSU5EX0RFQURMSU5FX0VYQ0VFREVEEAUSHwobRVJST1JfS0lORF9OT1RfU0VSSUFMSVpBQkxFEAYSGQoVRVJST1JfS0lORF9PVkVSTE9BREVEEAcSFwoTRVJST1JfS0lORF9JTlRFUk5BTBAIKnoKCExvZ0xldmVsEhkKFUxPR19MRVZFTF9VTlNQRUNJRklFRBAAEhMKD0xPR19MRVZFTF9ERUJVRxABEhIKDkxPR19MRVZFTF9JTkZPEAISFQoRTE9HX0xFVkVMX1dBUk5JTkcQAxITCg9MT0dfTEVWRUxfRVJST1IQBDJmChFXb3JrZXJMaW5rU2VydmljZRJRCgZBdHRhY2gSIC5weWZsZWV0Lndvcmtlci52MS5BdHRhY2hSZXF1ZXN0GiEucHlmbGVldC53b3JrZXIudjEuQXR0YWNoUmVzcG9uc2UoATABYgZwcm90bzM", [file_pyfleet_pool_v1_tool, file_pyfleet_pool_v1_variable]);
 
 /**
  * AttachRequest carries one frame from a remote worker.
@@ -395,11 +395,12 @@ export const StartupFailedSchema: GenMessage<StartupFailed> = /*@__PURE__*/
  */
 export type Call = Message<"pyfleet.worker.v1.Call"> & {
   /**
-   * Unique among the link's calls; every frame about this call carries it.
+   * Unique among the link's unfinished calls (ids are reused after 2^32);
+   * every frame about this call carries it.
    *
-   * @generated from field: uint64 id = 1;
+   * @generated from field: uint32 id = 1;
    */
-  id: bigint;
+  id: number;
 
   /**
    * The tool name.
@@ -476,9 +477,9 @@ export type Cancel = Message<"pyfleet.worker.v1.Cancel"> & {
   /**
    * The call.
    *
-   * @generated from field: uint64 id = 1;
+   * @generated from field: uint32 id = 1;
    */
-  id: bigint;
+  id: number;
 
   /**
    * Why, e.g. "client cancelled".
@@ -504,9 +505,9 @@ export type Credit = Message<"pyfleet.worker.v1.Credit"> & {
   /**
    * The call.
    *
-   * @generated from field: uint64 id = 1;
+   * @generated from field: uint32 id = 1;
    */
-  id: bigint;
+  id: number;
 
   /**
    * Additional chunks the worker may send.
@@ -568,9 +569,9 @@ export type Result = Message<"pyfleet.worker.v1.Result"> & {
   /**
    * The call.
    *
-   * @generated from field: uint64 id = 1;
+   * @generated from field: uint32 id = 1;
    */
-  id: bigint;
+  id: number;
 
   /**
    * The value.
@@ -596,9 +597,9 @@ export type Chunk = Message<"pyfleet.worker.v1.Chunk"> & {
   /**
    * The call.
    *
-   * @generated from field: uint64 id = 1;
+   * @generated from field: uint32 id = 1;
    */
-  id: bigint;
+  id: number;
 
   /**
    * The values.
@@ -624,9 +625,9 @@ export type Error = Message<"pyfleet.worker.v1.Error"> & {
   /**
    * The call.
    *
-   * @generated from field: uint64 id = 1;
+   * @generated from field: uint32 id = 1;
    */
-  id: bigint;
+  id: number;
 
   /**
    * The failure class.
@@ -694,9 +695,9 @@ export type Log = Message<"pyfleet.worker.v1.Log"> & {
   /**
    * The call that logged it; 0 when none.
    *
-   * @generated from field: uint64 call_id = 4;
+   * @generated from field: uint32 call_id = 4;
    */
-  callId: bigint;
+  callId: number;
 };
 
 /**
@@ -715,9 +716,9 @@ export type Ping = Message<"pyfleet.worker.v1.Ping"> & {
   /**
    * Echoed in Pong.
    *
-   * @generated from field: uint64 nonce = 1;
+   * @generated from field: uint32 nonce = 1;
    */
-  nonce: bigint;
+  nonce: number;
 };
 
 /**
@@ -736,9 +737,9 @@ export type Pong = Message<"pyfleet.worker.v1.Pong"> & {
   /**
    * The Ping's nonce.
    *
-   * @generated from field: uint64 nonce = 1;
+   * @generated from field: uint32 nonce = 1;
    */
-  nonce: bigint;
+  nonce: number;
 
   /**
    * The worker's resident set size in bytes, when known.
@@ -868,18 +869,18 @@ export const ChildExitedSchema: GenMessage<ChildExited> = /*@__PURE__*/
  */
 export type Callback = Message<"pyfleet.worker.v1.Callback"> & {
   /**
-   * Unique among the link's callbacks; echoed in CallbackResult.
+   * Unique among the link's unanswered callbacks; echoed in CallbackResult.
    *
-   * @generated from field: uint64 id = 1;
+   * @generated from field: uint32 id = 1;
    */
-  id: bigint;
+  id: number;
 
   /**
    * The call on whose behalf it is made (its session is used).
    *
-   * @generated from field: uint64 call_id = 2;
+   * @generated from field: uint32 call_id = 2;
    */
-  callId: bigint;
+  callId: number;
 
   /**
    * @generated from oneof pyfleet.worker.v1.Callback.op
@@ -1119,9 +1120,9 @@ export type CallbackResult = Message<"pyfleet.worker.v1.CallbackResult"> & {
   /**
    * The callback's id.
    *
-   * @generated from field: uint64 id = 1;
+   * @generated from field: uint32 id = 1;
    */
-  id: bigint;
+  id: number;
 
   /**
    * @generated from oneof pyfleet.worker.v1.CallbackResult.outcome

@@ -1,0 +1,126 @@
+"""The `ctx` a tool may take: its session, state, variables, cancellation, deadline and logger."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pyfleet_bridge.runtime import Runtime
+
+
+class CallbackError(Exception):
+    """A request from Python to the server failed; `code` is the gRPC status number."""
+
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class VariableNotFound(CallbackError, KeyError):
+    """No such session variable."""
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+class VersionConflict(CallbackError):
+    """expected_version did not match: read the variable again and retry."""
+
+
+def callback_error(code: int, message: str) -> CallbackError:
+    if code == 5:
+        return VariableNotFound(code, message)
+    if code == 10:
+        return VersionConflict(code, message)
+    return CallbackError(code, message)
+
+
+class Context:
+    """Everything about the current call a tool may need.
+
+    - `session_id`: the session, or None.
+    - `state`: a dict that lives on this worker for the session (a fresh one per call without a session).
+    - `cancelled`: true once the caller cancelled or the deadline passed; long loops should check it.
+    - `deadline` / `time_remaining()`: the call's deadline (time.monotonic() based), if any.
+    - `log`: a logger whose lines reach the server's log, tagged with this call.
+    - variables: `get_variable`, `set_variable`, `list_variables`, `delete_variable` (and `a...` async twins).
+    - `call_tool(name, **args)`: runs another tool of the pool.
+    """
+
+    def __init__(self, runtime: Runtime, call_id: int, tool: str, session_id: str | None, state: dict[str, Any],
+                 deadline: float | None, request_id: str) -> None:
+        self._runtime = runtime
+        self.call_id = call_id
+        self.tool = tool
+        self.session_id = session_id
+        self.state = state
+        self.deadline = deadline
+        self.request_id = request_id
+        self._cancel = threading.Event()
+        self.cancel_reason = ""
+        self.log = logging.LoggerAdapter(logging.getLogger(f"pyfleet.tool.{tool}"), {"pyfleet_call_id": call_id})
+
+    @property
+    def cancelled(self) -> bool:
+        if self._cancel.is_set():
+            return True
+        if self.deadline is not None and time.monotonic() >= self.deadline:
+            self.cancel("deadline")
+            return True
+        return False
+
+    def time_remaining(self) -> float | None:
+        """Seconds until the deadline (0 once it has passed), or None without one."""
+        if self.deadline is None:
+            return None
+        return max(0.0, self.deadline - time.monotonic())
+
+    def wait(self, seconds: float) -> bool:
+        """Sleeps up to `seconds`, waking early on cancellation; True if cancelled."""
+        remaining = self.time_remaining()
+        limit = seconds if remaining is None else min(seconds, remaining)
+        if self._cancel.wait(limit):
+            return True
+        return self.cancelled
+
+    def cancel(self, reason: str) -> None:
+        if not self._cancel.is_set():
+            self.cancel_reason = reason
+            self._cancel.set()
+
+    # ---- session variables (through the server) ----
+
+    def get_variable(self, name: str) -> Any:
+        return self._runtime.callback(self, "get_variable", name=name)
+
+    def set_variable(self, name: str, value: Any, *, type: str | None = None, expected_version: int | None = None) -> int:
+        """Creates or updates a session variable; returns its new version."""
+        return int(self._runtime.callback(self, "set_variable", name=name, value=value, type=type, expected_version=expected_version))
+
+    def list_variables(self) -> dict[str, Any]:
+        return dict(self._runtime.callback(self, "list_variables"))
+
+    def delete_variable(self, name: str) -> None:
+        self._runtime.callback(self, "delete_variable", name=name)
+
+    def call_tool(self, tool: str, **args: Any) -> Any:
+        """Runs another tool of the same pool (outside any session) and returns its value."""
+        return self._runtime.callback(self, "call_tool", tool=tool, args=args)
+
+    async def aget_variable(self, name: str) -> Any:
+        return await self._runtime.acallback(self, "get_variable", name=name)
+
+    async def aset_variable(self, name: str, value: Any, *, type: str | None = None, expected_version: int | None = None) -> int:
+        return int(await self._runtime.acallback(self, "set_variable", name=name, value=value, type=type, expected_version=expected_version))
+
+    async def alist_variables(self) -> dict[str, Any]:
+        return dict(await self._runtime.acallback(self, "list_variables"))
+
+    async def adelete_variable(self, name: str) -> None:
+        await self._runtime.acallback(self, "delete_variable", name=name)
+
+    async def acall_tool(self, tool: str, **args: Any) -> Any:
+        return await self._runtime.acallback(self, "call_tool", tool=tool, args=args)

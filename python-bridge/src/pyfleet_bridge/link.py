@@ -1,0 +1,192 @@
+"""The worker's end of the link: frames over a Unix socket (or, dialing in, over gRPC)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import struct
+import threading
+from collections import deque
+from collections.abc import Iterator
+from typing import Protocol
+
+from pyfleet.worker.v1 import worker_pb2
+
+MAX_FRAME_BYTES = 64 * 1024 * 1024
+_HEADER = struct.Struct(">I")
+
+
+class LinkClosed(Exception):
+    """The server end is gone."""
+
+
+class ProtocolError(Exception):
+    """The server sent something that is not a frame."""
+
+
+class Link(Protocol):
+    def send(self, frame: worker_pb2.WorkerFrame) -> None: ...
+
+    def send_chunk(self, call_id: int, payload: worker_pb2.Payload) -> None: ...
+
+    def send_after_chunks(self, frame: worker_pb2.WorkerFrame) -> None: ...
+
+    def frames(self) -> Iterator[worker_pb2.ServerFrame]: ...
+
+    def close(self) -> None: ...
+
+
+class ChunkCoalescer:
+    """Streams chunks through one writer thread that packs whatever has queued up
+    since its last write into as few frames as possible: a fast generator gets
+    big frames, a slow one gets each chunk sent at once."""
+
+    def __init__(self, write_frames: "WriteFrames") -> None:
+        self._write = write_frames
+        self._queue: deque[tuple[int, worker_pb2.Payload | None, worker_pb2.WorkerFrame | None]] = deque()
+        self._ready = threading.Condition()
+        self._closed = False
+        self._thread = threading.Thread(target=self._run, name="pyfleet-chunks", daemon=True)
+        self._thread.start()
+
+    def chunk(self, call_id: int, payload: worker_pb2.Payload) -> None:
+        with self._ready:
+            self._queue.append((call_id, payload, None))
+            self._ready.notify()
+
+    def frame(self, frame: worker_pb2.WorkerFrame) -> None:
+        """A frame that must follow the chunks queued before it (a stream's Result or Error)."""
+        with self._ready:
+            self._queue.append((0, None, frame))
+            self._ready.notify()
+
+    def close(self) -> None:
+        with self._ready:
+            self._closed = True
+            self._ready.notify()
+
+    def _run(self) -> None:
+        while True:
+            with self._ready:
+                while not self._queue and not self._closed:
+                    self._ready.wait()
+                if not self._queue and self._closed:
+                    return
+                batch = list(self._queue)
+                self._queue.clear()
+            frames: list[worker_pb2.WorkerFrame] = []
+            current: worker_pb2.Chunk | None = None
+            for call_id, payload, frame in batch:
+                if frame is not None:
+                    frames.append(frame)
+                    current = None
+                    continue
+                if current is None or current.id != call_id:
+                    wrapper = worker_pb2.WorkerFrame()
+                    current = wrapper.chunk
+                    current.id = call_id
+                    frames.append(wrapper)
+                current.items.append(payload)
+            try:
+                self._write(frames)
+            except LinkClosed:
+                return
+
+
+class WriteFrames(Protocol):
+    def __call__(self, frames: list[worker_pb2.WorkerFrame]) -> None: ...
+
+
+class SocketLink:
+    """Length-prefixed frames over a connected Unix socket."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self._sock = sock
+        self._lock = threading.Lock()
+        self._closed = False
+        self._chunks = ChunkCoalescer(self._write_many)
+
+    @classmethod
+    def connect(cls, path: str) -> SocketLink:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.connect(path)
+        return cls(sock)
+
+    @property
+    def fileno(self) -> int:
+        return self._sock.fileno()
+
+    def send(self, frame: worker_pb2.WorkerFrame) -> None:
+        body = frame.SerializeToString()
+        self._sendall(_HEADER.pack(len(body)) + body)
+
+    def send_chunk(self, call_id: int, payload: worker_pb2.Payload) -> None:
+        self._chunks.chunk(call_id, payload)
+
+    def send_after_chunks(self, frame: worker_pb2.WorkerFrame) -> None:
+        self._chunks.frame(frame)
+
+    def _write_many(self, frames: list[worker_pb2.WorkerFrame]) -> None:
+        parts = []
+        for frame in frames:
+            body = frame.SerializeToString()
+            parts.append(_HEADER.pack(len(body)))
+            parts.append(body)
+        self._sendall(b"".join(parts))
+
+    def _sendall(self, data: bytes) -> None:
+        with self._lock:
+            if self._closed:
+                raise LinkClosed()
+            try:
+                self._sock.sendall(data)
+            except OSError as e:
+                self._closed = True
+                raise LinkClosed() from e
+
+    def frames(self) -> Iterator[worker_pb2.ServerFrame]:
+        """Frames from the server until it closes the link."""
+        buf = bytearray()
+        recv = self._sock.recv
+        parse = worker_pb2.ServerFrame.FromString
+        while True:
+            try:
+                data = recv(1 << 18)
+            except OSError:
+                data = b""
+            if not data:
+                self._closed = True
+                return
+            buf += data
+            offset = 0
+            n = len(buf)
+            while n - offset >= 4:
+                (size,) = _HEADER.unpack_from(buf, offset)
+                if size > MAX_FRAME_BYTES:
+                    raise ProtocolError(f"frame of {size} bytes exceeds the {MAX_FRAME_BYTES}-byte limit")
+                end = offset + 4 + size
+                if end > n:
+                    break
+                yield parse(bytes(buf[offset + 4:end]))
+                offset = end
+            if offset:
+                del buf[:offset]
+
+    def detach(self) -> None:
+        """Closes this process's descriptor without shutting the connection down
+        (a forked child leaving its parent's link, which the parent keeps using)."""
+        self._closed = True
+        try:
+            os.close(self._sock.detach())
+        except OSError:
+            pass
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+        self._chunks.close()
+        try:
+            self._sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self._sock.close()

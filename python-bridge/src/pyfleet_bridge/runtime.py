@@ -1,0 +1,511 @@
+"""Runs calls: sync tools on threads, async tools on one event loop, streams with credit-based flow control."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import queue
+import sys
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from pyfleet import _values as values
+from pyfleet.worker.v1 import worker_pb2
+
+from pyfleet_bridge.adapter import Adapter, ToolInfo
+from pyfleet_bridge.context import Context, callback_error
+from pyfleet_bridge.link import Link, LinkClosed
+from pyfleet_bridge.schema import check_value
+
+K = worker_pb2
+
+
+class _Cancelled(Exception):
+    pass
+
+
+class NotSerializable(Exception):
+    pass
+
+
+def encode(value: Any) -> worker_pb2.Payload:
+    """A return or yielded value as a Payload: bytes as raw, everything else as JSON."""
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return worker_pb2.Payload(raw=bytes(value))
+    try:
+        text = json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    except (TypeError, ValueError) as e:
+        raise NotSerializable(f"value of type {type(value).__qualname__} is neither JSON-serializable nor bytes: {e}") from None
+    return worker_pb2.Payload(json=text.encode())
+
+
+def decode(payload: worker_pb2.Payload) -> Any:
+    kind = payload.WhichOneof("kind")
+    if kind == "raw":
+        return payload.raw
+    if kind == "json":
+        return json.loads(payload.json)
+    return None
+
+
+def exception_type(e: BaseException) -> str:
+    t = type(e)
+    return t.__qualname__ if t.__module__ == "builtins" else f"{t.__module__}.{t.__qualname__}"
+
+
+def format_traceback(e: BaseException) -> str:
+    """The traceback from the tool's frame inwards (the runtime's own frames are noise)."""
+    tb = e.__traceback__
+    while tb is not None and tb.tb_frame.f_code.co_filename == __file__:
+        tb = tb.tb_next
+    return "".join(traceback.format_exception(type(e), e, tb))
+
+
+@dataclass
+class CallState:
+    id: int
+    info: ToolInfo
+    ctx: Context
+    kwargs: dict[str, Any]
+    stream: bool
+    window: int
+    credits: int = 0
+    cond: threading.Condition = field(default_factory=threading.Condition)
+    task: asyncio.Task[Any] | None = None
+    credit_event: asyncio.Event | None = None
+
+
+class Runtime:
+    """One worker's calls. The link's reader thread hands frames to `handle`."""
+
+    def __init__(self, adapter: Adapter, tools: dict[str, ToolInfo], link: Link, concurrency: int,
+                 on_shutdown: Callable[[], None]) -> None:
+        self.adapter = adapter
+        self.tools = tools
+        self.link = link
+        self.concurrency = max(1, concurrency)
+        self._on_shutdown = on_shutdown
+        self._calls: dict[int, CallState] = {}
+        self._lock = threading.Lock()
+        self._sessions: dict[str, dict[str, Any]] = {}
+        self._jobs: queue.SimpleQueue[CallState | None] = queue.SimpleQueue()
+        self._threads: list[threading.Thread] = []
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._callbacks: dict[int, Callable[[worker_pb2.CallbackResult], None]] = {}
+        self._next_callback = 1
+        self._accepting = True
+        self._idle = threading.Condition(self._lock)
+
+    # ---- frames from the server ----
+
+    def handle(self, frame: worker_pb2.ServerFrame) -> None:
+        kind = frame.WhichOneof("frame")
+        if kind == "call":
+            self._start(frame.call)
+        elif kind == "cancel":
+            self._cancel(frame.cancel.id, "cancel")
+        elif kind == "credit":
+            self._credit(frame.credit.id, frame.credit.chunks)
+        elif kind == "callback_result":
+            with self._lock:
+                deliver = self._callbacks.pop(frame.callback_result.id, None)
+            if deliver:
+                deliver(frame.callback_result)
+        elif kind == "ping":
+            self._send(K.WorkerFrame(pong=K.Pong(nonce=frame.ping.nonce, rss_bytes=rss_bytes())))
+        elif kind == "release_session":
+            self._sessions.pop(frame.release_session.session_id, None)
+        elif kind == "shutdown":
+            threading.Thread(target=self.shutdown, args=(frame.shutdown.grace_ms / 1000,), daemon=True).start()
+
+    def _send(self, frame: worker_pb2.WorkerFrame) -> None:
+        try:
+            self.link.send(frame)
+        except LinkClosed:
+            pass
+
+    def _error(self, call_id: int, kind: int, message: str, type_: str = "", tb: str = "", after_chunks: bool = False) -> None:
+        frame = K.WorkerFrame(error=K.Error(id=call_id, kind=kind, type=type_, message=message, traceback=tb))
+        if after_chunks:
+            try:
+                self.link.send_after_chunks(frame)
+            except LinkClosed:
+                pass
+        else:
+            self._send(frame)
+
+    # ---- starting calls ----
+
+    def _start(self, call: worker_pb2.Call) -> None:
+        if not self._accepting:
+            self._error(call.id, K.ERROR_KIND_INTERNAL, "the worker is shutting down")
+            return
+        info = self.tools.get(call.tool)
+        if info is None:
+            self._error(call.id, K.ERROR_KIND_UNKNOWN_TOOL, f'unknown tool "{call.tool}"; known tools: {", ".join(sorted(self.tools))}')
+            return
+        try:
+            kwargs = self._bind(info, call)
+        except ValueError as e:
+            self._error(call.id, K.ERROR_KIND_BAD_ARGUMENTS, str(e))
+            return
+        if info.is_generator and not call.stream:
+            self._error(call.id, K.ERROR_KIND_BAD_ARGUMENTS, f'tool "{info.name}" streams; call it with ExecuteStream')
+            return
+        session_id = call.session_id or None
+        state = self._sessions.setdefault(session_id, {}) if session_id else {}
+        deadline = time.monotonic() + call.timeout_ms / 1000 if call.timeout_ms else None
+        ctx = Context(self, call.id, info.name, session_id, state, deadline, call.request_id)
+        if info.ctx_param:
+            kwargs[info.ctx_param] = ctx
+        st = CallState(call.id, info, ctx, kwargs, call.stream, max(1, call.chunk_window or 1), credits=max(1, call.chunk_window or 1))
+        with self._lock:
+            if len(self._calls) >= self.concurrency:
+                overloaded = True
+            else:
+                overloaded = False
+                self._calls[call.id] = st
+        if overloaded:
+            self._error(call.id, K.ERROR_KIND_OVERLOADED, f"the worker runs at most {self.concurrency} calls at once")
+            return
+        if info.is_async:
+            loop = self._ensure_loop()
+            asyncio.run_coroutine_threadsafe(self._run_async(st), loop)
+        else:
+            self._ensure_threads()
+            self._jobs.put(st)
+
+    def _bind(self, info: ToolInfo, call: worker_pb2.Call) -> dict[str, Any]:
+        try:
+            args = json.loads(call.args) if call.args else {}
+        except ValueError as e:
+            raise ValueError(f"args are not valid JSON: {e}") from None
+        if not isinstance(args, dict):
+            raise ValueError("args must be a JSON object of keyword arguments")
+        for name, blob in call.binary_args.items():
+            args[name] = bytes(blob)
+        known = {p.name: p for p in info.params}
+        kwargs: dict[str, Any] = {}
+        for name, value in args.items():
+            param = known.get(name)
+            if param is None:
+                if info.accepts_extra and name != info.ctx_param:
+                    kwargs[name] = value
+                    continue
+                raise ValueError(f'tool "{info.name}" has no argument "{name}"; it takes: {", ".join(known) or "no arguments"}')
+            kwargs[name] = check_value(info.name, name, param.type, value)
+        missing = [p.name for p in info.params if p.required and p.name not in kwargs]
+        if missing:
+            raise ValueError(f'tool "{info.name}" is missing required argument{"s" if len(missing) > 1 else ""} '
+                             + ", ".join(f'"{m}"' for m in missing))
+        return kwargs
+
+    # ---- running ----
+
+    def _ensure_threads(self) -> None:
+        if self._threads:
+            return
+        with self._lock:
+            if self._threads:
+                return
+            for i in range(self.concurrency):
+                t = threading.Thread(target=self._thread_main, name=f"pyfleet-call-{i}", daemon=True)
+                t.start()
+                self._threads.append(t)
+
+    def _thread_main(self) -> None:
+        while True:
+            st = self._jobs.get()
+            if st is None:
+                return
+            self._run_sync(st)
+
+    def _ensure_loop(self) -> asyncio.AbstractEventLoop:
+        if self._loop is not None:
+            return self._loop
+        with self._lock:
+            if self._loop is None:
+                loop = asyncio.new_event_loop()
+                threading.Thread(target=loop.run_forever, name="pyfleet-asyncio", daemon=True).start()
+                self._loop = loop
+        return self._loop
+
+    def _fn(self, st: CallState) -> Callable[..., Any]:
+        return getattr(self.adapter, st.info.attr)
+
+    def _run_sync(self, st: CallState) -> None:
+        try:
+            if st.info.is_generator:
+                gen = self._fn(st)(**st.kwargs)
+                try:
+                    result = self._drain_sync(st, gen)
+                finally:
+                    gen.close()
+                self._finish(st, result)
+            else:
+                self._finish(st, self._fn(st)(**st.kwargs))
+        except BaseException as e:  # noqa: BLE001 - everything a tool raises goes back to the caller
+            self._fail(st, e)
+
+    def _drain_sync(self, st: CallState, gen: Any) -> Any:
+        ctx = st.ctx
+        while True:
+            if ctx.cancelled:
+                raise _Cancelled()
+            try:
+                item = next(gen)
+            except StopIteration as stop:
+                return stop.value
+            payload = encode(item)
+            with st.cond:
+                while st.credits <= 0 and not ctx.cancelled:
+                    st.cond.wait(ctx.time_remaining())
+                if ctx.cancelled:
+                    raise _Cancelled()
+                st.credits -= 1
+            self.link.send_chunk(st.id, payload)
+
+    async def _run_async(self, st: CallState) -> None:
+        st.task = asyncio.current_task()
+        loop = asyncio.get_running_loop()
+        timer = None
+        remaining = st.ctx.time_remaining()
+        if remaining is not None:
+            timer = loop.call_later(remaining, self._cancel_async, st, "deadline")
+        if st.ctx.cancelled and st.task:  # cancelled before it started
+            st.task.cancel()
+        try:
+            if st.info.is_generator:
+                agen = self._fn(st)(**st.kwargs)
+                try:
+                    result = await self._drain_async(st, agen)
+                finally:
+                    await agen.aclose()
+                self._finish(st, result)
+            else:
+                self._finish(st, await self._fn(st)(**st.kwargs))
+        except BaseException as e:  # noqa: BLE001
+            self._fail(st, e)
+        finally:
+            if timer:
+                timer.cancel()
+
+    async def _drain_async(self, st: CallState, agen: Any) -> Any:
+        st.credit_event = asyncio.Event()
+        async for item in agen:
+            if st.ctx.cancelled:
+                raise _Cancelled()
+            payload = encode(item)
+            while st.credits <= 0:
+                st.credit_event.clear()
+                await st.credit_event.wait()
+            st.credits -= 1
+            self.link.send_chunk(st.id, payload)
+        return None
+
+    # ---- finishing ----
+
+    def _take(self, st: CallState) -> bool:
+        with self._lock:
+            if self._calls.pop(st.id, None) is None:
+                return False
+            if not self._calls:
+                self._idle.notify_all()
+        return True
+
+    def _finish(self, st: CallState, value: Any) -> None:
+        if st.ctx.cancelled:
+            self._cancelled(st)
+            return
+        try:
+            payload = encode(value)
+        except NotSerializable as e:
+            if self._take(st):
+                self._error(st.id, K.ERROR_KIND_NOT_SERIALIZABLE, str(e), "TypeError", after_chunks=st.stream)
+            return
+        if not self._take(st):
+            return
+        try:
+            if st.stream:
+                if st.info.is_generator:
+                    self.link.send_after_chunks(K.WorkerFrame(result=K.Result(id=st.id, value=payload)))
+                else:
+                    # A plain tool called as a stream: its value is the single chunk.
+                    self.link.send_chunk(st.id, payload)
+                    self.link.send_after_chunks(K.WorkerFrame(result=K.Result(id=st.id, value=worker_pb2.Payload(json=b"null"))))
+            else:
+                self.link.send(K.WorkerFrame(result=K.Result(id=st.id, value=payload)))
+        except LinkClosed:
+            pass
+
+    def _cancelled(self, st: CallState) -> None:
+        if self._take(st):
+            deadline = st.ctx.cancel_reason == "deadline"
+            kind = K.ERROR_KIND_DEADLINE_EXCEEDED if deadline else K.ERROR_KIND_CANCELLED
+            message = f'tool "{st.info.name}" passed its deadline' if deadline else f'tool "{st.info.name}" was cancelled'
+            self._error(st.id, kind, message, after_chunks=st.stream)
+
+    def _fail(self, st: CallState, e: BaseException) -> None:
+        if isinstance(e, (_Cancelled, asyncio.CancelledError)) or st.ctx.cancelled:
+            self._cancelled(st)
+            return
+        if isinstance(e, NotSerializable):
+            if self._take(st):
+                self._error(st.id, K.ERROR_KIND_NOT_SERIALIZABLE, str(e), "TypeError", after_chunks=st.stream)
+            return
+        if self._take(st):
+            self._error(st.id, K.ERROR_KIND_TOOL_RAISED, str(e), exception_type(e), format_traceback(e), after_chunks=st.stream)
+        if isinstance(e, (KeyboardInterrupt, SystemExit)):
+            raise e
+
+    # ---- cancellation and credit ----
+
+    def _cancel(self, call_id: int, reason: str) -> None:
+        with self._lock:
+            st = self._calls.get(call_id)
+        if st is None:
+            return
+        st.ctx.cancel(reason)
+        with st.cond:
+            st.cond.notify_all()
+        if st.info.is_async and self._loop is not None:
+            self._loop.call_soon_threadsafe(self._cancel_async, st, reason)
+
+    def _cancel_async(self, st: CallState, reason: str) -> None:
+        st.ctx.cancel(reason)
+        if st.task is not None and not st.task.done():
+            st.task.cancel()
+        if st.credit_event is not None:
+            st.credit_event.set()
+
+    def _credit(self, call_id: int, chunks: int) -> None:
+        with self._lock:
+            st = self._calls.get(call_id)
+        if st is None:
+            return
+        if st.info.is_async and self._loop is not None:
+            self._loop.call_soon_threadsafe(self._credit_async, st, chunks)
+            return
+        with st.cond:
+            st.credits += chunks
+            st.cond.notify_all()
+
+    @staticmethod
+    def _credit_async(st: CallState, chunks: int) -> None:
+        st.credits += chunks
+        if st.credit_event is not None:
+            st.credit_event.set()
+
+    # ---- callbacks to the server ----
+
+    def _callback_frame(self, ctx: Context, op: str, kw: dict[str, Any]) -> tuple[int, worker_pb2.WorkerFrame]:
+        with self._lock:
+            cb_id = self._next_callback
+            self._next_callback = 1 if cb_id >= 0xFFFFFFFF else cb_id + 1
+        cb = K.Callback(id=cb_id, call_id=ctx.call_id)
+        if op == "get_variable":
+            cb.get_variable.name = kw["name"]
+        elif op == "set_variable":
+            cb.set_variable.name = kw["name"]
+            cb.set_variable.value.CopyFrom(values.to_typed(kw["value"], kw.get("type")))
+            cb.set_variable.type = values.variable_type(kw.get("type"))
+            if kw.get("expected_version") is not None:
+                cb.set_variable.expected_version = kw["expected_version"]
+        elif op == "list_variables":
+            cb.list_variables.SetInParent()
+        elif op == "delete_variable":
+            cb.delete_variable.name = kw["name"]
+        elif op == "call_tool":
+            cb.call_tool.tool = kw["tool"]
+            cb.call_tool.args = json.dumps(kw.get("args") or {}).encode()
+        return cb_id, K.WorkerFrame(callback=cb)
+
+    @staticmethod
+    def _callback_value(op: str, result: worker_pb2.CallbackResult) -> Any:
+        outcome = result.WhichOneof("outcome")
+        if outcome == "error":
+            raise callback_error(result.error.code, result.error.message)
+        if op == "get_variable":
+            return values.from_typed(result.variable.value)
+        if op == "set_variable":
+            return result.variable.version
+        if op == "list_variables":
+            return {v.name: values.from_typed(v.value) for v in result.variables.variables}
+        if op == "call_tool":
+            return decode(result.value)
+        return None
+
+    def callback(self, ctx: Context, op: str, **kw: Any) -> Any:
+        cb_id, frame = self._callback_frame(ctx, op, kw)
+        done = threading.Event()
+        box: list[worker_pb2.CallbackResult] = []
+
+        def deliver(result: worker_pb2.CallbackResult) -> None:
+            box.append(result)
+            done.set()
+
+        with self._lock:
+            self._callbacks[cb_id] = deliver
+        self.link.send(frame)
+        done.wait()
+        return self._callback_value(op, box[0])
+
+    async def acallback(self, ctx: Context, op: str, **kw: Any) -> Any:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[worker_pb2.CallbackResult] = loop.create_future()
+        cb_id, frame = self._callback_frame(ctx, op, kw)
+        with self._lock:
+            self._callbacks[cb_id] = lambda r: loop.call_soon_threadsafe(future.set_result, r)
+        self.link.send(frame)
+        return self._callback_value(op, await future)
+
+    # ---- shutdown ----
+
+    def abandon_all(self) -> None:
+        """The link dropped: the server has failed these calls over; stop them quietly."""
+        with self._lock:
+            calls = list(self._calls.values())
+            self._calls.clear()
+            waiting = list(self._callbacks.values())
+            self._callbacks.clear()
+        for st in calls:
+            st.ctx.cancel("link lost")
+            with st.cond:
+                st.cond.notify_all()
+            if st.info.is_async and self._loop is not None:
+                self._loop.call_soon_threadsafe(self._cancel_async, st, "link lost")
+        for deliver in waiting:
+            deliver(K.CallbackResult(error=K.CallbackError(code=14, message="the link to the server was lost")))
+
+    def shutdown(self, grace: float) -> None:
+        """No new calls; running ones get `grace` seconds, then are cancelled; then teardown() and exit 0."""
+        self._accepting = False
+        deadline = time.monotonic() + grace
+        with self._lock:
+            while self._calls and time.monotonic() < deadline:
+                self._idle.wait(max(0.0, deadline - time.monotonic()))
+            pending = list(self._calls)
+        for call_id in pending:
+            self._cancel(call_id, "shutdown")
+        with self._lock:
+            end = time.monotonic() + 1.0
+            while self._calls and time.monotonic() < end:
+                self._idle.wait(max(0.0, end - time.monotonic()))
+        try:
+            self.adapter.teardown()
+        except Exception:  # noqa: BLE001
+            traceback.print_exc(file=sys.__stderr__)
+        self._on_shutdown()
+
+
+def rss_bytes() -> int:
+    try:
+        with open("/proc/self/statm", "rb") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return 0

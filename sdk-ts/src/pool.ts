@@ -1,0 +1,259 @@
+import type { JsonObject, JsonValue, MessageInitShape } from "@bufbuild/protobuf";
+import { durationFromMs, durationMs } from "@bufbuild/protobuf/wkt";
+import type { Client } from "@connectrpc/connect";
+import {
+  Affinity,
+  type CallInfo as ProtoCallInfo,
+  type ExecuteManyRequestSchema,
+  PoolEventKind,
+  type PoolInfo,
+  type PoolService,
+  type PoolStats,
+} from "./gen/pyfleet/pool/v1/pool_pb.js";
+import type { ToolSpec } from "./gen/pyfleet/pool/v1/tool_pb.js";
+import { PyfleetError, wrap } from "./errors.js";
+import { Session, type SessionOptions } from "./session.js";
+import { valueToJson } from "./values.js";
+
+/** A tool's return value: JSON, or bytes when the tool returned bytes. */
+export type ToolValue = JsonValue | Uint8Array;
+
+export interface CallOptions {
+  /** Run inside this session (an id or a Session). */
+  session?: string | Session;
+  /** Give up after this long; the deadline reaches Python. */
+  timeoutMs?: number;
+  /** Aborting cancels the call, in Python too. */
+  signal?: AbortSignal;
+  /** Safe to retry on another worker if its worker dies. */
+  idempotent?: boolean;
+  /** Keyword arguments passed to Python as bytes. */
+  binaryArgs?: Record<string, Uint8Array>;
+}
+
+export interface CallInfo {
+  workerId: string;
+  workerPid: number;
+  attempts: number;
+  queuedMs: number;
+  ranMs: number;
+}
+
+export interface CallResult {
+  value: ToolValue;
+  info: CallInfo;
+}
+
+export interface StreamSummary {
+  chunks: number;
+  /** The generator's return value. */
+  result: JsonValue;
+  info: CallInfo | undefined;
+}
+
+export interface ManyRequest {
+  /** Your id for the call; echoed in its result. Default: its index as a string. */
+  id?: string;
+  tool: string;
+  args?: JsonObject;
+  session?: string | Session;
+  timeoutMs?: number;
+  idempotent?: boolean;
+}
+
+export type ManyResult = { id: string; ok: true; value: ToolValue; info: CallInfo } | { id: string; ok: false; error: PyfleetError };
+
+export type PoolEventName = "worker.starting" | "worker.ready" | "worker.died" | "worker.recycled" | "session.repinned" | "queue.saturated" | "circuit.open" | "circuit.closed";
+
+export interface PoolEvent {
+  kind: PoolEventName;
+  pool: string;
+  time: Date | undefined;
+  workerId: string;
+  workerPid: number;
+  sessionId: string;
+  message: string;
+}
+
+const EVENT_NAMES: Record<PoolEventKind, PoolEventName | undefined> = {
+  [PoolEventKind.UNSPECIFIED]: undefined,
+  [PoolEventKind.WORKER_STARTING]: "worker.starting",
+  [PoolEventKind.WORKER_READY]: "worker.ready",
+  [PoolEventKind.WORKER_DIED]: "worker.died",
+  [PoolEventKind.WORKER_RECYCLED]: "worker.recycled",
+  [PoolEventKind.SESSION_REPINNED]: "session.repinned",
+  [PoolEventKind.QUEUE_SATURATED]: "queue.saturated",
+  [PoolEventKind.CIRCUIT_OPEN]: "circuit.open",
+  [PoolEventKind.CIRCUIT_CLOSED]: "circuit.closed",
+};
+
+export function infoFromProto(info: ProtoCallInfo | undefined): CallInfo {
+  return {
+    workerId: info?.workerId ?? "",
+    workerPid: info?.workerPid ?? 0,
+    attempts: info?.attempts ?? 0,
+    queuedMs: info?.queued ? durationMs(info.queued) : 0,
+    ranMs: info?.ran ? durationMs(info.ran) : 0,
+  };
+}
+
+function sessionId(session: string | Session | undefined): string {
+  return typeof session === "string" ? session : session?.id ?? "";
+}
+
+/** Calls to one pool ("" = the server's default pool). */
+export class PoolClient {
+  constructor(
+    private readonly rpc: Client<typeof PoolService>,
+    readonly name: string,
+    /** Whether the transport can carry bidi streams (ExecuteMany). */
+    private readonly bidi: boolean,
+  ) {}
+
+  /** Runs a tool and returns its value. */
+  async execute(tool: string, args: JsonObject = {}, options: CallOptions = {}): Promise<ToolValue> {
+    return (await this.call(tool, args, options)).value;
+  }
+
+  /** Runs a tool and returns its value with where and how it ran. */
+  call(tool: string, args: JsonObject = {}, options: CallOptions = {}): Promise<CallResult> {
+    return wrap(async () => {
+      const res = await this.rpc.execute({
+        pool: this.name,
+        tool,
+        args,
+        sessionId: sessionId(options.session),
+        idempotent: options.idempotent ?? false,
+        binaryArgs: options.binaryArgs ?? {},
+      }, { ...(options.signal ? { signal: options.signal } : {}), ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}) });
+      const value = res.binaryResult.length > 0 ? res.binaryResult : valueToJson(res.result);
+      return { value, info: infoFromProto(res.info) };
+    });
+  }
+
+  /**
+   * Streams a generator tool's chunks. Leaving the loop early (break, return,
+   * throw) cancels the call and stops the Python generator. The generator's
+   * return value and the chunk count are the iterator's return value.
+   */
+  async *stream(tool: string, args: JsonObject = {}, options: CallOptions = {}): AsyncGenerator<ToolValue, StreamSummary> {
+    const abort = new AbortController();
+    const signal = options.signal ? AbortSignal.any([options.signal, abort.signal]) : abort.signal;
+    try {
+      const messages = this.rpc.executeStream({
+        pool: this.name,
+        tool,
+        args,
+        sessionId: sessionId(options.session),
+        binaryArgs: options.binaryArgs ?? {},
+      }, { signal, ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}) });
+      for await (const message of messages) {
+        const event = message.event;
+        if (event.case === "chunk") yield valueToJson(event.value);
+        else if (event.case === "binaryChunk") yield event.value;
+        else if (event.case === "done") {
+          return { chunks: Number(event.value.chunks), result: valueToJson(event.value.result), info: infoFromProto(event.value.info) };
+        }
+      }
+      throw new PyfleetError("internal", "the stream ended without its done message");
+    } catch (e) {
+      throw PyfleetError.from(e);
+    } finally {
+      abort.abort();
+    }
+  }
+
+  /**
+   * Pipelines many calls over one bidi stream (Node transports over HTTP/2).
+   * Results come back as they finish, in any order; a failed call yields an
+   * error result and the others go on.
+   */
+  async *executeMany(requests: Iterable<ManyRequest> | AsyncIterable<ManyRequest>, options: { signal?: AbortSignal } = {}): AsyncGenerator<ManyResult> {
+    if (!this.bidi) {
+      throw new PyfleetError("unimplemented", "executeMany needs a bidi stream, which fetch cannot carry; use createClient from \"@pyfleet/sdk/node\"");
+    }
+    const pool = this.name;
+    async function* toRequests(): AsyncGenerator<MessageInitShape<typeof ExecuteManyRequestSchema>> {
+      let index = 0;
+      for await (const r of requests) {
+        yield {
+          id: r.id ?? String(index),
+          pool,
+          tool: r.tool,
+          args: r.args ?? {},
+          sessionId: sessionId(r.session),
+          idempotent: r.idempotent ?? false,
+          ...(r.timeoutMs !== undefined ? { timeout: durationFromMs(r.timeoutMs) } : {}),
+        };
+        index++;
+      }
+    }
+    try {
+      for await (const res of this.rpc.executeMany(toRequests(), options.signal ? { signal: options.signal } : {})) {
+        if (res.outcome.case === "result") {
+          const r = res.outcome.value;
+          yield { id: res.id, ok: true, value: r.binaryResult.length > 0 ? r.binaryResult : valueToJson(r.result), info: infoFromProto(r.info) };
+        } else if (res.outcome.case === "error") {
+          const s = res.outcome.value;
+          const t = s.toolError;
+          yield { id: res.id, ok: false, error: PyfleetError.fromStatus(s.code, s.message, t && { type: t.type, message: t.message, traceback: t.traceback, tool: t.tool, workerId: t.workerId }) };
+        }
+      }
+    } catch (e) {
+      throw PyfleetError.from(e);
+    }
+  }
+
+  /** Opens a session pinned to one worker; close it with `close()` or `await using`. */
+  async session(options: SessionOptions = {}): Promise<Session> {
+    const res = await wrap(() => this.rpc.createSession({
+      pool: this.name,
+      affinity: options.affinity === "strict_queue" ? Affinity.STRICT_QUEUE : options.affinity === "strict_fail_fast" ? Affinity.STRICT_FAIL_FAST : Affinity.HINT,
+      sessionId: options.id ?? "",
+      labels: options.labels ?? {},
+      ...(options.ttlMs !== undefined ? { ttl: durationFromMs(options.ttlMs) } : {}),
+    }));
+    return new Session(this.rpc, this, res.session!);
+  }
+
+  /** A handle on an existing session. */
+  async openSession(id: string): Promise<Session> {
+    const res = await wrap(() => this.rpc.getSession({ sessionId: id }));
+    return new Session(this.rpc, this, res.session!);
+  }
+
+  async tools(): Promise<ToolSpec[]> {
+    return (await wrap(() => this.rpc.listTools({ pool: this.name }))).tools;
+  }
+
+  async stats(): Promise<PoolStats> {
+    return (await wrap(() => this.rpc.getPoolStats({ pool: this.name }))).stats!;
+  }
+
+  async list(): Promise<PoolInfo[]> {
+    return (await wrap(() => this.rpc.listPools({}))).pools;
+  }
+
+  /** The pool's events (workers starting, dying, recycled; sessions re-pinned; saturation) until `signal` aborts. */
+  async *watch(options: { signal?: AbortSignal } = {}): AsyncGenerator<PoolEvent> {
+    try {
+      for await (const e of this.rpc.watchPool({ pool: this.name }, options.signal ? { signal: options.signal } : {})) {
+        const kind = EVENT_NAMES[e.kind];
+        if (!kind) continue;
+        yield {
+          kind,
+          pool: e.pool,
+          time: e.time ? new Date(Number(e.time.seconds) * 1000 + e.time.nanos / 1e6) : undefined,
+          workerId: e.workerId,
+          workerPid: e.workerPid,
+          sessionId: e.sessionId,
+          message: e.message,
+        };
+      }
+    } catch (e) {
+      const err = PyfleetError.from(e);
+      if (err.code === "canceled" && options.signal?.aborted) return;
+      throw err;
+    }
+  }
+}

@@ -1,0 +1,73 @@
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { z } from "zod";
+import { poolDefaults as d } from "../config/defaults.js";
+import { formatIssues } from "../config/issues.js";
+import { PyfleetError } from "../errors.js";
+
+const int = (min: number) => z.number().int().min(min);
+
+/** A pool's settings: the one definition used by YAML config and by createPool alike. */
+export const poolConfigSchema = z.object({
+  name: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, "must be 1-63 lowercase letters, digits, '-' or '_', starting with a letter or digit"),
+  adapter: z.string().regex(/^[A-Za-z_][\w.]*:[A-Za-z_]\w*$/, 'must look like "package.module:Class"').default(d.adapter),
+  /** Default: PYFLEET_PYTHON, else the project's .venv, else python3. */
+  python: z.string().min(1).optional(),
+  /** 0 is allowed: a pool served only by dial-in workers. */
+  size: int(0).default(d.size),
+  concurrency: int(1).default(d.concurrency),
+  startupConcurrency: int(1).default(d.startupConcurrency),
+  startMode: z.enum(["spawn", "fork"]).default(d.startMode),
+  startupTimeoutMs: int(1).default(d.startupTimeoutMs),
+  queueMaxSize: int(0).default(d.queueMaxSize),
+  queueTimeoutMs: int(0).default(d.queueTimeoutMs),
+  callTimeoutMs: int(0).default(d.callTimeoutMs),
+  maxCallsPerWorker: int(0).default(d.maxCallsPerWorker),
+  maxWorkerAgeMs: int(0).default(d.maxWorkerAgeMs),
+  maxWorkerRssMb: int(0).default(d.maxWorkerRssMb),
+  heartbeatIntervalMs: int(0).default(d.heartbeatIntervalMs),
+  heartbeatMisses: int(1).default(d.heartbeatMisses),
+  cancelGraceMs: int(0).default(d.cancelGraceMs),
+  maxAttempts: int(1).default(d.maxAttempts),
+  retryBackoffMs: int(0).default(d.retryBackoffMs),
+  circuitThreshold: int(1).default(d.circuitThreshold),
+  circuitCooldownMs: int(0).default(d.circuitCooldownMs),
+  restartBackoffMs: int(0).default(d.restartBackoffMs),
+  restartIntensity: int(1).default(d.restartIntensity),
+  chunkWindow: int(1).default(d.chunkWindow),
+  sessionTtlMs: int(1000).default(d.sessionTtlMs),
+  maxSessions: int(0).default(d.maxSessions),
+  maxVariables: int(0).default(d.maxVariables),
+  maxVariableBytes: int(1).default(d.maxVariableBytes),
+  sessionSweepMs: int(1).default(d.sessionSweepMs),
+  shutdownGraceMs: int(0).default(d.shutdownGraceMs),
+  /** Extra environment variables for the workers. */
+  env: z.record(z.string(), z.string()).default({}),
+  /** Working directory of the workers; default the server's. */
+  cwd: z.string().optional(),
+}).strict();
+
+export type PoolConfigInput = z.input<typeof poolConfigSchema>;
+export type PoolConfig = z.output<typeof poolConfigSchema> & { python: string };
+export type StartMode = PoolConfig["startMode"];
+
+const venvPython = fileURLToPath(new URL("../../../.venv/bin/python", import.meta.url));
+
+/**
+ * The Python to run workers with when a pool names none: PYFLEET_PYTHON, else
+ * the project's virtual environment (made by `npm start` / `npm test`), else
+ * `python3` on PATH.
+ */
+export function defaultPython(): string {
+  if (process.env.PYFLEET_PYTHON) return process.env.PYFLEET_PYTHON;
+  return existsSync(venvPython) ? venvPython : "python3";
+}
+
+/** Fills in defaults and checks every field; errors name the field and say what fits. */
+export function resolvePoolConfig(input: PoolConfigInput): PoolConfig {
+  const parsed = poolConfigSchema.safeParse(input);
+  if (!parsed.success) {
+    throw new PyfleetError("invalid_argument", `pool "${String(input.name)}": ${formatIssues("", parsed.error.issues)}`);
+  }
+  return { ...parsed.data, python: parsed.data.python ?? defaultPython() };
+}

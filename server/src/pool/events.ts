@@ -1,0 +1,20 @@
+export type PoolEventKind =
+  | "worker.starting"
+  | "worker.ready"
+  | "worker.died"
+  | "worker.recycled"
+  | "session.repinned"
+  | "queue.saturated"
+  | "circuit.open"
+  | "circuit.closed";
+
+/** Something that happened in a pool. Emitted under its kind and under "event". */
+export interface PoolEvent {
+  kind: PoolEventKind;
+  pool: string;
+  time: number;
+  workerId?: string;
+  pid?: number;
+  sessionId?: string;
+  message?: string;
+}

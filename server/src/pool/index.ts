@@ -1,0 +1,20 @@
+import type { Logger } from "../log/index.js";
+import { type PoolConfigInput, resolvePoolConfig } from "./config.js";
+import { type LinkServer } from "./link/index.js";
+import { Pool } from "./pool.js";
+
+export { defaultPython, poolConfigSchema, resolvePoolConfig, type PoolConfig, type PoolConfigInput, type StartMode } from "./config.js";
+export type { PoolEvent, PoolEventKind } from "./events.js";
+export { LinkServer, StreamLink, type Link } from "./link/index.js";
+export { PoolRegistry } from "./registry.js";
+export { Pool, type CallInfo, type CallResult, type ExecuteOptions, type PoolStatsSnapshot, type StreamEvent, type WorkerSummary } from "./pool.js";
+export { typedValueToJson, type AffinityMode, type SessionRecord, type SetVariableInput, type VariableChange } from "./sessions/index.js";
+export type { Worker, WorkerState } from "./worker.js";
+
+/** Creates a pool from a (partial) config and starts its workers. */
+export function createPool(
+  config: PoolConfigInput,
+  deps: { logger: Logger; linkServer?: LinkServer },
+): Promise<Pool> {
+  return Pool.create(resolvePoolConfig(config), deps);
+}

@@ -1,0 +1,198 @@
+import { PyfleetError } from "../../errors.js";
+import { newId } from "../../ids.js";
+import { type VariableLimits, VariableStore } from "./variables.js";
+
+export type AffinityMode = "hint" | "strict_queue" | "strict_fail_fast";
+
+/** One session. Kept small: a pool may hold 100,000 of them. */
+export interface SessionRecord {
+  readonly id: string;
+  readonly pool: string;
+  readonly owner: string;
+  readonly affinity: AffinityMode;
+  readonly ttlMs: number;
+  readonly createdAt: number;
+  readonly labels: Readonly<Record<string, string>> | undefined;
+  lastUsedAt: number;
+  /** The worker it is pinned to; undefined until its first call or after a hint session lost its worker. */
+  workerId: string | undefined;
+  /** When the pinned worker died and its session-local state was lost. */
+  stateLostAt: number | undefined;
+  /** A strict session whose worker died: every further call is UNAVAILABLE. */
+  broken: boolean;
+  /** A hint session whose worker died: its next call re-pins it (and emits an event). */
+  repinPending: boolean;
+  calls: number;
+  errors: number;
+  repins: number;
+  variables: VariableStore | undefined;
+}
+
+export interface CreateSessionInput {
+  owner: string;
+  affinity?: AffinityMode;
+  ttlMs?: number;
+  sessionId?: string;
+  labels?: Record<string, string>;
+}
+
+export interface SessionLimits extends VariableLimits {
+  maxSessions: number;
+  defaultTtlMs: number;
+}
+
+export type SessionEndReason = "deleted" | "expired" | "closed";
+
+const MIN_TTL_MS = 1_000;
+const MAX_TTL_MS = 7 * 24 * 3600_000;
+const CLIENT_ID = /^[A-Za-z0-9_-]{1,64}$/;
+const MAX_LABELS = 32;
+
+/** A pool's sessions: creation, lookup with tenant isolation, TTL, pinning. */
+export class SessionStore {
+  private readonly sessions = new Map<string, SessionRecord>();
+  /** worker id -> sessions pinned to it, so a death touches only those. */
+  private readonly byWorker = new Map<string, Set<SessionRecord>>();
+
+  constructor(
+    private readonly pool: string,
+    private readonly limits: SessionLimits,
+    private readonly onEnd: (session: SessionRecord, reason: SessionEndReason) => void,
+  ) {}
+
+  get size(): number {
+    return this.sessions.size;
+  }
+
+  create(input: CreateSessionInput, now = Date.now()): SessionRecord {
+    const ttlMs = input.ttlMs ?? this.limits.defaultTtlMs;
+    if (ttlMs < MIN_TTL_MS || ttlMs > MAX_TTL_MS) {
+      throw new PyfleetError("invalid_argument", `ttl must be between 1s and 7 days (got ${ttlMs} ms)`);
+    }
+    if (input.sessionId !== undefined && input.sessionId !== "" && !CLIENT_ID.test(input.sessionId)) {
+      throw new PyfleetError("invalid_argument", `session_id "${input.sessionId}" must be 1-64 letters, digits, '_' or '-'`);
+    }
+    const labels = input.labels && Object.keys(input.labels).length > 0 ? input.labels : undefined;
+    if (labels) {
+      const keys = Object.keys(labels);
+      if (keys.length > MAX_LABELS) throw new PyfleetError("invalid_argument", `labels: at most ${MAX_LABELS} labels (got ${keys.length})`);
+      const long = keys.find((k) => k.length === 0 || k.length > 63);
+      if (long !== undefined) throw new PyfleetError("invalid_argument", `labels: key "${long}" must be 1-63 characters`);
+    }
+    this.sweep(now);
+    if (this.sessions.size >= this.limits.maxSessions) {
+      throw new PyfleetError("resource_exhausted", `pool "${this.pool}" has ${this.sessions.size} open sessions (maxSessions); delete unused sessions or wait for their TTL`);
+    }
+    const id = input.sessionId || newId("ses");
+    if (this.sessions.has(id)) throw new PyfleetError("already_exists", `session "${id}" already exists`);
+    const session: SessionRecord = {
+      id,
+      pool: this.pool,
+      owner: input.owner,
+      affinity: input.affinity ?? "hint",
+      ttlMs,
+      createdAt: now,
+      labels,
+      lastUsedAt: now,
+      workerId: undefined,
+      stateLostAt: undefined,
+      broken: false,
+      repinPending: false,
+      calls: 0,
+      errors: 0,
+      repins: 0,
+      variables: undefined,
+    };
+    this.sessions.set(id, session);
+    return session;
+  }
+
+  /** The caller's live session; NOT_FOUND for unknown, expired, or another tenant's. */
+  get(id: string, owner: string, now = Date.now()): SessionRecord {
+    const session = this.find(id, now);
+    if (!session || session.owner !== owner) {
+      throw new PyfleetError("not_found", `no session "${id}" (it may have expired; sessions live for their TTL after their last use)`);
+    }
+    return session;
+  }
+
+  /** A live session by id, whoever owns it. */
+  find(id: string, now = Date.now()): SessionRecord | undefined {
+    const session = this.sessions.get(id);
+    if (session && now - session.lastUsedAt > session.ttlMs) {
+      this.end(session, "expired");
+      return undefined;
+    }
+    return session;
+  }
+
+  touch(session: SessionRecord, now = Date.now()): void {
+    session.lastUsedAt = now;
+  }
+
+  variables(session: SessionRecord): VariableStore {
+    session.variables ??= new VariableStore(this.limits);
+    return session.variables;
+  }
+
+  /** The caller's sessions, newest first, a page at a time. */
+  list(owner: string, pageSize: number, pageToken: string, now = Date.now()): { sessions: SessionRecord[]; nextPageToken: string } {
+    this.sweep(now);
+    const mine = [...this.sessions.values()].filter((s) => s.owner === owner).reverse();
+    let start = 0;
+    if (pageToken !== "") {
+      const after = Buffer.from(pageToken, "base64url").toString("utf8");
+      const index = mine.findIndex((s) => s.id === after);
+      if (index < 0) throw new PyfleetError("invalid_argument", "page_token is not valid (or its session is gone); list from the start");
+      start = index + 1;
+    }
+    const sessions = mine.slice(start, start + pageSize);
+    const last = sessions.at(-1);
+    const more = start + pageSize < mine.length;
+    return { sessions, nextPageToken: more && last ? Buffer.from(last.id).toString("base64url") : "" };
+  }
+
+  delete(id: string, owner: string): void {
+    this.end(this.get(id, owner), "deleted");
+  }
+
+  pin(session: SessionRecord, workerId: string): void {
+    if (session.workerId === workerId) return;
+    if (session.workerId) this.byWorker.get(session.workerId)?.delete(session);
+    session.workerId = workerId;
+    let set = this.byWorker.get(workerId);
+    if (!set) this.byWorker.set(workerId, (set = new Set()));
+    set.add(session);
+  }
+
+  /** The sessions pinned to a worker that died; the index entry is dropped. */
+  takePinned(workerId: string): SessionRecord[] {
+    const set = this.byWorker.get(workerId);
+    this.byWorker.delete(workerId);
+    return set ? [...set] : [];
+  }
+
+  /** Ends every session whose TTL has passed. */
+  sweep(now = Date.now()): number {
+    let expired = 0;
+    for (const session of this.sessions.values()) {
+      if (now - session.lastUsedAt > session.ttlMs) {
+        this.end(session, "expired");
+        expired++;
+      }
+    }
+    return expired;
+  }
+
+  /** Ends every session (the pool is closing). */
+  closeAll(): void {
+    for (const session of [...this.sessions.values()]) this.end(session, "closed");
+  }
+
+  private end(session: SessionRecord, reason: SessionEndReason) {
+    if (!this.sessions.delete(session.id)) return;
+    if (session.workerId) this.byWorker.get(session.workerId)?.delete(session);
+    session.variables?.close();
+    this.onEnd(session, reason);
+  }
+}

@@ -1,0 +1,29 @@
+const WINDOW = 1024;
+
+/** A pool's counters and a sliding window of recent call latencies. */
+export class PoolCounters {
+  callsTotal = 0;
+  retries = 0;
+  restarts = 0;
+  readonly errorsByCode = new Map<string, number>();
+  private readonly latencies = new Float64Array(WINDOW);
+  private recorded = 0;
+
+  latency(ms: number): void {
+    this.latencies[this.recorded % WINDOW] = ms;
+    this.recorded++;
+  }
+
+  error(code: string): void {
+    this.errorsByCode.set(code, (this.errorsByCode.get(code) ?? 0) + 1);
+  }
+
+  /** Median and 99th percentile of the recent window, in ms (0 before any call). */
+  percentiles(): { p50: number; p99: number } {
+    const n = Math.min(this.recorded, WINDOW);
+    if (n === 0) return { p50: 0, p99: 0 };
+    const sorted = this.latencies.slice(0, n).sort();
+    const at = (q: number) => sorted[Math.min(n - 1, Math.floor(q * n))]!;
+    return { p50: at(0.5), p99: at(0.99) };
+  }
+}

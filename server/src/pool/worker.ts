@@ -1,0 +1,419 @@
+import { create, type MessageInitShape } from "@bufbuild/protobuf";
+import type { ToolSpec } from "@pyfleet/sdk/gen/pyfleet/pool/v1/tool_pb";
+import {
+  type Callback,
+  type CallbackResult,
+  CallbackResultSchema,
+  type Error as ErrorFrame,
+  type Hello,
+  type Log,
+  type Payload,
+  ServerFrameSchema,
+  type StartupFailed,
+  type WorkerFrame,
+} from "@pyfleet/sdk/gen/pyfleet/worker/v1/worker_pb";
+import type { Link } from "./link/index.js";
+import { describeExit, type ExitInfo, type PythonProcess, signalGroup } from "./process.js";
+
+export type WorkerState = "starting" | "ready" | "busy" | "draining" | "dead";
+
+/** Why and how a worker ended. */
+export interface WorkerDeath {
+  /** A sentence for people: "killed by SIGKILL", "missed 3 heartbeats", ... */
+  reason: string;
+  /** True when the pool asked for it (shutdown, recycling). */
+  expected: boolean;
+  /** True when it died before it was ready. */
+  duringStartup: boolean;
+  startupFailure?: StartupFailed;
+  exit?: ExitInfo;
+}
+
+/** What a running call reports to whoever made it. */
+export interface CallSink {
+  chunk(items: Payload[]): void;
+  result(value: Payload | undefined): void;
+  error(frame: ErrorFrame): void;
+  /** The worker died (or its link dropped) before the call ended. */
+  lost(death: WorkerDeath): void;
+}
+
+export interface CallRequest {
+  tool: string;
+  args: Uint8Array;
+  binaryArgs: Record<string, Uint8Array>;
+  sessionId: string;
+  timeoutMs: number;
+  stream: boolean;
+  chunkWindow: number;
+  requestId: string;
+}
+
+/** A call running on a worker. */
+export interface ActiveCall {
+  readonly id: number;
+  readonly request: CallRequest;
+  /** Asks the worker to stop the call; the slot frees when the worker confirms. */
+  cancel(reason: string): void;
+  /** Lets a streaming call send `chunks` more items. */
+  credit(chunks: number): void;
+}
+
+/** How a worker tells its pool what happened. */
+export interface WorkerHooks {
+  ready(worker: Worker): void;
+  /** A call ended and its slot is free. */
+  capacity(worker: Worker): void;
+  died(worker: Worker, death: WorkerDeath): void;
+  callback(worker: Worker, call: ActiveCall, frame: Callback, reply: (result: CallbackResult) => void): void;
+  log(worker: Worker, frame: Log, call: ActiveCall | undefined): void;
+  pong?(worker: Worker): void;
+}
+
+export interface WorkerOptions {
+  id: string;
+  pool: string;
+  hooks: WorkerHooks;
+  heartbeatIntervalMs: number;
+  heartbeatMisses: number;
+  cancelGraceMs: number;
+  startupTimeoutMs: number;
+  /** A local process this worker runs in (spawn mode); absent for forked and remote workers. */
+  process?: PythonProcess;
+  /** Exit information for a forked worker, reported by its template. */
+  forkedExit?: (pid: number) => Promise<ExitInfo | undefined>;
+  remote?: boolean;
+  /** A tag for dial-in workers, e.g. the compute they belong to. */
+  group?: string;
+}
+
+interface CallState extends ActiveCall {
+  sink: CallSink;
+  cancelled: boolean;
+  cancelTimer?: NodeJS.Timeout;
+}
+
+/** How long death reporting waits for the process's exit status after its link closed. */
+const EXIT_WAIT_MS = 250;
+
+/**
+ * One Python worker: its link, the calls running on it, its heartbeat. It
+ * knows nothing about queues or sessions; the pool drives it.
+ */
+export class Worker {
+  readonly id: string;
+  readonly remote: boolean;
+  readonly group: string | undefined;
+  readonly startedAt = Date.now();
+  state: WorkerState = "starting";
+  pid = 0;
+  hostname = "";
+  concurrency = 1;
+  tools: ToolSpec[] = [];
+  /** Calls finished on this worker (for recycling). */
+  callsDone = 0;
+  rssBytes = 0;
+  readyAt = 0;
+
+  private link: Link | undefined;
+  private readonly calls = new Map<number, CallState>();
+  private nextCallId = 1;
+  private heartbeat: NodeJS.Timeout | undefined;
+  private startupTimer: NodeJS.Timeout | undefined;
+  private pingsOutstanding = 0;
+  private nonce = 0;
+  private deathStarted = false;
+  private expectedExit = false;
+  private startupFailure: StartupFailed | undefined;
+
+  constructor(private readonly options: WorkerOptions) {
+    this.id = options.id;
+    this.remote = options.remote ?? false;
+    this.group = options.group;
+    if (options.process) {
+      this.pid = options.process.pid;
+      void options.process.exited.then((exit) => this.die(describeExit(exit), exit));
+    }
+    this.startupTimer = setTimeout(
+      () => this.kill(`not ready within ${options.startupTimeoutMs} ms (startupTimeoutMs)`),
+      options.startupTimeoutMs,
+    );
+  }
+
+  /** Calls running now. */
+  get inFlight(): number {
+    return this.calls.size;
+  }
+
+  /** Free call slots; 0 unless the worker is ready. */
+  get freeSlots(): number {
+    if (this.state !== "ready" && this.state !== "busy") return 0;
+    return Math.max(0, this.concurrency - this.calls.size);
+  }
+
+  /** The last lines of the process's real stderr (local spawned workers only). */
+  stderrTail(): string {
+    return this.options.process?.stderrTail() ?? "";
+  }
+
+  get alive(): boolean {
+    return this.state !== "dead";
+  }
+
+  /** Connects the worker's link after its Hello; the handshake continues with Ready. */
+  attach(hello: Hello, link: Link): void {
+    this.link = link;
+    this.pid = hello.pid || this.pid;
+    this.hostname = hello.hostname;
+    link.onFrame((frame) => this.onFrame(frame));
+    link.onClose((reason) => this.onLinkClosed(reason));
+  }
+
+  call(request: CallRequest, sink: CallSink): ActiveCall {
+    if (!this.link || this.freeSlots === 0) throw new Error(`worker ${this.id} has no free slot`);
+    const id = this.allocateCallId();
+    const state: CallState = {
+      id,
+      request,
+      sink,
+      cancelled: false,
+      cancel: (reason) => this.cancelCall(state, reason),
+      credit: (chunks) => {
+        if (this.calls.get(id) === state) this.send({ frame: { case: "credit", value: { id, chunks } } });
+      },
+    };
+    this.calls.set(id, state);
+    this.updateLoadState();
+    this.send({
+      frame: {
+        case: "call",
+        value: {
+          id,
+          tool: request.tool,
+          args: request.args,
+          binaryArgs: request.binaryArgs,
+          sessionId: request.sessionId,
+          timeoutMs: request.timeoutMs,
+          stream: request.stream,
+          chunkWindow: request.chunkWindow,
+          requestId: request.requestId,
+        },
+      },
+    });
+    return state;
+  }
+
+  /** Tells the worker a session ended. */
+  releaseSession(sessionId: string): void {
+    this.send({ frame: { case: "releaseSession", value: { sessionId } } });
+  }
+
+  /** No new calls; the pool retires the worker once its calls are done. */
+  drain(): void {
+    if (this.state === "dead" || this.state === "draining") return;
+    this.state = "draining";
+  }
+
+  /** Asks the worker to finish and exit; kills its group if it has not exited after `graceMs`. */
+  async shutdown(graceMs: number): Promise<void> {
+    if (this.state === "dead") return;
+    this.expectedExit = true;
+    const gone = new Promise<void>((resolve) => this.onDeath.push(resolve));
+    if (this.state === "starting") {
+      // Nothing to drain yet.
+      this.kill("stopped before it was ready", true);
+      await gone;
+      return;
+    }
+    this.state = "draining";
+    this.send({ frame: { case: "shutdown", value: { graceMs } } });
+    const timer = setTimeout(() => this.kill("did not exit after Shutdown", true), graceMs + 1_000);
+    await gone;
+    clearTimeout(timer);
+  }
+
+  private onDeath: (() => void)[] = [];
+
+  /** Kills the worker's process group at once. */
+  kill(reason: string, expected = false): void {
+    if (expected) this.expectedExit = true;
+    this.signalGroup("SIGKILL");
+    this.link?.close(reason);
+    // Remote and forked workers have no process handle to report the exit.
+    if (!this.options.process) void this.die(reason);
+    else this.pendingReason ??= reason;
+  }
+
+  private pendingReason: string | undefined;
+
+  /** Sends a signal to the worker's process group (local workers only). */
+  signalGroup(signal: NodeJS.Signals): void {
+    if (this.options.process) this.options.process.signal(signal);
+    else if (!this.remote && this.pid > 0) signalGroup(this.pid, signal);
+  }
+
+  private allocateCallId(): number {
+    // uint32 ids, unique among the link's unfinished calls.
+    for (;;) {
+      const id = this.nextCallId;
+      this.nextCallId = id >= 0xffffffff ? 1 : id + 1;
+      if (!this.calls.has(id)) return id;
+    }
+  }
+
+  private send(frame: MessageInitShape<typeof ServerFrameSchema>): void {
+    this.link?.send(create(ServerFrameSchema, frame));
+  }
+
+  private updateLoadState() {
+    if (this.state === "ready" || this.state === "busy") {
+      this.state = this.calls.size >= this.concurrency ? "busy" : "ready";
+    }
+  }
+
+  private cancelCall(state: CallState, reason: string) {
+    if (state.cancelled || this.calls.get(state.id) !== state) return;
+    state.cancelled = true;
+    this.send({ frame: { case: "cancel", value: { id: state.id, reason } } });
+    state.cancelTimer = setTimeout(() => {
+      if (this.calls.get(state.id) === state) {
+        this.kill(`call ${state.id} (${state.request.tool}) did not stop within ${this.options.cancelGraceMs} ms of being cancelled`);
+      }
+    }, this.options.cancelGraceMs);
+  }
+
+  private finishCall(id: number): CallState | undefined {
+    const state = this.calls.get(id);
+    if (!state) return undefined;
+    this.calls.delete(id);
+    clearTimeout(state.cancelTimer);
+    this.callsDone++;
+    this.updateLoadState();
+    return state;
+  }
+
+  private onFrame(frame: WorkerFrame): void {
+    switch (frame.frame.case) {
+      case "result": {
+        const state = this.finishCall(frame.frame.value.id);
+        if (state) {
+          state.sink.result(frame.frame.value.value);
+          this.options.hooks.capacity(this);
+        }
+        return;
+      }
+      case "chunk": {
+        const state = this.calls.get(frame.frame.value.id);
+        state?.sink.chunk(frame.frame.value.items);
+        return;
+      }
+      case "error": {
+        const state = this.finishCall(frame.frame.value.id);
+        if (state) {
+          state.sink.error(frame.frame.value);
+          this.options.hooks.capacity(this);
+        }
+        return;
+      }
+      case "callback": {
+        const callback = frame.frame.value;
+        const state = this.calls.get(callback.callId);
+        const reply = (result: CallbackResult) => this.send({ frame: { case: "callbackResult", value: result } });
+        if (!state) {
+          reply(create(CallbackResultSchema, { id: callback.id, outcome: { case: "error", value: { code: 5, message: `call ${callback.callId} is not running` } } }));
+          return;
+        }
+        this.options.hooks.callback(this, state, callback, reply);
+        return;
+      }
+      case "log":
+        this.options.hooks.log(this, frame.frame.value, this.calls.get(frame.frame.value.callId));
+        return;
+      case "pong":
+        this.pingsOutstanding = 0;
+        this.rssBytes = Number(frame.frame.value.rssBytes);
+        this.options.hooks.pong?.(this);
+        return;
+      case "ready":
+        this.onReady(frame.frame.value.tools, frame.frame.value.concurrency);
+        return;
+      case "startupFailed":
+        this.startupFailure = frame.frame.value;
+        return;
+      default:
+        return;
+    }
+  }
+
+  private onReady(tools: ToolSpec[], concurrency: number) {
+    if (this.state !== "starting") return;
+    clearTimeout(this.startupTimer);
+    this.tools = tools;
+    this.concurrency = Math.max(1, concurrency);
+    this.state = "ready";
+    this.readyAt = Date.now();
+    if (this.options.heartbeatIntervalMs > 0) {
+      this.heartbeat = setInterval(() => this.beat(), this.options.heartbeatIntervalMs);
+      this.heartbeat.unref();
+    }
+    this.options.hooks.ready(this);
+  }
+
+  private beat() {
+    if (this.pingsOutstanding >= this.options.heartbeatMisses) {
+      this.kill(`missed ${this.pingsOutstanding} heartbeats (heartbeatIntervalMs ${this.options.heartbeatIntervalMs})`);
+      return;
+    }
+    this.pingsOutstanding++;
+    this.nonce = (this.nonce + 1) >>> 0;
+    this.send({ frame: { case: "ping", value: { nonce: this.nonce } } });
+  }
+
+  private onLinkClosed(reason: string) {
+    if (this.options.process) {
+      // The process usually exits at the same moment; wait briefly for its
+      // status so the death can say how it ended. If it lingers, kill it.
+      const proc = this.options.process;
+      const timer = setTimeout(() => {
+        proc.signal("SIGKILL");
+        void this.die(this.pendingReason ?? reason);
+      }, EXIT_WAIT_MS);
+      void proc.exited.then(() => clearTimeout(timer));
+      return;
+    }
+    if (this.options.forkedExit && this.pid > 0) {
+      void this.options.forkedExit(this.pid).then((exit) => this.die(this.pendingReason ?? (exit ? describeExit(exit) : reason), exit));
+      return;
+    }
+    void this.die(this.pendingReason ?? reason);
+  }
+
+  private die(reason: string, exit?: ExitInfo): void {
+    if (this.deathStarted) return;
+    this.deathStarted = true;
+    const duringStartup = this.state === "starting";
+    this.state = "dead";
+    clearTimeout(this.startupTimer);
+    clearInterval(this.heartbeat);
+    this.link?.close(reason);
+    this.signalGroup("SIGKILL");
+    const startupFailure = this.startupFailure;
+    const death: WorkerDeath = {
+      reason: this.pendingReason && exit ? `${this.pendingReason} (${describeExit(exit)})` : reason,
+      expected: this.expectedExit,
+      duringStartup,
+      ...(startupFailure ? { startupFailure } : {}),
+      ...(exit ? { exit } : {}),
+    };
+    const lost = [...this.calls.values()];
+    this.calls.clear();
+    for (const state of lost) {
+      clearTimeout(state.cancelTimer);
+      state.sink.lost(death);
+    }
+    this.options.hooks.died(this, death);
+    for (const resolve of this.onDeath.splice(0)) resolve();
+  }
+}
+
+export { EXIT_WAIT_MS };

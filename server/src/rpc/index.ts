@@ -1,1 +1,0 @@
-export { routes, servedServices, type RouteDeps } from "./routes.js";

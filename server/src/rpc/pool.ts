@@ -1,0 +1,198 @@
+import { create } from "@bufbuild/protobuf";
+import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
+import {
+  CreateSessionResponseSchema,
+  DeleteSessionResponseSchema,
+  DeleteVariableResponseSchema,
+  ExecuteResponseSchema,
+  type ExecuteStreamResponse,
+  ExecuteStreamResponseSchema,
+  GetPoolStatsResponseSchema,
+  GetSessionResponseSchema,
+  GetVariableResponseSchema,
+  ListPoolsResponseSchema,
+  ListSessionsResponseSchema,
+  ListToolsResponseSchema,
+  ListVariablesResponseSchema,
+  type PoolService,
+  SetVariableResponseSchema,
+  VariableChange,
+  WatchVariablesResponseSchema,
+} from "@pyfleet/sdk/gen/pyfleet/pool/v1/pool_pb";
+import { PyfleetError } from "../errors.js";
+import type { ExecuteOptions, PoolRegistry } from "../pool/index.js";
+import { executeMany } from "./execute-many.js";
+import { affinityFromProto, callInfoToProto, toValue, eventToProto, sessionToProto, statsToProto } from "./pool-convert.js";
+import { requestIdKey, tenantKey } from "./context.js";
+import { durationMs, earliest, required, requiredMessage } from "./validate.js";
+
+export interface PoolServiceOptions {
+  /** Unanswered ExecuteMany requests read per stream before backpressure. */
+  maxPipelined: number;
+}
+
+const MAX_PAGE = 1000;
+
+/** Call options from the RPC: tenant, deadline, cancellation, request id. */
+export function callOptions(ctx: HandlerContext, fields: { sessionId: string; idempotent: boolean; binaryArgs: Record<string, Uint8Array> }, timeoutMs: number | undefined): ExecuteOptions {
+  const limit = earliest(ctx.timeoutMs(), timeoutMs);
+  return {
+    owner: ctx.values.get(tenantKey),
+    signal: ctx.signal,
+    requestId: ctx.values.get(requestIdKey),
+    idempotent: fields.idempotent,
+    binaryArgs: fields.binaryArgs,
+    ...(fields.sessionId ? { sessionId: fields.sessionId } : {}),
+    ...(limit !== undefined ? { timeoutMs: limit } : {}),
+  };
+}
+
+/** Thin PoolService handlers over the pool engine. */
+export function poolService(pools: PoolRegistry, options: PoolServiceOptions): Partial<ServiceImpl<typeof PoolService>> {
+  const owner = (ctx: HandlerContext) => ctx.values.get(tenantKey);
+  const sessionPool = (sessionId: string, ctx: HandlerContext) => pools.session(required(sessionId, "session_id"), owner(ctx)).pool;
+
+  return {
+    async execute(req, ctx) {
+      const pool = pools.get(req.pool);
+      const result = await pool.call(required(req.tool, "tool"), req.args ?? {}, callOptions(ctx, req, durationMs(req.timeout, "timeout")));
+      return create(ExecuteResponseSchema, {
+        result: toValue(result.value),
+        binaryResult: result.binary ?? new Uint8Array(),
+        info: callInfoToProto(result.info),
+      });
+    },
+
+    async *executeStream(req, ctx) {
+      const pool = pools.get(req.pool);
+      const stream = pool.executeStream(required(req.tool, "tool"), req.args ?? {}, callOptions(ctx, req, durationMs(req.timeout, "timeout")));
+      for await (const event of stream) {
+        const message: ExecuteStreamResponse = event.kind === "chunk"
+          ? create(ExecuteStreamResponseSchema, { event: { case: "chunk", value: toValue(event.value) } })
+          : event.kind === "binary"
+            ? create(ExecuteStreamResponseSchema, { event: { case: "binaryChunk", value: event.value } })
+            : create(ExecuteStreamResponseSchema, { event: { case: "done", value: { chunks: BigInt(event.chunks), result: toValue(event.result), info: callInfoToProto(event.info) } } });
+        yield message;
+      }
+    },
+
+    executeMany(requests, ctx) {
+      return executeMany(pools, requests, ctx, options.maxPipelined);
+    },
+
+    createSession(req, ctx) {
+      const pool = pools.get(req.pool);
+      const ttlMs = durationMs(req.ttl, "ttl");
+      const session = pool.createSession({
+        owner: owner(ctx),
+        affinity: affinityFromProto(req.affinity),
+        labels: req.labels,
+        ...(ttlMs !== undefined ? { ttlMs } : {}),
+        ...(req.sessionId ? { sessionId: req.sessionId } : {}),
+      });
+      return create(CreateSessionResponseSchema, { session: sessionToProto(session) });
+    },
+
+    getSession(req, ctx) {
+      const { session } = pools.session(required(req.sessionId, "session_id"), owner(ctx));
+      return create(GetSessionResponseSchema, { session: sessionToProto(session) });
+    },
+
+    listSessions(req, ctx) {
+      if (req.pageSize > MAX_PAGE) throw new PyfleetError("invalid_argument", `page_size must be at most ${MAX_PAGE} (got ${req.pageSize})`);
+      const targets = req.pool ? [pools.get(req.pool)] : pools.list();
+      // Sessions of several pools are merged newest first; the token names the last one sent.
+      const all = targets.flatMap((p) => p.listSessions(owner(ctx), Number.MAX_SAFE_INTEGER, "").sessions)
+        .sort((a, b) => b.createdAt - a.createdAt);
+      let start = 0;
+      if (req.pageToken) {
+        const after = Buffer.from(req.pageToken, "base64url").toString("utf8");
+        start = all.findIndex((s) => s.id === after) + 1;
+        if (start === 0) throw new PyfleetError("invalid_argument", "page_token is not valid (or its session is gone); list from the start");
+      }
+      const size = req.pageSize || 100;
+      const page = all.slice(start, start + size);
+      const more = start + size < all.length;
+      return create(ListSessionsResponseSchema, {
+        sessions: page.map(sessionToProto),
+        nextPageToken: more && page.length > 0 ? Buffer.from(page.at(-1)!.id).toString("base64url") : "",
+      });
+    },
+
+    deleteSession(req, ctx) {
+      sessionPool(req.sessionId, ctx).deleteSession(req.sessionId, owner(ctx));
+      return create(DeleteSessionResponseSchema);
+    },
+
+    setVariable(req, ctx) {
+      const pool = sessionPool(req.sessionId, ctx);
+      const variable = pool.setVariable(req.sessionId, {
+        name: required(req.name, "name"),
+        value: requiredMessage(req.value, "value"),
+        type: req.type,
+        ...(req.constraints ? { constraints: req.constraints } : {}),
+        description: req.description,
+        ...(req.expectedVersion !== undefined ? { expectedVersion: req.expectedVersion } : {}),
+      }, owner(ctx));
+      return create(SetVariableResponseSchema, { variable });
+    },
+
+    getVariable(req, ctx) {
+      const pool = sessionPool(req.sessionId, ctx);
+      return create(GetVariableResponseSchema, { variable: pool.getVariable(req.sessionId, required(req.name, "name"), owner(ctx)) });
+    },
+
+    listVariables(req, ctx) {
+      const pool = sessionPool(req.sessionId, ctx);
+      return create(ListVariablesResponseSchema, { variables: pool.listVariables(req.sessionId, owner(ctx)) });
+    },
+
+    deleteVariable(req, ctx) {
+      const pool = sessionPool(req.sessionId, ctx);
+      pool.deleteVariable(req.sessionId, required(req.name, "name"), owner(ctx), req.expectedVersion);
+      return create(DeleteVariableResponseSchema);
+    },
+
+    async *watchVariables(req, ctx) {
+      const pool = sessionPool(req.sessionId, ctx);
+      const changes = pool.watchVariables(req.sessionId, { names: req.names, includeInitial: req.includeInitial, signal: ctx.signal, owner: owner(ctx) });
+      for await (const change of changes) {
+        yield create(WatchVariablesResponseSchema, {
+          change: change.change === "set" ? VariableChange.SET : VariableChange.DELETED,
+          variable: change.variable,
+        });
+      }
+    },
+
+    listTools(req) {
+      return create(ListToolsResponseSchema, { tools: pools.get(req.pool).tools() });
+    },
+
+    listPools() {
+      return create(ListPoolsResponseSchema, {
+        pools: pools.list().map((pool) => {
+          const stats = pool.stats();
+          return {
+            name: pool.name,
+            adapter: pool.config.adapter,
+            size: pool.config.size,
+            concurrency: pool.config.concurrency,
+            startMode: pool.config.startMode,
+            ready: stats.workersReady + stats.workersBusy > 0,
+            workers: stats.workersReady + stats.workersBusy,
+            isDefault: pool.name === pools.defaultPool,
+          };
+        }),
+      });
+    },
+
+    getPoolStats(req) {
+      return create(GetPoolStatsResponseSchema, { stats: statsToProto(pools.get(req.pool).stats()) });
+    },
+
+    async *watchPool(req, ctx) {
+      const pool = pools.get(req.pool);
+      for await (const event of pool.watch(ctx.signal)) yield eventToProto(event);
+    },
+  };
+}

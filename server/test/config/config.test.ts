@@ -1,0 +1,50 @@
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { defaults, loadConfig, poolDefaults, resolveConfig } from "../../src/config/index.js";
+
+const DOC = readFileSync(new URL("../../../docs/configuration.md", import.meta.url), "utf8");
+
+/** The default column of the table rows whose key is `key`. */
+function documentedDefault(key: string): string | undefined {
+  const row = DOC.split("\n").find((line) => line.startsWith(`| \`${key}\` |`));
+  return row?.split("|")[2]?.trim().replace(/^`|`$/g, "");
+}
+
+describe("configuration", () => {
+  it("documents every default with the value the code uses", () => {
+    const skip = new Set(["python"]);
+    for (const [key, value] of [...Object.entries(defaults), ...Object.entries(poolDefaults)]) {
+      if (skip.has(key)) continue;
+      expect(documentedDefault(key), key).toBe(String(value));
+    }
+  });
+
+  it("names an unknown or mistyped key", () => {
+    expect(() => resolveConfig({ prot: 1 } as never)).toThrow(/unknown key prot/);
+    expect(() => resolveConfig({ pools: [{ name: "p", size: -1 }] })).toThrow(/pools\[0\]\.size/);
+    expect(() => resolveConfig({ pools: [{ name: "p", sise: 2 }] } as never)).toThrow(/pools\[0\]\.sise/);
+    expect(() => resolveConfig({ pools: [{ name: "a" }, { name: "a" }] })).toThrow(/two pools are named "a"/);
+    expect(() => resolveConfig({ defaultPool: "x", pools: [{ name: "a" }] })).toThrow(/defaultPool/);
+  });
+
+  it("reads YAML, then applies environment overrides", () => {
+    const dir = mkdtempSync(join(tmpdir(), "pyfleet-config-"));
+    const file = join(dir, "pyfleet.yaml");
+    writeFileSync(file, "port: 9000\npools:\n  - name: gpu\n    size: 3\n    startMode: fork\n");
+    const config = loadConfig(file, { PYFLEET_PORT: "9100", PYFLEET_API_KEYS: "alice:0123456789abcdef0123" });
+    expect(config.port).toBe(9100);
+    expect(config.pools[0]).toMatchObject({ name: "gpu", size: 3, startMode: "fork", concurrency: 1 });
+    expect(config.auth.apiKeys).toEqual([{ name: "alice", key: "0123456789abcdef0123" }]);
+    writeFileSync(file, "port: [\n");
+    expect(() => loadConfig(file, {})).toThrow(/not valid YAML/);
+    expect(() => loadConfig(join(dir, "missing.yaml"), {})).toThrow(/cannot read config file/);
+    expect(() => loadConfig(undefined, { PYFLEET_API_KEYS: "justakey" })).toThrow(/name:key/);
+  });
+
+  it("embeds one pool named default running the sample adapter", () => {
+    const config = resolveConfig({});
+    expect(config.pools.map((p) => [p.name, p.adapter])).toEqual([["default", "pyfleet_bridge.samples:SampleAdapter"]]);
+  });
+});

@@ -1,0 +1,141 @@
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { ToolErrorSchema } from "@pyfleet/sdk/gen/pyfleet/pool/v1/error_pb";
+import { Affinity, ExecuteManyRequestSchema, PoolService } from "@pyfleet/sdk/gen/pyfleet/pool/v1/pool_pb";
+import { VariableType } from "@pyfleet/sdk/gen/pyfleet/pool/v1/variable_pb";
+import { execa } from "execa";
+import { createChannel, createClient as createNiceClient, Status } from "nice-grpc";
+import { describe, expect, it } from "vitest";
+import { niceGrpcDefinition } from "../../../conformance/src/grpc/nice-grpc-definition.js";
+import { clientFor, PROTOCOLS } from "../clients.js";
+import { startServer } from "../helpers.js";
+
+async function connectError(promise: Promise<unknown>): Promise<ConnectError> {
+  const error = await promise.then(() => undefined, (e: unknown) => e);
+  expect(error).toBeInstanceOf(ConnectError);
+  return error as ConnectError;
+}
+
+async function readyServer(config: Parameters<typeof startServer>[0] = {}) {
+  const server = await startServer({ pools: [{ name: "default", size: 2 }], ...config });
+  await server.ready();
+  return server;
+}
+
+describe.each(PROTOCOLS)("PoolService over %s", (protocol) => {
+  it("executes, streams, keeps sessions and variables, and reports Python errors", async () => {
+    const server = await readyServer();
+    const pool = clientFor(PoolService, server.url, protocol);
+
+    const echoed = await pool.execute({ tool: "echo", args: { text: "hi", n: [1, 2] } });
+    expect(echoed.result?.kind).toEqual({ case: "structValue", value: expect.anything() });
+    expect(echoed.info?.workerPid).toBeGreaterThan(0);
+
+    const chunks: number[] = [];
+    let done: bigint | undefined;
+    for await (const message of pool.executeStream({ tool: "count", args: { n: 4 } })) {
+      if (message.event.case === "chunk") {
+        const value = message.event.value.kind;
+        if (value.case === "structValue") chunks.push(value.value.fields.i?.kind.value as number);
+      } else if (message.event.case === "done") {
+        done = message.event.value.chunks;
+      }
+    }
+    expect(chunks).toEqual([0, 1, 2, 3]);
+    expect(done).toBe(4n);
+
+    const { session } = await pool.createSession({ affinity: Affinity.STRICT_QUEUE });
+    const sessionId = session!.id;
+    const counts = [];
+    for (let i = 0; i < 3; i++) counts.push((await pool.execute({ tool: "counter", sessionId })).result?.kind.value);
+    expect(counts).toEqual([1, 2, 3]);
+    expect((await pool.getSession({ sessionId })).session?.stats?.calls).toBe(3n);
+
+    const set = await pool.setVariable({ sessionId, name: "limit", value: { kind: { case: "intValue", value: 5n } } });
+    expect(set.variable).toMatchObject({ type: VariableType.INT, version: 1n });
+    const fromPython = await pool.execute({ tool: "getvar", sessionId, args: { name: "limit" } });
+    expect(fromPython.result?.kind.value).toBe(5);
+    const stale = await connectError(pool.setVariable({ sessionId, name: "limit", value: { kind: { case: "intValue", value: 6n } }, expectedVersion: 7n }));
+    expect(stale.code).toBe(Code.Aborted);
+    expect((await pool.listVariables({ sessionId })).variables.map((v) => v.name)).toEqual(["limit"]);
+
+    const failed = await connectError(pool.execute({ tool: "fail", args: { message: "nope" } }));
+    expect(failed.code).toBe(Code.Unknown);
+    const [detail] = failed.findDetails(ToolErrorSchema);
+    expect(detail).toMatchObject({ type: "ValueError", message: "nope", tool: "fail" });
+    expect(detail?.traceback).toContain("Traceback");
+
+    await pool.deleteSession({ sessionId });
+    expect((await connectError(pool.getSession({ sessionId }))).code).toBe(Code.NotFound);
+  });
+});
+
+describe("PoolService for other clients", () => {
+  it("serves a nice-grpc client on grpc-js", async () => {
+    const server = await readyServer();
+    const channel = createChannel(server.url.replace("http://", ""));
+    try {
+      const pool = createNiceClient(niceGrpcDefinition(PoolService), channel);
+      const res = await pool.execute({ tool: "add", args: { a: 1, b: 2 } });
+      expect(res.result?.kind).toEqual({ case: "numberValue", value: 3 });
+      const tools = await pool.listTools({});
+      expect(tools.tools.map((t) => t.name)).toContain("count");
+      await expect(pool.execute({ tool: "nope" })).rejects.toMatchObject({ code: Status.NOT_FOUND });
+    } finally {
+      channel.close();
+    }
+  });
+
+  it("serves plain curl with Connect JSON over HTTP/1.1", async () => {
+    const server = await readyServer();
+    const { stdout } = await execa("curl", ["--silent", "--http1.1", "-H", "Content-Type: application/json",
+      "-d", JSON.stringify({ tool: "echo", args: { hello: "world" } }), `${server.url}/pyfleet.pool.v1.PoolService/Execute`]);
+    expect(JSON.parse(stdout).result).toEqual({ hello: "world" });
+  });
+});
+
+describe("ExecuteMany", () => {
+  it("answers 10,000 pipelined requests with mixed failures, each by its id", async () => {
+    const server = await readyServer();
+    const pool = clientFor(PoolService, server.url, "connect");
+    const total = 10_000;
+    async function* requests(): AsyncGenerator<MessageInitShape<typeof ExecuteManyRequestSchema>> {
+      for (let i = 0; i < total; i++) {
+        if (i % 10 === 0) yield { id: `r${i}`, tool: "fail", args: { message: `bad ${i}` } };
+        else if (i % 10 === 1) yield { id: `r${i}`, tool: "no_such_tool" };
+        else yield { id: `r${i}`, tool: "echo", args: { i } };
+      }
+    }
+    const seen = new Map<string, string>();
+    for await (const res of pool.executeMany(requests())) {
+      expect(seen.has(res.id)).toBe(false);
+      if (res.outcome.case === "result") {
+        const i = Number(res.id.slice(1));
+        const value = res.outcome.value.result?.kind;
+        expect(value?.case === "structValue" && value.value.fields.i?.kind.value).toBe(i);
+        seen.set(res.id, "ok");
+      } else {
+        seen.set(res.id, String(res.outcome.value?.code));
+      }
+    }
+    expect(seen.size).toBe(total);
+    const codes = [...seen.entries()];
+    expect(codes.filter(([id]) => Number(id.slice(1)) % 10 === 0).every(([, c]) => c === String(Code.Unknown))).toBe(true);
+    expect(codes.filter(([id]) => Number(id.slice(1)) % 10 === 1).every(([, c]) => c === String(Code.NotFound))).toBe(true);
+    expect(codes.filter(([, c]) => c === "ok").length).toBe(total * 0.8);
+  });
+
+  it("answers a duplicate id and a missing id with an error and keeps going", async () => {
+    const server = await readyServer();
+    const pool = clientFor(PoolService, server.url, "connect");
+    async function* requests(): AsyncGenerator<MessageInitShape<typeof ExecuteManyRequestSchema>> {
+      yield { id: "a", tool: "sleep", args: { seconds: 0.2 } };
+      yield { id: "a", tool: "echo" };
+      yield { id: "", tool: "echo" };
+      yield { id: "b", tool: "echo" };
+    }
+    const out: string[] = [];
+    for await (const res of pool.executeMany(requests())) out.push(`${res.id}:${res.outcome.case === "error" ? res.outcome.value.code : "ok"}`);
+    expect(out.sort()).toEqual([":3", "a:3", "a:ok", "b:ok"]);
+  });
+});
