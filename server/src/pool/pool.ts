@@ -523,7 +523,10 @@ export class Pool {
         this.counters.error("canceled");
         throw new PyfleetError("canceled", "the call was cancelled before it started");
       }
-      const onAbort = () => this.fail(call, new PyfleetError("canceled", `call to "${tool}" was cancelled by the caller`));
+      // The signal's reason may say why (e.g. the RPC's deadline); otherwise the caller cancelled.
+      const onAbort = () => this.fail(call, signal.reason instanceof PyfleetError
+        ? signal.reason
+        : new PyfleetError("canceled", `call to "${tool}" was cancelled by the caller`));
       signal.addEventListener("abort", onAbort, { once: true });
       call.detach = () => signal.removeEventListener("abort", onAbort);
     }

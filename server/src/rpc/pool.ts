@@ -1,5 +1,5 @@
 import { create } from "@bufbuild/protobuf";
-import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
+import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
 import {
   CreateSessionResponseSchema,
   DeleteSessionResponseSchema,
@@ -33,12 +33,29 @@ export interface PoolServiceOptions {
 
 const MAX_PAGE = 1000;
 
+/**
+ * The handler's signal as the pool understands it: aborted with a
+ * PyfleetError saying whether the RPC's deadline passed or the client left.
+ */
+export function domainSignal(signal: AbortSignal): AbortSignal {
+  const controller = new AbortController();
+  const forward = () => {
+    const deadline = signal.reason instanceof ConnectError && signal.reason.code === Code.DeadlineExceeded;
+    controller.abort(deadline
+      ? new PyfleetError("deadline_exceeded", "the call's deadline passed")
+      : new PyfleetError("canceled", "the client cancelled the call"));
+  };
+  if (signal.aborted) forward();
+  else signal.addEventListener("abort", forward, { once: true });
+  return controller.signal;
+}
+
 /** Call options from the RPC: tenant, deadline, cancellation, request id. */
 export function callOptions(ctx: HandlerContext, fields: { sessionId: string; idempotent: boolean; binaryArgs: Record<string, Uint8Array> }, timeoutMs: number | undefined): ExecuteOptions {
   const limit = earliest(ctx.timeoutMs(), timeoutMs);
   return {
     owner: ctx.values.get(tenantKey),
-    signal: ctx.signal,
+    signal: domainSignal(ctx.signal),
     requestId: ctx.values.get(requestIdKey),
     idempotent: fields.idempotent,
     binaryArgs: fields.binaryArgs,

@@ -1,0 +1,113 @@
+"""The pyfleet Python client against a real server (grpcio with the generated stubs underneath)."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+import pytest
+
+from pyfleet import AsyncClient, Client
+from pyfleet.errors import Aborted, DeadlineExceeded, InvalidArgument, NotFound, Unknown
+
+
+def test_execute_and_call_info(server) -> None:
+    with Client(server.url) as client:
+        assert client.execute("add", {"a": 1, "b": 2}) == 3
+        assert client.execute("echo", {"nested": {"x": [1, "two", None]}}) == {"nested": {"x": [1, "two", None]}}
+        result = client.call("pid")
+        assert result.value == result.info.worker_pid and result.info.attempts == 1
+        assert {t.name for t in client.tools()} >= {"echo", "count"}
+        assert [p.name for p in client.list_pools()] == ["default"]
+
+
+def test_errors_map_to_exceptions_with_the_worker_traceback(server) -> None:
+    with Client(server.url) as client:
+        with pytest.raises(Unknown) as raised:
+            client.execute("fail", {"message": "kaboom"})
+        error = raised.value
+        assert error.tool_error is not None
+        assert (error.tool_error.type, error.tool_error.message, error.tool_error.tool) == ("ValueError", "kaboom", "fail")
+        assert "Traceback" in error.tool_error.traceback and "Remote traceback" in str(error)
+        with pytest.raises(NotFound, match="known tools"):
+            client.execute("ech0")
+        with pytest.raises(InvalidArgument, match='"a"'):
+            client.execute("add", {"a": "x", "b": 1})
+        with pytest.raises(DeadlineExceeded):
+            client.execute("sleep", {"seconds": 30}, timeout=0.3)
+
+
+def test_stream_and_breaking_out_cancels(server) -> None:
+    with Client(server.url) as client:
+        assert list(client.stream("count", {"n": 5})) == [{"i": i} for i in range(5)]
+        before = client.execute("pid")
+        for i, chunk in enumerate(client.stream("count", {"n": 10_000_000})):
+            if i == 3:
+                break
+        # Two workers: both answer quickly only if the generator really stopped.
+        pids = {client.execute("pid", timeout=5) for _ in range(4)}
+        assert before in pids
+
+
+def test_session_context_manager_variables_and_watch(server) -> None:
+    with Client(server.url) as client:
+        with client.session(affinity="strict_queue") as session:
+            assert [session.execute("counter") for _ in range(3)] == [1, 2, 3]
+            v = session.set("limit", 5)
+            assert (v.type, v.version) == ("int", 1)
+            assert session.execute("getvar", {"name": "limit"}) == 5
+            with pytest.raises(Aborted):
+                session.set("limit", 6, expected_version=9)
+            session.set("cfg", {"a": [1, 2]})
+            assert session.get("cfg") == {"a": [1, 2]}
+            assert [v.name for v in session.variables()] == ["cfg", "limit"]
+
+            events = []
+            watching = threading.Event()
+
+            def watch() -> None:
+                for event in session.watch(["n"], include_initial=True):
+                    events.append(event)
+                    watching.set()
+                    if event.variable.value == 42:
+                        return
+
+            session.set("n", 1)
+            thread = threading.Thread(target=watch)
+            thread.start()
+            assert watching.wait(10)
+            session.execute("setvar", {"name": "n", "value": 42})
+            thread.join(10)
+            assert [e.variable.value for e in events] == [1, 42]
+            assert events[-1].variable.updated_by == "tool:setvar"
+            sid = session.id
+        # Leaving the block deleted the session.
+        with pytest.raises(NotFound):
+            client.execute("counter", session=sid)
+
+
+def test_execute_many_pipelines_with_per_call_errors(server) -> None:
+    with Client(server.url) as client:
+        requests = [{"id": f"r{i}", "tool": "fail", "args": {"message": f"bad {i}"}} if i % 5 == 0
+                    else {"id": f"r{i}", "tool": "echo", "args": {"i": i, "message": "x"}} for i in range(200)]
+        results = {r.id: r for r in client.execute_many(requests)}
+        assert len(results) == 200
+        assert results["r1"].ok and results["r1"].value == {"i": 1, "message": "x"}
+        assert not results["r5"].ok and isinstance(results["r5"].error, Unknown)
+        assert results["r5"].error.tool_error is not None and results["r5"].error.tool_error.type == "ValueError"
+
+
+def test_async_client(server) -> None:
+    async def main() -> None:
+        async with AsyncClient(server.url) as client:
+            assert await client.execute("add", {"a": 2, "b": 2}) == 4
+            chunks = [c async for c in client.stream("agen_count", {"n": 3})]
+            assert chunks == [{"i": 0}, {"i": 1}, {"i": 2}]
+            async with await client.session() as session:
+                assert await session.execute("counter") == 1
+                await session.set("x", "y")
+                assert await session.get("x") == "y"
+            with pytest.raises(Unknown):
+                await client.execute("fail", {"message": "async boom"})
+
+    asyncio.run(main())
