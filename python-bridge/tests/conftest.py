@@ -6,6 +6,8 @@ import json
 import os
 import signal
 import subprocess
+import shutil
+import tempfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,10 +22,11 @@ class ServerProcess:
     """A `pyfleet serve` child process and the URL it listens on."""
 
     def __init__(self, env: dict[str, str]) -> None:
+        self.data_dir = tempfile.mkdtemp(prefix="pyfleet-data-")
         self.proc = subprocess.Popen(
             ["node", "--conditions=pyfleet-source", "--import", "tsx", "server/src/cli/main.ts", "serve"],
             cwd=REPO,
-            env={**os.environ, "PYFLEET_HOST": "127.0.0.1", "PYFLEET_PORT": "0", **env},
+            env={**os.environ, "PYFLEET_HOST": "127.0.0.1", "PYFLEET_PORT": "0", "PYFLEET_DATA_DIR": self.data_dir, **env},
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
@@ -68,6 +71,7 @@ class ServerProcess:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+        shutil.rmtree(self.data_dir, ignore_errors=True)
         return self.proc.returncode
 
 

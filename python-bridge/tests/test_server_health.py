@@ -5,6 +5,7 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from pyfleet.compute.v1 import compute_pb2, compute_pb2_grpc
+from pyfleet.provider.v1 import provider_pb2, provider_pb2_grpc
 
 
 def test_health_is_serving(server) -> None:
@@ -27,9 +28,12 @@ def test_unknown_service_is_not_found(server) -> None:
 def test_generated_stub_reaches_the_server(server) -> None:
     with grpc.insecure_channel(server.target) as channel:
         compute = compute_pb2_grpc.ComputeServiceStub(channel)
+        providers = compute.ListProviders(compute_pb2.ListProvidersRequest(), timeout=10)
+        assert [p.name for p in providers.providers] == ["local", "mock"]
+        provider = provider_pb2_grpc.ProviderServiceStub(channel)
         with pytest.raises(grpc.RpcError) as raised:
-            compute.ListProviders(compute_pb2.ListProvidersRequest(), timeout=10)
-        # Routed and answered by the server, but not built yet.
+            provider.GetCapabilities(provider_pb2.GetCapabilitiesRequest(), timeout=10)
+        # The provider contract is for providers: the server does not offer it.
         assert raised.value.code() == grpc.StatusCode.UNIMPLEMENTED
 
 

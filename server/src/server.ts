@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
 import { isIP } from "node:net";
 import type { DescService } from "@bufbuild/protobuf";
 import type { ConnectRouter } from "@connectrpc/connect";
@@ -8,13 +9,15 @@ import { ComputeService } from "@pyfleet/sdk/gen/pyfleet/compute/v1/compute_pb";
 import { PoolService } from "@pyfleet/sdk/gen/pyfleet/pool/v1/pool_pb";
 import { WorkerLinkService } from "@pyfleet/sdk/gen/pyfleet/worker/v1/worker_pb";
 import { apiKeySet, WorkerTokens } from "./auth/index.js";
+import { createCompute, type Orchestrator, type ToolRunner, type WorkerGroupHost } from "./compute/index.js";
 import { resolveConfig, type ServerConfig, type ServerConfigInput } from "./config/index.js";
 import { HealthRegistry } from "./health/index.js";
 import { listen, type RequestHandler } from "./http/listener.js";
 import { createLogger, type Logger } from "./log/index.js";
 import { createMetrics } from "./metrics/index.js";
-import { LinkServer, Pool, PoolRegistry, resolvePoolConfig } from "./pool/index.js";
+import { defaultPython, LinkServer, Pool, PoolRegistry, resolvePoolConfig } from "./pool/index.js";
 import { authInterceptor } from "./rpc/auth.js";
+import { computeService } from "./rpc/compute.js";
 import { errorInterceptor } from "./rpc/errors.js";
 import { healthService } from "./rpc/health.js";
 import { observeInterceptor } from "./rpc/observe.js";
@@ -31,6 +34,7 @@ export interface PyfleetServer {
   readonly logger: Logger;
   readonly pools: PoolRegistry;
   readonly workerTokens: WorkerTokens;
+  readonly compute: Orchestrator;
   /** Resolves when every pool has its workers ready. */
   ready(): Promise<void>;
   /** Stops accepting, lets in-flight calls finish (up to the grace period), stops every worker. */
@@ -47,6 +51,44 @@ const SERVED: DescService[] = [Health, PoolService, ComputeService, WorkerLinkSe
 
 function isLoopback(host: string): boolean {
   return host === "localhost" || host === "::1" || (isIP(host) === 4 && host.startsWith("127."));
+}
+
+/** Computes' worker groups, as the pools and worker tokens serve them. */
+function workerGroupHost(pools: PoolRegistry, tokens: WorkerTokens, url: () => string): WorkerGroupHost {
+  return {
+    serverUrl: url,
+    poolAdapter: (pool) => (pools.has(pool) ? pools.get(pool).config.adapter : undefined),
+    issueToken: (computeId, pool) => tokens.issue(pool, computeId),
+    attachedWorkers: (computeId) => pools.list().reduce((n, p) => n + p.countGroup(computeId), 0),
+    lastActivity: (computeId) => Math.max(0, ...pools.list().map((p) => p.groupActivity(computeId) ?? 0)) || undefined,
+    onChange(listener) {
+      const onEvent = (e: { group?: string }) => {
+        if (e.group) listener(e.group);
+      };
+      for (const p of pools.list()) p.events.on("event", onEvent);
+      return () => {
+        for (const p of pools.list()) p.events.off("event", onEvent);
+      };
+    },
+    revoke(computeId) {
+      tokens.revoke(computeId);
+      for (const p of pools.list()) p.detachGroup(computeId, "its compute was terminated");
+    },
+  };
+}
+
+/** `local` jobs: tool calls on the server's pools. */
+function toolRunner(pools: PoolRegistry): ToolRunner {
+  return {
+    async execute(pool, tool, args, opts) {
+      return (await pools.get(pool).call(tool, args, opts)).value;
+    },
+    async *stream(pool, tool, args, opts) {
+      for await (const event of pools.get(pool).executeStream(tool, args, opts)) {
+        if (event.kind === "chunk") yield event.value;
+      }
+    },
+  };
 }
 
 /** Builds the whole server from its configuration and starts listening. */
@@ -70,11 +112,19 @@ export async function createServer(input: ServerConfigInput = {}, options: Creat
   const workerTokens = new WorkerTokens(config.auth.workerTokens);
   const metrics = createMetrics(registry);
   const health = new HealthRegistry();
+  let serverUrl = "";
+  const compute = await createCompute(config.compute, {
+    logger,
+    dataDir: resolve(config.dataDir),
+    python: defaultPython(),
+    workerHost: workerGroupHost(registry, workerTokens, () => serverUrl),
+    toolRunner: toolRunner(registry),
+  });
 
   const routes = (router: ConnectRouter) => {
     router.service(Health, healthService(health));
     router.service(PoolService, poolService(registry, { maxPipelined: config.maxPipelined }));
-    router.service(ComputeService, {});
+    router.service(ComputeService, computeService(compute));
     router.service(WorkerLinkService, workerLinkService(registry, workerTokens, logger));
     registerReflection(router, SERVED);
   };
@@ -120,6 +170,7 @@ export async function createServer(input: ServerConfigInput = {}, options: Creat
     }
     health.set(PoolService.typeName, all ? "SERVING" : "NOT_SERVING");
   };
+  serverUrl = listener.url;
   health.set("", "SERVING");
   for (const service of SERVED) health.set(service.typeName, "SERVING");
   updatePoolHealth();
@@ -135,6 +186,7 @@ export async function createServer(input: ServerConfigInput = {}, options: Creat
     logger,
     pools: registry,
     workerTokens,
+    compute,
     ready: () => Promise.all(pools.map((p) => p.ready())).then(() => undefined),
     close() {
       closing ??= (async () => {
@@ -142,6 +194,7 @@ export async function createServer(input: ServerConfigInput = {}, options: Creat
         health.setAll("NOT_SERVING");
         await listener.close(config.shutdownGraceMs);
         shutdown.abort();
+        await compute.close();
         await registry.close(config.shutdownGraceMs);
         await linkServer.close();
         logger.info("pyfleet stopped");

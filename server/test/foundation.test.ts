@@ -1,7 +1,7 @@
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
 import { Health, HealthCheckResponse_ServingStatus } from "@pyfleet/sdk/gen/grpc/health/v1/health_pb";
-import { ComputeService } from "@pyfleet/sdk/gen/pyfleet/compute/v1/compute_pb";
+import { ProviderService } from "@pyfleet/sdk/gen/pyfleet/provider/v1/provider_pb";
 import { execa } from "execa";
 import { createChannel, createClient as createNiceClient, Status } from "nice-grpc";
 import { describe, expect, it } from "vitest";
@@ -42,13 +42,14 @@ describe("one port, three protocols", () => {
     ["connect", createConnectTransport],
     ["grpc", createGrpcTransport],
     ["grpc-web", createGrpcWebTransport],
-  ] as const)("answers UNIMPLEMENTED for a method not built yet over %s", async (_name, makeTransport) => {
+  ] as const)("answers UNIMPLEMENTED for a service it does not offer over %s", async (_name, makeTransport) => {
     const server = await startServer({ pools: [] });
     const transport = makeTransport({ baseUrl: server.url, httpVersion: "2" });
     const health = createClient(Health, transport);
     expect((await health.check({})).status).toBe(HealthCheckResponse_ServingStatus.SERVING);
-    const compute = createClient(ComputeService, transport);
-    const error = await compute.listProviders({}).catch((e: unknown) => e);
+    // The provider plug-in contract is implemented by providers, not by the server.
+    const provider = createClient(ProviderService, transport);
+    const error = await provider.getCapabilities({}).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ConnectError);
     expect((error as ConnectError).code).toBe(Code.Unimplemented);
   });

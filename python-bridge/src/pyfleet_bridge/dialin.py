@@ -85,6 +85,11 @@ def run_dialin(url: str, token: str, pool: str, cls: type[Adapter], adapter_spec
 
     from pyfleet.worker.v1 import worker_pb2_grpc
 
+    if os.environ.get("PYFLEET_WATCH_STDIN") == "1":
+        # Started by a local compute: exit with the server that started it.
+        from pyfleet_bridge.liveness import watch_stdin
+
+        watch_stdin()
     tools = collect_tools(cls)
     try:
         adapter = cls()

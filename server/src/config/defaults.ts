@@ -80,3 +80,33 @@ export const poolDefaults = {
   /** Time running calls get to finish when the pool closes before workers are stopped. */
   shutdownGraceMs: 10_000,
 } as const;
+
+/** Every default of the compute layer, each with its reason. */
+export const computeDefaults = {
+  /** The mock provider needs no cloud account, so a fresh server can exercise the whole compute API. */
+  defaultProvider: "mock",
+  /** A compute on its way to ready is polled this often; cheap for mock and local, polite to cloud APIs. */
+  pollIntervalMs: 1_000,
+  /** Idle TTLs are enforced to within this. */
+  idleSweepMs: 1_000,
+  /** Leftover labelled machines are looked for every 5 minutes (and at start). */
+  reaperIntervalMs: 300_000,
+  /** WaitCompute gives up after 10 minutes unless told otherwise: GPU pods can take minutes. */
+  waitTimeoutMs: 600_000,
+  /** RunPod's REST API for pods. */
+  runpodRestUrl: "https://rest.runpod.io/v1",
+  /** RunPod's serverless API for jobs. */
+  runpodServerlessUrl: "https://api.runpod.ai/v2",
+  /** RunPod's public URL of a pod's http port. */
+  runpodProxyUrl: "https://{id}-{port}.proxy.runpod.net",
+  /** Retries after a 429, 5xx, timeout or network error: enough to ride out a blip, bounded for the caller. */
+  providerRetries: 4,
+  /** First retry delay; doubles with jitter. */
+  providerMinBackoffMs: 250,
+  /** Longest retry delay. */
+  providerMaxBackoffMs: 8_000,
+  /** Per HTTP attempt to a cloud API. */
+  providerTimeoutMs: 30_000,
+  /** RunPod's stream endpoint is polled this often. */
+  runpodStreamPollMs: 1_000,
+} as const;

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { computeConfigSchema } from "../compute/index.js";
 import { poolConfigSchema } from "../pool/index.js";
 import { defaults as d } from "./defaults.js";
 
@@ -31,6 +32,8 @@ export const serverConfigSchema = z.object({
   pools: z.array(poolConfigSchema).default([{ name: d.defaultPool }].map((p) => poolConfigSchema.parse(p))),
   /** Default: "default" if such a pool exists, else the first pool. */
   defaultPool: z.string().optional(),
+  /** Providers, budgets and timings of the compute layer. */
+  compute: computeConfigSchema.default(computeConfigSchema.parse({})),
 }).strict();
 
 export type ServerConfigInput = z.input<typeof serverConfigSchema>;

@@ -16,5 +16,7 @@ export interface PoolEvent {
   workerId?: string;
   pid?: number;
   sessionId?: string;
+  /** For dial-in workers: the group they attached with (e.g. a compute id). */
+  group?: string;
   message?: string;
 }

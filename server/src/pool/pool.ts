@@ -15,7 +15,7 @@ import {
 } from "@pyfleet/sdk/gen/pyfleet/worker/v1/worker_pb";
 import { type ErrorCode, PyfleetError, STATUS_NUMBERS } from "../errors.js";
 import type { Logger } from "../log/index.js";
-import { BoundedChannel } from "./channel.js";
+import { BoundedChannel } from "../channel.js";
 import type { PoolConfig } from "./config.js";
 import type { PoolEvent, PoolEventKind } from "./events.js";
 import { type Link, LinkServer } from "./link/index.js";
@@ -172,6 +172,8 @@ export class Pool {
   private templateStarting: Promise<Template> | undefined;
   private workerSeq = 0;
   private readonly running = new Set<PendingCall>();
+  /** Dial-in worker group -> when one of its workers last took a call. */
+  private readonly groupActive = new Map<string, number>();
   private pumping = false;
   private closing = false;
   private closed = false;
@@ -368,9 +370,15 @@ export class Pool {
 
   /** Disconnects every worker attached with `group` (their calls fail over). */
   detachGroup(group: string, reason: string): void {
+    this.groupActive.delete(group);
     for (const worker of this.workers.values()) {
       if (worker.group === group) worker.kill(reason, true);
     }
+  }
+
+  /** When a worker of `group` last took a call (ms since epoch), if ever. */
+  groupActivity(group: string): number | undefined {
+    return this.groupActive.get(group);
   }
 
   /** Workers attached with `group` that are ready or busy. */
@@ -597,6 +605,7 @@ export class Pool {
         this.emit("session.repinned", { sessionId: session.id, workerId: worker.id, pid: worker.pid, message: "its worker died; session-local state was lost" });
       }
     }
+    if (worker.group) this.groupActive.set(worker.group, Date.now());
     const timeoutMs = call.deadline === undefined ? 0 : Math.max(1, Math.round(call.deadline - call.dispatchedAt));
     this.running.add(call);
     const sink: CallSink = {
@@ -930,7 +939,7 @@ export class Pool {
     if (this.config.maxWorkerAgeMs > 0 && !worker.remote) {
       setTimeout(() => this.recycle(worker, `reached maxWorkerAgeMs ${this.config.maxWorkerAgeMs}`), this.config.maxWorkerAgeMs).unref();
     }
-    this.emit("worker.ready", { workerId: worker.id, pid: worker.pid });
+    this.emit("worker.ready", { workerId: worker.id, pid: worker.pid, ...(worker.group ? { group: worker.group } : {}) });
     this.ensureWorkers();
     this.pump();
   }
@@ -958,11 +967,11 @@ export class Pool {
       }
     }
     const stderr = worker.stderrTail();
-    if (death.expected) {
-      if (!this.closing) this.emit("worker.recycled", { workerId: worker.id, pid: worker.pid, message: death.reason });
+    if (death.expected && !worker.remote) {
+      if (!this.closing) this.emit("worker.recycled", { workerId: worker.id, pid: worker.pid, message: death.reason, ...(worker.group ? { group: worker.group } : {}) });
     } else {
-      this.emit("worker.died", { workerId: worker.id, pid: worker.pid, message: death.reason });
-      if (!this.closing) this.logger.warn({ worker: worker.id, pid: worker.pid, reason: death.reason, stderr }, `worker ${worker.id} died: ${death.reason}`);
+      this.emit("worker.died", { workerId: worker.id, pid: worker.pid, message: death.reason, ...(worker.group ? { group: worker.group } : {}) });
+      if (!this.closing && !death.expected) this.logger.warn({ worker: worker.id, pid: worker.pid, reason: death.reason, stderr }, `worker ${worker.id} died: ${death.reason}`);
     }
     if (death.duringStartup && !death.expected && !worker.remote) {
       const f = death.startupFailure;

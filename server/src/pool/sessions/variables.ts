@@ -9,7 +9,7 @@ import {
   VariableType,
 } from "@pyfleet/sdk/gen/pyfleet/pool/v1/variable_pb";
 import { PyfleetError } from "../../errors.js";
-import { BoundedChannel } from "../channel.js";
+import { BoundedChannel } from "../../channel.js";
 
 export interface SetVariableInput {
   name: string;

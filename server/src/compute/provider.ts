@@ -1,0 +1,49 @@
+import type { JsonValue } from "@bufbuild/protobuf";
+import type { Capabilities, GpuType, Job, JobSpec, Machine, MachineSpec } from "@pyfleet/sdk/gen/pyfleet/provider/v1/provider_pb";
+
+export type ProviderKind = "mock" | "local" | "runpod" | "remote";
+
+export interface ListFilter {
+  /** Machines carrying all of these labels. */
+  labels?: Record<string, string>;
+  includeTerminated?: boolean;
+}
+
+/** One message of StreamJob: a partial output, or the job's final state. */
+export type JobEvent = { output: JsonValue } | { job: Job };
+
+/**
+ * A cloud, as the orchestrator sees it. It mirrors pyfleet.provider.v1.ProviderService
+ * (and speaks its messages), so any implementation can be served as, or be, a
+ * ProviderService endpoint. Errors are PyfleetErrors with the contract's codes.
+ */
+export interface Provider {
+  readonly name: string;
+  readonly kind: ProviderKind;
+  capabilities(): Promise<Capabilities>;
+  /** Idempotent by `requestId`: a repeated spawn returns the machine the first created. */
+  spawn(spec: MachineSpec, requestId: string): Promise<Machine>;
+  get(id: string): Promise<Machine>;
+  list(filter?: ListFilter): Promise<Machine[]>;
+  stop(id: string): Promise<Machine>;
+  start(id: string): Promise<Machine>;
+  terminate(id: string): Promise<Machine>;
+  gpuTypes(): Promise<GpuType[]>;
+  runJob(spec: JobSpec): Promise<Job>;
+  getJob(id: string): Promise<Job>;
+  cancelJob(id: string): Promise<Job>;
+  streamJob(id: string, signal: AbortSignal): AsyncIterable<JobEvent>;
+  /** Back to a clean state (test providers); UNIMPLEMENTED elsewhere. */
+  reset(): Promise<void>;
+  /**
+   * Whether a RUNNING machine's ports must answer before it counts as ready.
+   * False where endpoints are not reachable from here (mock).
+   */
+  readonly probesPorts: boolean;
+  close?(): Promise<void>;
+}
+
+/** The label every machine pyfleet spawns carries, naming its compute. */
+export const COMPUTE_LABEL = "pyfleet.compute-id";
+/** The label marking machines pyfleet manages (the reaper looks for it). */
+export const MANAGED_LABEL = "pyfleet.managed";

@@ -1,0 +1,282 @@
+import { create, fromJson, type JsonValue } from "@bufbuild/protobuf";
+import { durationMs, timestampFromDate, timestampNow, ValueSchema } from "@bufbuild/protobuf/wkt";
+import {
+  type Capabilities,
+  CapabilitiesSchema,
+  CloudType,
+  type GpuType,
+  type Job,
+  JobSchema,
+  type JobSpec,
+  JobStatus,
+  type Machine,
+  MachineSchema,
+  type MachineSpec,
+  MachineStatus,
+} from "@pyfleet/sdk/gen/pyfleet/provider/v1/provider_pb";
+import { PyfleetError } from "../../../errors.js";
+import { gpuCatalog, resolveGpu } from "../../gpus.js";
+import type { JobEvent, ListFilter, Provider } from "../../provider.js";
+import { machineMatches, toJsonValue } from "../common.js";
+import { RunPodClient, type RunPodClientOptions } from "./client.js";
+
+export interface RunPodProviderOptions extends RunPodClientOptions {
+  name?: string;
+  /** The public URL of an http port; {id} and {port} are replaced. */
+  proxyUrl: string;
+  /** Whether a running pod's ports must answer before it is ready. */
+  probePorts: boolean;
+  /** How often StreamJob polls a serverless job. */
+  streamPollMs: number;
+}
+
+/** A pod as RunPod's REST API (v1) returns it; only the fields pyfleet reads. */
+interface Pod {
+  id: string;
+  name?: string | null;
+  image?: string | null;
+  desiredStatus?: string | null;
+  costPerHr?: number | string | null;
+  gpu?: { id?: string; count?: number } | null;
+  gpuCount?: number | null;
+  interruptible?: boolean | null;
+  env?: Record<string, string> | null;
+  ports?: string[] | null;
+  portMappings?: Record<string, number> | null;
+  publicIp?: string | null;
+  lastStartedAt?: string | null;
+  machine?: { dataCenterId?: string | null; gpuTypeId?: string | null } | null;
+}
+
+/** A serverless job status as RunPod returns it. */
+interface ServerlessJob {
+  id: string;
+  status: string;
+  output?: JsonValue;
+  error?: string;
+}
+
+const LABELS_ENV = "PYFLEET_LABELS";
+const REQUEST_LABEL = "pyfleet.request-id";
+
+const JOB_STATUS: Record<string, JobStatus> = {
+  IN_QUEUE: JobStatus.QUEUED,
+  IN_PROGRESS: JobStatus.RUNNING,
+  COMPLETED: JobStatus.COMPLETED,
+  FAILED: JobStatus.FAILED,
+  CANCELLED: JobStatus.CANCELLED,
+  TIMED_OUT: JobStatus.TIMED_OUT,
+};
+
+const FINISHED = new Set([JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED, JobStatus.TIMED_OUT]);
+
+function quote(arg: string): string {
+  return `'${arg.replace(/'/g, "'\\''")}'`;
+}
+
+/**
+ * RunPod: pods through the REST API (create, get, list, stop, start,
+ * delete) and serverless endpoints for jobs (run, status, cancel, stream).
+ * pyfleet's labels travel in the pod's environment, so a pod can be found
+ * again by its compute id after a crash.
+ */
+export class RunPodProvider implements Provider {
+  readonly kind = "runpod";
+  readonly name: string;
+  readonly probesPorts: boolean;
+  private readonly client: RunPodClient;
+  private readonly catalog = gpuCatalog();
+
+  constructor(private readonly options: RunPodProviderOptions) {
+    this.name = options.name ?? "runpod";
+    this.probesPorts = options.probePorts;
+    this.client = new RunPodClient(options);
+  }
+
+  async capabilities(): Promise<Capabilities> {
+    return create(CapabilitiesSchema, { stopStart: true, spot: true, jobs: true, jobStreaming: true, ports: true, volumes: true, workerGroups: true, reset: false });
+  }
+
+  /** The pod create body for a spec (exported for tests of the request shape). */
+  podBody(spec: MachineSpec, requestId: string): Record<string, unknown> {
+    const gpu = resolveGpu(spec.gpu, this.catalog, this.name);
+    const labels = { ...spec.labels, ...(requestId ? { [REQUEST_LABEL]: requestId } : {}) };
+    const volume = spec.volumes.find((v) => v.id === "");
+    const network = spec.volumes.find((v) => v.id !== "");
+    const workers = spec.workers;
+    let startCmd = spec.command;
+    if (workers) {
+      const worker = ["python", "-m", "pyfleet_bridge.worker", "--adapter", workers.adapter, "--connect", workers.serverUrl,
+        "--token", workers.token, "--pool", workers.pool].map(quote).join(" ");
+      startCmd = ["sh", "-c", `for i in $(seq ${Math.max(1, workers.count || 1)}); do ${worker} & done; wait`];
+    }
+    return {
+      name: spec.name || `pyfleet-${spec.labels["pyfleet.compute-id"] ?? requestId}`,
+      imageName: spec.image,
+      ...(gpu ? { computeType: "GPU", gpuTypeIds: [gpu.id], gpuCount: spec.gpuCount || 1 } : { computeType: "CPU" }),
+      ...(spec.cloudType === CloudType.SECURE ? { cloudType: "SECURE" } : spec.cloudType === CloudType.COMMUNITY ? { cloudType: "COMMUNITY" } : {}),
+      interruptible: spec.spot,
+      ports: spec.ports.map((p) => `${p.port}/${p.protocol || "http"}`),
+      env: { ...spec.env, [LABELS_ENV]: JSON.stringify(labels) },
+      ...(spec.containerDiskGb ? { containerDiskInGb: spec.containerDiskGb } : {}),
+      ...(volume ? { volumeInGb: volume.sizeGb, volumeMountPath: volume.mountPath || "/workspace" } : {}),
+      ...(network ? { networkVolumeId: network.id, volumeMountPath: network.mountPath || "/workspace" } : {}),
+      ...(spec.regions.length > 0 ? { dataCenterIds: spec.regions } : {}),
+      ...(startCmd.length > 0 ? { dockerStartCmd: startCmd } : {}),
+    };
+  }
+
+  async spawn(spec: MachineSpec, requestId: string): Promise<Machine> {
+    if (!spec.image) throw new PyfleetError("invalid_argument", "spec.image is required by RunPod (the container image to run)");
+    const body = this.podBody(spec, requestId);
+    // RunPod has no idempotency keys, and a create whose answer was lost (a
+    // 5xx or a timeout) may still have made a pod. So before every attempt,
+    // look for the pod by its request id; post only when there is none.
+    for (let attempt = 0; ; attempt++) {
+      if (requestId) {
+        const existing = (await this.list({ labels: { [REQUEST_LABEL]: requestId } }))[0];
+        if (existing) return existing;
+      }
+      try {
+        return this.toMachine(await this.client.rest<Pod>("POST", "/pods", body, 0));
+      } catch (e) {
+        const retryable = e instanceof PyfleetError && e.code === "unavailable";
+        if (!retryable || attempt >= this.client.retries) throw e;
+      }
+      await new Promise((resolve) => setTimeout(resolve, this.client.backoffMs(attempt + 1)));
+    }
+  }
+
+  async get(id: string): Promise<Machine> {
+    return this.toMachine(await this.client.rest<Pod>("GET", `/pods/${encodeURIComponent(id)}`));
+  }
+
+  async list(filter: ListFilter = {}): Promise<Machine[]> {
+    const pods = await this.client.rest<Pod[]>("GET", "/pods");
+    return (pods ?? []).map((p) => this.toMachine(p)).filter((m) => machineMatches(m, filter));
+  }
+
+  async stop(id: string): Promise<Machine> {
+    await this.client.rest("POST", `/pods/${encodeURIComponent(id)}/stop`);
+    return this.get(id);
+  }
+
+  async start(id: string): Promise<Machine> {
+    await this.client.rest("POST", `/pods/${encodeURIComponent(id)}/start`);
+    return this.get(id);
+  }
+
+  async terminate(id: string): Promise<Machine> {
+    const before = await this.get(id);
+    await this.client.rest("DELETE", `/pods/${encodeURIComponent(id)}`);
+    return create(MachineSchema, { ...before, status: MachineStatus.TERMINATED });
+  }
+
+  async gpuTypes(): Promise<GpuType[]> {
+    return this.catalog;
+  }
+
+  async runJob(spec: JobSpec): Promise<Job> {
+    if (!spec.endpoint) throw new PyfleetError("invalid_argument", "spec.endpoint is required: the serverless endpoint id");
+    const body = {
+      input: toJsonValue(spec.input) ?? {},
+      ...(spec.timeout ? { policy: { executionTimeout: durationMs(spec.timeout) } } : {}),
+    };
+    const res = await this.client.serverless<ServerlessJob>("POST", `/${encodeURIComponent(spec.endpoint)}/run`, body);
+    return this.toJob(spec.endpoint, res, spec.input ? toJsonValue(spec.input) : null);
+  }
+
+  async getJob(id: string): Promise<Job> {
+    const [endpoint, jobId] = this.splitJobId(id);
+    return this.toJob(endpoint, await this.client.serverless<ServerlessJob>("GET", `/${encodeURIComponent(endpoint)}/status/${encodeURIComponent(jobId)}`));
+  }
+
+  async cancelJob(id: string): Promise<Job> {
+    const [endpoint, jobId] = this.splitJobId(id);
+    const job = await this.getJob(id);
+    if (FINISHED.has(job.status)) return job;
+    return this.toJob(endpoint, await this.client.serverless<ServerlessJob>("POST", `/${encodeURIComponent(endpoint)}/cancel/${encodeURIComponent(jobId)}`));
+  }
+
+  async *streamJob(id: string, signal: AbortSignal): AsyncGenerator<JobEvent> {
+    const [endpoint, jobId] = this.splitJobId(id);
+    while (!signal.aborted) {
+      const res = await this.client.serverless<ServerlessJob & { stream?: { output: JsonValue }[] }>(
+        "GET", `/${encodeURIComponent(endpoint)}/stream/${encodeURIComponent(jobId)}`);
+      for (const part of res.stream ?? []) yield { output: part.output };
+      const status = JOB_STATUS[res.status] ?? JobStatus.UNSPECIFIED;
+      if (FINISHED.has(status)) {
+        yield { job: await this.getJob(id) };
+        return;
+      }
+      // RunPod's stream endpoint is polled; time is the subject here.
+      await new Promise((resolve) => setTimeout(resolve, this.options.streamPollMs));
+    }
+  }
+
+  async reset(): Promise<void> {
+    throw new PyfleetError("unimplemented", `provider "${this.name}" is a real cloud and has no reset`);
+  }
+
+  private splitJobId(id: string): [string, string] {
+    const at = id.indexOf(":");
+    if (at <= 0) throw new PyfleetError("not_found", `no RunPod job "${id}" (job ids look like "ENDPOINT:ID")`);
+    return [id.slice(0, at), id.slice(at + 1)];
+  }
+
+  private toJob(endpoint: string, res: ServerlessJob, input?: JsonValue): Job {
+    const status = JOB_STATUS[res.status] ?? JobStatus.UNSPECIFIED;
+    return create(JobSchema, {
+      id: `${endpoint}:${res.id}`,
+      endpoint,
+      status,
+      ...(input !== undefined && input !== null ? { input: fromJson(ValueSchema, input) } : {}),
+      ...(res.output !== undefined ? { output: fromJson(ValueSchema, res.output) } : {}),
+      error: typeof res.error === "string" ? res.error : res.error ? JSON.stringify(res.error) : "",
+      ...(FINISHED.has(status) ? { finishedAt: timestampNow() } : {}),
+    });
+  }
+
+  private toMachine(pod: Pod): Machine {
+    if (!pod || typeof pod.id !== "string") {
+      throw new PyfleetError("unavailable", "RunPod answered with a pod that has no id; retry later");
+    }
+    let labels: Record<string, string> = {};
+    try {
+      const parsed = JSON.parse(pod.env?.[LABELS_ENV] ?? "{}") as unknown;
+      if (parsed && typeof parsed === "object") labels = parsed as Record<string, string>;
+    } catch {
+      labels = {};
+    }
+    const desired = pod.desiredStatus ?? "";
+    const started = Boolean(pod.publicIp || pod.lastStartedAt || Object.keys(pod.portMappings ?? {}).length > 0);
+    const status = desired === "RUNNING" ? (started ? MachineStatus.RUNNING : MachineStatus.PROVISIONING)
+      : desired === "EXITED" ? MachineStatus.STOPPED
+      : desired === "TERMINATED" ? MachineStatus.TERMINATED
+      : MachineStatus.PROVISIONING;
+    return create(MachineSchema, {
+      id: pod.id,
+      status,
+      name: pod.name ?? "",
+      gpuType: pod.gpu?.id ?? pod.machine?.gpuTypeId ?? "",
+      gpuCount: pod.gpu?.count ?? pod.gpuCount ?? 0,
+      costPerHour: Number(pod.costPerHr ?? 0) || 0,
+      endpoints: (pod.ports ?? []).map((entry) => {
+        const [port = "0", protocol = "http"] = entry.split("/");
+        const mapped = pod.portMappings?.[port];
+        return {
+          port: Number(port),
+          protocol,
+          url: protocol === "http" ? this.options.proxyUrl.replace("{id}", pod.id).replace("{port}", port) : "",
+          host: protocol === "tcp" ? pod.publicIp ?? "" : "",
+          publicPort: protocol === "tcp" ? mapped ?? 0 : 0,
+        };
+      }),
+      labels,
+      ...(pod.lastStartedAt ? { createdAt: timestampFromDate(new Date(pod.lastStartedAt)) } : {}),
+      region: pod.machine?.dataCenterId ?? "",
+      spot: pod.interruptible ?? false,
+      image: pod.image ?? "",
+    });
+  }
+}
