@@ -27,6 +27,8 @@ export interface PyfleetClient {
   readonly compute: ComputeClient;
   /** True when the server reports SERVING. */
   healthy(service?: string): Promise<boolean>;
+  /** Closes the client's connection (Node clients); later calls reconnect. */
+  close(): void;
   /** The raw generated clients, for anything the helpers do not cover. */
   readonly rpc: { pool: Client<typeof PoolService>; compute: Client<typeof ComputeService>; health: Client<typeof Health> };
 }
@@ -41,7 +43,7 @@ export function apiKeyInterceptor(apiKey: string | undefined): Interceptor[] {
 }
 
 /** A client over any Connect transport. `bidi` says whether it can carry bidi streams. */
-export function clientFromTransport(transport: Transport, bidi: boolean): PyfleetClient {
+export function clientFromTransport(transport: Transport, bidi: boolean, close: () => void = () => {}): PyfleetClient {
   const pool = createRpcClient(PoolService, transport);
   const compute = createRpcClient(ComputeService, transport);
   const health = createRpcClient(Health, transport);
@@ -49,6 +51,7 @@ export function clientFromTransport(transport: Transport, bidi: boolean): Pyflee
     pool: new PoolClient(pool, "", bidi),
     poolNamed: (name) => new PoolClient(pool, name, bidi),
     compute: new ComputeClient(compute),
+    close,
     healthy: async (service = "") => (await wrap(() => health.check({ service }))).status === HealthCheckResponse_ServingStatus.SERVING,
     rpc: { pool, compute, health },
   };

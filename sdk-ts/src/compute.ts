@@ -13,7 +13,7 @@ import { type GpuType, JobStatus } from "./gen/pyfleet/provider/v1/provider_pb.j
 import { PyfleetError, wrap } from "./errors.js";
 import { jsonToValue, valueToJson } from "./values.js";
 
-export type ComputeStatusName = "pending" | "provisioning" | "running" | "ready" | "stopping" | "stopped" | "terminating" | "terminated" | "failed";
+export type ComputeStatusName = "unspecified" | "pending" | "provisioning" | "running" | "ready" | "stopping" | "stopped" | "terminating" | "terminated" | "failed";
 export type JobStatusName = "queued" | "running" | "completed" | "failed" | "cancelled" | "timed_out";
 
 /** A compute as plain data. */

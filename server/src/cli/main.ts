@@ -1,10 +1,16 @@
 #!/usr/bin/env node
-import { Command } from "commander";
+import { Command, Option } from "commander";
 import { PyfleetError } from "../errors.js";
-import { serve } from "./serve.js";
+import type { ServeOptions } from "./serve.js";
+import { computeCommands } from "./commands/compute.js";
+import { poolCommands } from "./commands/pool.js";
 
 const program = new Command("pyfleet")
   .description("pyfleet: Python tools and GPU machines behind one Connect/gRPC API")
+  .option("--url <url>", "the server (default: $PYFLEET_URL or http://127.0.0.1:8080)", process.env.PYFLEET_URL ?? "http://127.0.0.1:8080")
+  .option("--api-key <key>", "API key (default: $PYFLEET_API_KEY)", process.env.PYFLEET_API_KEY)
+  .addOption(new Option("--protocol <protocol>", "wire protocol").choices(["connect", "grpc", "grpc-web"]).default("connect"))
+  .option("--json", "machine-readable JSON output")
   .showHelpAfterError();
 
 program
@@ -13,10 +19,21 @@ program
   .option("-c, --config <file>", "YAML config file (default: $PYFLEET_CONFIG)")
   .option("-p, --port <port>", "port to listen on (default: $PYFLEET_PORT or 8080)")
   .option("--host <host>", "address to bind (default: $PYFLEET_HOST or 127.0.0.1)")
-  .action(serve);
+  // Loaded on demand: client commands should not pay for the whole server.
+  .action(async (options) => (await import("./serve.js")).serve(options as ServeOptions));
 
-program.parseAsync().catch((e: unknown) => {
-  const message = e instanceof Error ? e.message : String(e);
-  console.error(`pyfleet: ${message}`);
-  process.exit(e instanceof PyfleetError && e.code === "invalid_argument" ? 2 : 1);
-});
+poolCommands(program);
+computeCommands(program);
+
+const isServe = process.argv[2] === "serve";
+program.parseAsync().then(
+  // A client command is done: exit now rather than wait for idle connections to time out.
+  () => {
+    if (!isServe) process.exit(process.exitCode ?? 0);
+  },
+  (e: unknown) => {
+    const message = e instanceof Error ? e.message : String(e);
+    console.error(`pyfleet: ${message}`);
+    process.exit(e instanceof PyfleetError && e.code === "invalid_argument" ? 2 : 1);
+  },
+);

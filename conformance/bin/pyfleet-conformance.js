@@ -1,0 +1,5 @@
+#!/usr/bin/env node
+import { fileURLToPath } from "node:url";
+import { runTs } from "../../scripts/run-ts.mjs";
+
+runTs(fileURLToPath(new URL("../src/cli.ts", import.meta.url)), process.argv.slice(2));
