@@ -66,3 +66,15 @@ def test_argument_checks_name_the_argument() -> None:
 def test_a_class_that_is_not_an_adapter_is_refused() -> None:
     with pytest.raises(TypeError, match="not a subclass"):
         collect_tools(object)
+
+
+def test_hand_encoded_result_frames_match_protobuf() -> None:
+    import struct
+
+    from pyfleet.worker.v1 import worker_pb2 as W
+    from pyfleet_bridge.wire import result_frame
+
+    for call_id, data, raw in [(1, b'{"x":1}', False), (300, b"", False), (2**32 - 1, b"\x00" * 200, True)]:
+        payload = W.Payload(raw=data) if raw else W.Payload(json=data)
+        body = W.WorkerFrame(result=W.Result(id=call_id, value=payload)).SerializeToString()
+        assert result_frame(call_id, data, raw) == struct.pack(">I", len(body)) + body

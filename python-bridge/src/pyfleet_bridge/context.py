@@ -59,13 +59,23 @@ class Context:
         self.state = state
         self.deadline = deadline
         self.request_id = request_id
-        self._cancel = threading.Event()
+        # A plain flag: most calls are never cancelled, and an Event costs more
+        # than a whole call. The Event exists only while something waits on it.
+        self._cancelled = False
+        self._event: threading.Event | None = None
         self.cancel_reason = ""
-        self.log = logging.LoggerAdapter(logging.getLogger(f"pyfleet.tool.{tool}"), {"pyfleet_call_id": call_id})
+        self._log: logging.LoggerAdapter[logging.Logger] | None = None
+
+    @property
+    def log(self) -> logging.LoggerAdapter[logging.Logger]:
+        """A logger whose lines reach the server's log, tagged with this call."""
+        if self._log is None:
+            self._log = logging.LoggerAdapter(logging.getLogger(f"pyfleet.tool.{self.tool}"), {"pyfleet_call_id": self.call_id})
+        return self._log
 
     @property
     def cancelled(self) -> bool:
-        if self._cancel.is_set():
+        if self._cancelled:
             return True
         if self.deadline is not None and time.monotonic() >= self.deadline:
             self.cancel("deadline")
@@ -82,14 +92,23 @@ class Context:
         """Sleeps up to `seconds`, waking early on cancellation; True if cancelled."""
         remaining = self.time_remaining()
         limit = seconds if remaining is None else min(seconds, remaining)
-        if self._cancel.wait(limit):
+        event = self._event
+        if event is None:
+            event = self._event = threading.Event()
+            # A cancel that raced with creating the Event set only the flag.
+            if self._cancelled:
+                event.set()
+        if event.wait(limit):
             return True
         return self.cancelled
 
     def cancel(self, reason: str) -> None:
-        if not self._cancel.is_set():
+        if not self._cancelled:
             self.cancel_reason = reason
-            self._cancel.set()
+            self._cancelled = True
+        event = self._event
+        if event is not None:
+            event.set()
 
     # ---- session variables (through the server) ----
 

@@ -53,10 +53,15 @@ class GrpcLink:
                 return
             yield item
 
-    def frames(self) -> Iterator[worker_pb2.ServerFrame]:
+    def send_raw(self, data: bytes) -> None:
+        """A length-prefixed frame (see wire.py), re-wrapped for the stream."""
+        self.send(worker_pb2.WorkerFrame.FromString(data[4:]))
+
+    def read_batch(self) -> list[worker_pb2.ServerFrame]:
+        """The next frame; [] when the stream has ended."""
         assert self.responses is not None
-        for response in self.responses:
-            yield response.frame
+        response = next(self.responses, None)
+        return [] if response is None else [response.frame]
 
     def close(self) -> None:
         if not self._closed.is_set():
@@ -118,9 +123,14 @@ def run_dialin(url: str, token: str, pool: str, cls: type[Adapter], adapter_spec
         served = False
         try:
             link.responses = worker_pb2_grpc.WorkerLinkServiceStub(channel).Attach(link.requests())
-            for frame in link.frames():
-                served = True
-                runtime.handle(frame)
+
+            def read_batch(link: GrpcLink = link) -> list[worker_pb2.ServerFrame]:
+                nonlocal served
+                batch = link.read_batch()
+                served = served or bool(batch)
+                return batch
+
+            runtime.run(read_batch)
         except grpc.RpcError as e:
             code = e.code()  # type: ignore[attr-defined]
             if code in fatal:

@@ -31,7 +31,9 @@ class Link(Protocol):
 
     def send_after_chunks(self, frame: worker_pb2.WorkerFrame) -> None: ...
 
-    def frames(self) -> Iterator[worker_pb2.ServerFrame]: ...
+    def send_raw(self, data: bytes) -> None: ...
+
+    def read_batch(self) -> list[worker_pb2.ServerFrame]: ...
 
     def close(self) -> None: ...
 
@@ -102,6 +104,11 @@ class SocketLink:
 
     def __init__(self, sock: socket.socket) -> None:
         self._sock = sock
+        # recv_into one reused buffer: a fresh large bytes object per read
+        # would cost an mmap and munmap each time.
+        self._rchunk = bytearray(1 << 16)
+        self._rview = memoryview(self._rchunk)
+        self._rbuf = bytearray()
         self._lock = threading.Lock()
         self._closed = False
         self._chunks = ChunkCoalescer(self._write_many)
@@ -144,33 +151,50 @@ class SocketLink:
                 self._closed = True
                 raise LinkClosed() from e
 
-    def frames(self) -> Iterator[worker_pb2.ServerFrame]:
-        """Frames from the server until it closes the link."""
-        buf = bytearray()
-        recv = self._sock.recv
+    def read_batch(self) -> list[worker_pb2.ServerFrame]:
+        """Blocks for the next frames from the server; [] once it has closed the link.
+
+        Not thread-safe: one reader at a time (the runtime's read lock)."""
         parse = worker_pb2.ServerFrame.FromString
+        unpack = _HEADER.unpack_from
+        buf = self._rbuf
         while True:
-            try:
-                data = recv(1 << 18)
-            except OSError:
-                data = b""
-            if not data:
-                self._closed = True
-                return
-            buf += data
+            frames: list[worker_pb2.ServerFrame] = []
             offset = 0
-            n = len(buf)
-            while n - offset >= 4:
-                (size,) = _HEADER.unpack_from(buf, offset)
+            available = len(buf)
+            while available - offset >= 4:
+                (size,) = unpack(buf, offset)
                 if size > MAX_FRAME_BYTES:
                     raise ProtocolError(f"frame of {size} bytes exceeds the {MAX_FRAME_BYTES}-byte limit")
                 end = offset + 4 + size
-                if end > n:
+                if end > available:
                     break
-                yield parse(bytes(buf[offset + 4:end]))
+                frames.append(parse(bytes(buf[offset + 4:end])))
                 offset = end
             if offset:
                 del buf[:offset]
+            if frames:
+                return frames
+            try:
+                n = self._sock.recv_into(self._rview)
+            except OSError:
+                n = 0
+            if n == 0:
+                self._closed = True
+                return []
+            buf += self._rview[:n]
+
+    def frames(self) -> Iterator[worker_pb2.ServerFrame]:
+        """Frames from the server until it closes the link (single reader)."""
+        while True:
+            batch = self.read_batch()
+            if not batch:
+                return
+            yield from batch
+
+    def send_raw(self, data: bytes) -> None:
+        """Writes already length-prefixed frames (see wire.py)."""
+        self._sendall(data)
 
     def detach(self) -> None:
         """Closes this process's descriptor without shutting the connection down

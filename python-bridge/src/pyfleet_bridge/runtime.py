@@ -5,13 +5,13 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import queue
 import sys
 import threading
 import time
 import traceback
+from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from pyfleet import _values as values
@@ -21,8 +21,12 @@ from pyfleet_bridge.adapter import Adapter, ToolInfo
 from pyfleet_bridge.context import Context, callback_error
 from pyfleet_bridge.link import Link, LinkClosed
 from pyfleet_bridge.schema import check_value
+from pyfleet_bridge.wire import result_frame
 
 K = worker_pb2
+
+#: How often an idle thread checks whether a long call left the link unread.
+WATCH_S = 0.05
 
 
 class _Cancelled(Exception):
@@ -33,15 +37,24 @@ class NotSerializable(Exception):
     pass
 
 
-def encode(value: Any) -> worker_pb2.Payload:
-    """A return or yielded value as a Payload: bytes as raw, everything else as JSON."""
+_dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode
+_loads = json.JSONDecoder().decode
+
+
+def serialize(value: Any) -> tuple[bytes, bool]:
+    """A return or yielded value as bytes: (raw bytes, True) or (JSON text, False)."""
     if isinstance(value, (bytes, bytearray, memoryview)):
-        return worker_pb2.Payload(raw=bytes(value))
+        return bytes(value), True
     try:
-        text = json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+        return _dumps(value).encode(), False
     except (TypeError, ValueError) as e:
         raise NotSerializable(f"value of type {type(value).__qualname__} is neither JSON-serializable nor bytes: {e}") from None
-    return worker_pb2.Payload(json=text.encode())
+
+
+def encode(value: Any) -> worker_pb2.Payload:
+    """A return or yielded value as a Payload: bytes as raw, everything else as JSON."""
+    data, raw = serialize(value)
+    return worker_pb2.Payload(raw=data) if raw else worker_pb2.Payload(json=data)
 
 
 def decode(payload: worker_pb2.Payload) -> Any:
@@ -66,7 +79,7 @@ def format_traceback(e: BaseException) -> str:
     return "".join(traceback.format_exception(type(e), e, tb))
 
 
-@dataclass
+@dataclass(slots=True)
 class CallState:
     id: int
     info: ToolInfo
@@ -75,13 +88,22 @@ class CallState:
     stream: bool
     window: int
     credits: int = 0
-    cond: threading.Condition = field(default_factory=threading.Condition)
+    #: Sync generators wait on it for credit (created only for them).
+    cond: threading.Condition | None = None
     task: asyncio.Task[Any] | None = None
     credit_event: asyncio.Event | None = None
+    started: float = 0.0
 
 
 class Runtime:
-    """One worker's calls. The link's reader thread hands frames to `handle`."""
+    """One worker's calls.
+
+    Threads take turns (leader/follower): the one holding the read lock reads
+    frames; when it reads a sync call it lets go of the lock and runs the call
+    itself, so a call costs no hand-off between threads. Another thread takes
+    over reading at once when more calls (or stream credit) can arrive, and
+    otherwise within WATCH_S while a call runs long, so Cancel and Ping frames
+    are still read."""
 
     def __init__(self, adapter: Adapter, tools: dict[str, ToolInfo], link: Link, concurrency: int,
                  on_shutdown: Callable[[], None]) -> None:
@@ -93,9 +115,12 @@ class Runtime:
         self._calls: dict[int, CallState] = {}
         self._lock = threading.Lock()
         self._sessions: dict[str, dict[str, Any]] = {}
-        self._jobs: queue.SimpleQueue[CallState | None] = queue.SimpleQueue()
-        self._threads: list[threading.Thread] = []
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._read_lock = threading.Lock()
+        self._reader_wanted = threading.Condition()
+        self._pending: deque[worker_pb2.ServerFrame] = deque()
+        self._eof = threading.Event()
+        self._read_batch: Callable[[], list[worker_pb2.ServerFrame]] = lambda: []
         self._callbacks: dict[int, Callable[[worker_pb2.CallbackResult], None]] = {}
         self._next_callback = 1
         self._accepting = True
@@ -103,11 +128,58 @@ class Runtime:
 
     # ---- frames from the server ----
 
-    def handle(self, frame: worker_pb2.ServerFrame) -> None:
+    # ---- serving the link ----
+
+    def run(self, read_batch: Callable[[], list[worker_pb2.ServerFrame]]) -> None:
+        """Serves the link's frames until it closes; the calling thread joins the turn-taking."""
+        self._read_batch = read_batch
+        for i in range(self.concurrency):
+            threading.Thread(target=self._serve, name=f"pyfleet-serve-{i}", daemon=True).start()
+        self._serve()
+
+    def _serve(self) -> None:
+        while not self._eof.is_set():
+            if not self._read_lock.acquire(blocking=False):
+                # Follower: wait until wanted, or look again in a moment.
+                with self._reader_wanted:
+                    self._reader_wanted.wait(WATCH_S)
+                continue
+            try:
+                job = self._lead()
+            finally:
+                self._read_lock.release()
+            if job is None:
+                continue
+            if job.info.is_generator or len(self._calls) < self.concurrency:
+                # More frames are coming for sure (credit, or calls for free slots): hand over reading now.
+                with self._reader_wanted:
+                    self._reader_wanted.notify()
+            self._run_sync(job)
+
+    def _lead(self) -> CallState | None:
+        """Reads and handles frames until one is a sync call for this thread to run (or the link closes)."""
+        while True:
+            if self._pending:
+                frame = self._pending.popleft()
+            else:
+                batch = self._read_batch()
+                if not batch:
+                    self._eof.set()
+                    with self._reader_wanted:
+                        self._reader_wanted.notify_all()
+                    return None
+                frame = batch[0]
+                self._pending.extend(batch[1:])
+            job = self.handle(frame)
+            if job is not None:
+                return job
+
+    def handle(self, frame: worker_pb2.ServerFrame) -> CallState | None:
+        """Handles one frame; returns a sync call for the caller to run."""
         kind = frame.WhichOneof("frame")
         if kind == "call":
-            self._start(frame.call)
-        elif kind == "cancel":
+            return self._start(frame.call)
+        if kind == "cancel":
             self._cancel(frame.cancel.id, "cancel")
         elif kind == "credit":
             self._credit(frame.credit.id, frame.credit.chunks)
@@ -122,6 +194,7 @@ class Runtime:
             self._sessions.pop(frame.release_session.session_id, None)
         elif kind == "shutdown":
             threading.Thread(target=self.shutdown, args=(frame.shutdown.grace_ms / 1000,), daemon=True).start()
+        return None
 
     def _send(self, frame: worker_pb2.WorkerFrame) -> None:
         try:
@@ -141,29 +214,30 @@ class Runtime:
 
     # ---- starting calls ----
 
-    def _start(self, call: worker_pb2.Call) -> None:
+    def _start(self, call: worker_pb2.Call) -> CallState | None:
         if not self._accepting:
             self._error(call.id, K.ERROR_KIND_INTERNAL, "the worker is shutting down")
-            return
+            return None
         info = self.tools.get(call.tool)
         if info is None:
             self._error(call.id, K.ERROR_KIND_UNKNOWN_TOOL, f'unknown tool "{call.tool}"; known tools: {", ".join(sorted(self.tools))}')
-            return
+            return None
         try:
             kwargs = self._bind(info, call)
         except ValueError as e:
             self._error(call.id, K.ERROR_KIND_BAD_ARGUMENTS, str(e))
-            return
+            return None
         if info.is_generator and not call.stream:
             self._error(call.id, K.ERROR_KIND_BAD_ARGUMENTS, f'tool "{info.name}" streams; call it with ExecuteStream')
-            return
+            return None
         session_id = call.session_id or None
         state = self._sessions.setdefault(session_id, {}) if session_id else {}
         deadline = time.monotonic() + call.timeout_ms / 1000 if call.timeout_ms else None
         ctx = Context(self, call.id, info.name, session_id, state, deadline, call.request_id)
         if info.ctx_param:
             kwargs[info.ctx_param] = ctx
-        st = CallState(call.id, info, ctx, kwargs, call.stream, max(1, call.chunk_window or 1), credits=max(1, call.chunk_window or 1))
+        st = CallState(call.id, info, ctx, kwargs, call.stream, max(1, call.chunk_window or 1), credits=max(1, call.chunk_window or 1),
+                       cond=threading.Condition() if info.is_generator and not info.is_async else None, started=time.monotonic())
         with self._lock:
             if len(self._calls) >= self.concurrency:
                 overloaded = True
@@ -172,18 +246,16 @@ class Runtime:
                 self._calls[call.id] = st
         if overloaded:
             self._error(call.id, K.ERROR_KIND_OVERLOADED, f"the worker runs at most {self.concurrency} calls at once")
-            return
+            return None
         if info.is_async:
-            loop = self._ensure_loop()
-            asyncio.run_coroutine_threadsafe(self._run_async(st), loop)
-        else:
-            self._ensure_threads()
-            self._jobs.put(st)
+            asyncio.run_coroutine_threadsafe(self._run_async(st), self._ensure_loop())
+            return None
+        return st
 
     def _bind(self, info: ToolInfo, call: worker_pb2.Call) -> dict[str, Any]:
         try:
-            args = json.loads(call.args) if call.args else {}
-        except ValueError as e:
+            args = _loads(call.args.decode()) if call.args else {}
+        except (ValueError, UnicodeDecodeError) as e:
             raise ValueError(f"args are not valid JSON: {e}") from None
         if not isinstance(args, dict):
             raise ValueError("args must be a JSON object of keyword arguments")
@@ -206,24 +278,6 @@ class Runtime:
         return kwargs
 
     # ---- running ----
-
-    def _ensure_threads(self) -> None:
-        if self._threads:
-            return
-        with self._lock:
-            if self._threads:
-                return
-            for i in range(self.concurrency):
-                t = threading.Thread(target=self._thread_main, name=f"pyfleet-call-{i}", daemon=True)
-                t.start()
-                self._threads.append(t)
-
-    def _thread_main(self) -> None:
-        while True:
-            st = self._jobs.get()
-            if st is None:
-                return
-            self._run_sync(st)
 
     def _ensure_loop(self) -> asyncio.AbstractEventLoop:
         if self._loop is not None:
@@ -262,9 +316,11 @@ class Runtime:
             except StopIteration as stop:
                 return stop.value
             payload = encode(item)
-            with st.cond:
+            cond = st.cond
+            assert cond is not None
+            with cond:
                 while st.credits <= 0 and not ctx.cancelled:
-                    st.cond.wait(ctx.time_remaining())
+                    cond.wait(ctx.time_remaining())
                 if ctx.cancelled:
                     raise _Cancelled()
                 st.credits -= 1
@@ -323,13 +379,20 @@ class Runtime:
             self._cancelled(st)
             return
         try:
-            payload = encode(value)
+            data, raw = serialize(value)
         except NotSerializable as e:
             if self._take(st):
                 self._error(st.id, K.ERROR_KIND_NOT_SERIALIZABLE, str(e), "TypeError", after_chunks=st.stream)
             return
         if not self._take(st):
             return
+        if not st.stream:
+            try:
+                self.link.send_raw(result_frame(st.id, data, raw))
+            except LinkClosed:
+                pass
+            return
+        payload = worker_pb2.Payload(raw=data) if raw else worker_pb2.Payload(json=data)
         try:
             if st.stream:
                 if st.info.is_generator:
@@ -338,8 +401,6 @@ class Runtime:
                     # A plain tool called as a stream: its value is the single chunk.
                     self.link.send_chunk(st.id, payload)
                     self.link.send_after_chunks(K.WorkerFrame(result=K.Result(id=st.id, value=worker_pb2.Payload(json=b"null"))))
-            else:
-                self.link.send(K.WorkerFrame(result=K.Result(id=st.id, value=payload)))
         except LinkClosed:
             pass
 
@@ -371,8 +432,9 @@ class Runtime:
         if st is None:
             return
         st.ctx.cancel(reason)
-        with st.cond:
-            st.cond.notify_all()
+        if st.cond is not None:
+            with st.cond:
+                st.cond.notify_all()
         if st.info.is_async and self._loop is not None:
             self._loop.call_soon_threadsafe(self._cancel_async, st, reason)
 
@@ -390,6 +452,8 @@ class Runtime:
             return
         if st.info.is_async and self._loop is not None:
             self._loop.call_soon_threadsafe(self._credit_async, st, chunks)
+            return
+        if st.cond is None:
             return
         with st.cond:
             st.credits += chunks
@@ -475,8 +539,9 @@ class Runtime:
             self._callbacks.clear()
         for st in calls:
             st.ctx.cancel("link lost")
-            with st.cond:
-                st.cond.notify_all()
+            if st.cond is not None:
+                with st.cond:
+                    st.cond.notify_all()
             if st.info.is_async and self._loop is not None:
                 self._loop.call_soon_threadsafe(self._cancel_async, st, "link lost")
         for deliver in waiting:

@@ -70,8 +70,7 @@ def serve(link: Link, cls: type[Adapter], adapter_spec: str, requested_concurren
     runtime = Runtime(adapter, tools, link, concurrency, on_shutdown=exit_now)
     link.send(ready(tools, concurrency, adapter_spec))
     try:
-        for frame in link.frames():
-            runtime.handle(frame)
+        runtime.run(link.read_batch)
     except ProtocolError as e:
         print(f"pyfleet worker: protocol error on the link: {e}", file=os.fdopen(os.dup(2), "w"))
         os._exit(EXIT_PROTOCOL)
