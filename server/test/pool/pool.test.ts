@@ -115,7 +115,7 @@ describe("deadlines and cancellation", () => {
 
 describe("queue", () => {
   it("answers RESOURCE_EXHAUSTED at once when the queue is full", async () => {
-    const pool = await startPool({ queueMaxSize: 2 });
+    const pool = await startPool({ queueMaxSize: 2, prefetch: 0 });
     const abort = new AbortController();
     const held = [1, 2, 3].map(() => pool.execute("sleep", { seconds: 60 }, { signal: abort.signal }).catch((e: unknown) => e));
     expect(pool.stats()).toMatchObject({ inFlight: 1, queueDepth: 2 });
@@ -125,6 +125,33 @@ describe("queue", () => {
     await saturated;
     abort.abort();
     for (const e of await Promise.all(held)) expect((e as PyfleetError).code).toBe("canceled");
+  });
+});
+
+describe("prefetch", () => {
+  it("queues a call at a busy worker so it starts without a round trip", async () => {
+    const pool = await startPool({ size: 1, prefetch: 1 });
+    const first = pool.call("sleep", { seconds: 0.2 });
+    const second = pool.call("echo", { n: 2 });
+    expect(pool.stats()).toMatchObject({ inFlight: 2, queueDepth: 0 });
+    const third = pool.call("echo", { n: 3 });
+    expect(pool.stats().queueDepth).toBe(1);
+    const results = await Promise.all([first, second, third]);
+    expect(results.map((r) => r.value)).toEqual([{ slept: 0.2 }, { n: 2 }, { n: 3 }]);
+  });
+
+  it("moves a prefetched call off a worker stuck in a slow call to a worker that becomes idle", async () => {
+    const pool = await startPool({ size: 2, prefetch: 1, prefetchStealMs: 20 });
+    const slow = pool.call("sleep", { seconds: 5 });
+    const short = pool.call("sleep", { seconds: 0.2 });
+    const slowWorker = pool.workerSummaries().find((w) => w.inFlight === 1)!.id;
+    const started = performance.now();
+    const moved = await pool.call("echo", { moved: true });
+    expect(moved.value).toEqual({ moved: true });
+    expect(performance.now() - started).toBeLessThan(4_000);
+    await short;
+    expect(pool.workerSummaries().find((w) => w.id === slowWorker)?.inFlight).toBe(1);
+    void slow.catch(() => {});
   });
 });
 

@@ -1,4 +1,5 @@
-"""An adapter whose import takes PYFLEET_TEST_IMPORT_SECONDS (default 1 s), like a heavy ML import."""
+"""An adapter whose import takes PYFLEET_TEST_IMPORT_SECONDS (default 1 s) of CPU, like a heavy ML import
+(torch, transformers): CPU-bound, so N of them at once share the machine's cores."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ from typing import Any
 
 from pyfleet_bridge import Adapter, tool
 
-time.sleep(float(os.environ.get("PYFLEET_TEST_IMPORT_SECONDS", "1.0")))
+_end = time.process_time() + float(os.environ.get("PYFLEET_TEST_IMPORT_SECONDS", "1.0"))
+while time.process_time() < _end:
+    pass
 
 
 class SlowImportAdapter(Adapter):

@@ -46,11 +46,13 @@ export class SocketLink implements Link {
 
   send(frame: ServerFrame): void {
     if (this.closed) return;
-    // Frames written in the same tick leave in one write.
+    // Frames written in the same event-loop turn leave in one write: a
+    // write is a syscall, and under load several results arrive per turn,
+    // each releasing a call.
     if (!this.corked) {
       this.corked = true;
       this.socket.cork();
-      process.nextTick(() => {
+      setImmediate(() => {
         this.corked = false;
         this.socket.uncork();
       });

@@ -20,6 +20,7 @@ class ErrorKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     ERROR_KIND_NOT_SERIALIZABLE: _ClassVar[ErrorKind]
     ERROR_KIND_OVERLOADED: _ClassVar[ErrorKind]
     ERROR_KIND_INTERNAL: _ClassVar[ErrorKind]
+    ERROR_KIND_NOT_STARTED: _ClassVar[ErrorKind]
 
 class LogLevel(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -37,6 +38,7 @@ ERROR_KIND_DEADLINE_EXCEEDED: ErrorKind
 ERROR_KIND_NOT_SERIALIZABLE: ErrorKind
 ERROR_KIND_OVERLOADED: ErrorKind
 ERROR_KIND_INTERNAL: ErrorKind
+ERROR_KIND_NOT_STARTED: ErrorKind
 LOG_LEVEL_UNSPECIFIED: LogLevel
 LOG_LEVEL_DEBUG: LogLevel
 LOG_LEVEL_INFO: LogLevel
@@ -171,12 +173,14 @@ class Call(_message.Message):
     def __init__(self, id: _Optional[int] = ..., tool: _Optional[str] = ..., args: _Optional[bytes] = ..., binary_args: _Optional[_Mapping[str, bytes]] = ..., session_id: _Optional[str] = ..., timeout_ms: _Optional[int] = ..., stream: _Optional[bool] = ..., chunk_window: _Optional[int] = ..., request_id: _Optional[str] = ...) -> None: ...
 
 class Cancel(_message.Message):
-    __slots__ = ("id", "reason")
+    __slots__ = ("id", "reason", "only_if_queued")
     ID_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
+    ONLY_IF_QUEUED_FIELD_NUMBER: _ClassVar[int]
     id: int
     reason: str
-    def __init__(self, id: _Optional[int] = ..., reason: _Optional[str] = ...) -> None: ...
+    only_if_queued: bool
+    def __init__(self, id: _Optional[int] = ..., reason: _Optional[str] = ..., only_if_queued: _Optional[bool] = ...) -> None: ...
 
 class Credit(_message.Message):
     __slots__ = ("id", "chunks")
