@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import type { JsonValue } from "@bufbuild/protobuf";
 import { Command, Option } from "commander";
 import { jsonReport, junitReport } from "./report/report.js";
 import { type CaseResult, runSuites, type RunOptions, type Target } from "./run/runner.js";
@@ -12,6 +13,9 @@ interface CliOptions {
   protocol: RunOptions["protocol"];
   apiKey?: string;
   otherApiKey?: string;
+  jobEndpoint?: string;
+  jobInput?: string;
+  image: string;
   run: string[];
   skip: string[];
   knownFailing?: string;
@@ -25,6 +29,14 @@ interface CliOptions {
 function readKnownFailing(file: string | undefined): string[] {
   if (!file) return [];
   return readFileSync(file, "utf8").split("\n").map((l) => l.replace(/#.*/, "").trim()).filter(Boolean);
+}
+
+function parseJson(text: string, flag: string): JsonValue {
+  try {
+    return JSON.parse(text) as JsonValue;
+  } catch (e) {
+    throw new Error(`${flag} must be JSON: ${(e as Error).message}`);
+  }
 }
 
 function printFailure(r: CaseResult, verbose: boolean) {
@@ -51,6 +63,9 @@ async function main(target: Target, url: string, opts: CliOptions): Promise<numb
     parallel: Number(opts.parallel),
     ...(opts.apiKey ? { apiKey: opts.apiKey } : {}),
     ...(opts.otherApiKey ? { otherApiKey: opts.otherApiKey } : {}),
+    ...(opts.jobEndpoint ? { jobEndpoint: opts.jobEndpoint } : {}),
+    image: opts.image,
+    ...(opts.jobInput ? { jobInput: parseJson(opts.jobInput, "--job-input") } : {}),
     onResult: (r) => {
       if (r.verdict === "failed" || r.verdict === "stale") printFailure(r, opts.verbose ?? false);
     },
@@ -77,6 +92,9 @@ for (const target of ["server", "provider"] as const) {
     .addOption(new Option("--protocol <protocol>", "wire protocol").choices(["connect", "grpc", "grpc-web"]).default("connect"))
     .option("--api-key <key>", "API key to send (default: none)")
     .option("--other-api-key <key>", "a second tenant's key, for isolation cases")
+    .option("--image <image>", "provider spawn cases: the container image machines run", "python:3.11-slim")
+    .option("--job-endpoint <endpoint>", "provider job cases: the endpoint to submit to", "echo")
+    .option("--job-input <json>", "provider job cases: the job input as JSON", '{"prompt":"conformance"}')
     .option("--run <pattern...>", "only cases whose suite/name matches a glob", [])
     .option("--skip <pattern...>", "skip cases whose suite/name matches a glob", [])
     .option("--known-failing <file>", "cases (globs, one per line) that must fail; one that passes is stale")

@@ -13,6 +13,8 @@ import pytest
 
 from linkharness import W, Harness, decode, wait_gone
 
+from pyfleet_bridge.runtime import MAX_QUEUED
+
 
 @pytest.fixture
 def harness() -> Iterator[Harness]:
@@ -145,12 +147,23 @@ def test_concurrency_runs_calls_in_parallel_and_pings_are_answered_while_busy(ha
     pong = link.expect("pong")
     assert pong.nonce == 9 and pong.rss_bytes > 0
     link.call(3, "sleep", {"seconds": 60})
-    link.call(4, "pid")
+    # Both slots busy: further calls wait in the worker's queue (prefetch), up to MAX_QUEUED; beyond that, OVERLOADED.
+    for i in range(MAX_QUEUED):
+        link.call(100 + i, "pid")
+    link.call(99, "pid")
     err = link.expect("error")
-    assert err.id == 4 and err.kind == W.ERROR_KIND_OVERLOADED
+    assert err.id == 99 and err.kind == W.ERROR_KIND_OVERLOADED
+    # A queued call can be taken back before it starts.
+    link.send(cancel=W.Cancel(id=100, only_if_queued=True))
+    revoked = link.expect("error")
+    assert revoked.id == 100 and revoked.kind == W.ERROR_KIND_NOT_STARTED
+    # Freeing a slot runs the queue in order.
     link.send(cancel=W.Cancel(id=1))
+    assert link.expect("error").id == 1
+    pids = [link.result(100 + i) for i in range(1, MAX_QUEUED)]
+    assert len(set(pids)) == 1 and pids[0] > 0
     link.send(cancel=W.Cancel(id=3))
-    assert {link.expect("error").id, link.expect("error").id} == {1, 3}
+    assert link.expect("error").id == 3
 
 
 def test_prints_and_logs_become_log_frames_without_corrupting_the_link(harness: Harness) -> None:

@@ -3,7 +3,6 @@ import { resolve } from "node:path";
 import { isIP } from "node:net";
 import type { DescService } from "@bufbuild/protobuf";
 import type { ConnectRouter } from "@connectrpc/connect";
-import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { Health } from "@pyfleet/sdk/gen/grpc/health/v1/health_pb";
 import { ComputeService } from "@pyfleet/sdk/gen/pyfleet/compute/v1/compute_pb";
 import { PoolService } from "@pyfleet/sdk/gen/pyfleet/pool/v1/pool_pb";
@@ -18,6 +17,7 @@ import { createMetrics } from "./metrics/index.js";
 import { defaultPython, LinkServer, Pool, PoolRegistry, resolvePoolConfig } from "./pool/index.js";
 import { authInterceptor } from "./rpc/auth.js";
 import { computeService } from "./rpc/compute.js";
+import { rpcRequestHandler } from "./rpc/adapter.js";
 import { errorInterceptor } from "./rpc/errors.js";
 import { healthService } from "./rpc/health.js";
 import { observeInterceptor } from "./rpc/observe.js";
@@ -129,8 +129,9 @@ export async function createServer(input: ServerConfigInput = {}, options: Creat
     registerReflection(router, SERVED);
   };
   const shutdown = new AbortController();
-  const connect = connectNodeAdapter({
+  const handler: RequestHandler = rpcRequestHandler({
     routes,
+    onHandlerFailure: (rpc, error) => logger.error({ rpc, err: error }, "an RPC handler failed outside the protocol"),
     readMaxBytes: config.maxMessageBytes,
     writeMaxBytes: config.maxMessageBytes * 4,
     jsonOptions: { ignoreUnknownFields: false },
@@ -148,7 +149,6 @@ export async function createServer(input: ServerConfigInput = {}, options: Creat
       res.end("not found: pyfleet serves Connect/gRPC/gRPC-Web RPCs at /<package.Service>/<Method> and Prometheus metrics at /metrics\n");
     },
   });
-  const handler: RequestHandler = (req, res) => connect(req as never, res as never);
 
   const listener = await listen({
     host,

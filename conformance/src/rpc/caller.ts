@@ -5,6 +5,7 @@ import { ToolErrorSchema } from "@pyfleet/sdk/gen/pyfleet/pool/v1/error_pb";
 import { type Channel, ClientError, createChannel, createClientFactory, Metadata, Status } from "nice-grpc";
 import { deadlineMiddleware } from "nice-grpc-client-middleware-deadline";
 import { niceGrpcDefinition } from "../grpc/nice-grpc-definition.js";
+import { toolErrorFromStatusDetails } from "./status-details.js";
 
 export type Protocol = "connect" | "grpc" | "grpc-web";
 
@@ -18,6 +19,8 @@ export interface CallSpec {
   timeoutMs?: number;
   cancelAfterMessages?: number;
   cancelAfterMs?: number;
+  /** Bidi streams: send every request at once instead of each after the previous one's answer. */
+  pipelined?: boolean;
 }
 
 /** What came back, in proto JSON, whatever the protocol. */
@@ -57,21 +60,52 @@ async function* asAsync<T>(items: T[]): AsyncGenerator<T> {
   for (const item of items) yield item;
 }
 
+/**
+ * The request stream of a bidi call sent in lock step: each request after
+ * the previous one has been answered, so answers arrive in request order.
+ */
+class LockStep {
+  private answered = 0;
+  private wake: (() => void) | undefined;
+
+  received(): void {
+    this.answered++;
+    this.wake?.();
+  }
+
+  /** Stops waiting once the call is over (an answer may never come). */
+  finish(): void {
+    this.answered = Number.POSITIVE_INFINITY;
+    this.wake?.();
+  }
+
+  async *feed<T>(items: T[]): AsyncGenerator<T> {
+    for (const [i, item] of items.entries()) {
+      while (this.answered < i) await new Promise<void>((resolve) => (this.wake = resolve));
+      if (this.answered === Number.POSITIVE_INFINITY) return;
+      yield item;
+    }
+  }
+}
+
 /** Runs a call with cancellation points, collecting messages as proto JSON. */
 async function collect(
   spec: CallSpec,
-  start: (signal: AbortSignal) => Promise<{ unary?: Message; stream?: AsyncIterable<Message> }>,
+  start: (signal: AbortSignal, feed: <T>(items: T[]) => AsyncIterable<T>) => Promise<{ unary?: Message; stream?: AsyncIterable<Message> }>,
   toError: (e: unknown) => Pick<CallOutcome, "code" | "message" | "toolError">,
 ): Promise<CallOutcome> {
   const abort = new AbortController();
+  const lockStep = spec.method.methodKind === "bidi_streaming" && !spec.pipelined ? new LockStep() : undefined;
+  const feed = <T>(items: T[]): AsyncIterable<T> => (lockStep ? lockStep.feed(items) : asAsync(items));
   const timer = spec.cancelAfterMs !== undefined ? setTimeout(() => abort.abort(), spec.cancelAfterMs) : undefined;
   const output = spec.method.output as DescMessage;
   const messages: JsonValue[] = [];
   try {
-    const started = await start(abort.signal);
+    const started = await start(abort.signal, feed);
     if (started.unary) return { code: "OK", message: "", response: toJson(output, started.unary, JSON_OPTIONS), messages };
     for await (const message of started.stream!) {
       messages.push(toJson(output, message, JSON_OPTIONS));
+      lockStep?.received();
       if (spec.cancelAfterMessages !== undefined && messages.length >= spec.cancelAfterMessages) abort.abort();
     }
     return { code: "OK", message: "", messages };
@@ -79,6 +113,7 @@ async function collect(
     return { ...toError(e), messages };
   } finally {
     clearTimeout(timer);
+    lockStep?.finish();
   }
 }
 
@@ -96,13 +131,13 @@ export function connectCaller(baseUrl: string, protocol: "connect" | "grpc-web")
     call(spec) {
       const header = headersFor(spec.apiKey);
       const kind = spec.method.methodKind;
-      return collect(spec, async (signal) => {
+      return collect(spec, async (signal, feed) => {
         if (kind === "unary") {
           const res = await transport.unary(spec.method as never, signal, spec.timeoutMs, header, parseInput(spec.method, spec.request) as never);
           return { unary: res.message as Message };
         }
         const inputs = kind === "server_streaming" ? [parseInput(spec.method, spec.request)] : (spec.requests ?? []).map((r) => parseInput(spec.method, r));
-        const res = await transport.stream(spec.method as never, signal, spec.timeoutMs, header, asAsync(inputs) as never);
+        const res = await transport.stream(spec.method as never, signal, spec.timeoutMs, header, feed(inputs) as never);
         return { stream: res.message as AsyncIterable<Message> };
       }, toError);
     },
@@ -123,19 +158,23 @@ export function grpcCaller(baseUrl: string): Caller {
     }
     return client!;
   };
-  const toError = (e: unknown) => {
-    if (e instanceof ClientError) return { code: codeName(e.code), message: e.details };
-    if ((e as Error)?.name === "AbortError") return { code: "CANCELED", message: "cancelled by the runner" };
-    return { code: "UNKNOWN", message: (e as Error)?.message ?? String(e) };
-  };
   return {
     call(spec) {
       const kind = spec.method.methodKind;
       const fn = clientFor(spec.method)[spec.method.localName]!;
-      return collect(spec, async (signal) => {
+      let toolError: JsonValue | undefined;
+      const toError = (e: unknown) => {
+        if (e instanceof ClientError) return { code: codeName(e.code), message: e.details, ...(toolError !== undefined ? { toolError } : {}) };
+        if ((e as Error)?.name === "AbortError") return { code: "CANCELED", message: "cancelled by the runner" };
+        return { code: "UNKNOWN", message: (e as Error)?.message ?? String(e) };
+      };
+      return collect(spec, async (signal, feed) => {
         // A real grpc-timeout header, so the server sees the deadline as any gRPC client would send it.
         const options = {
           signal,
+          onTrailer: (trailer: Metadata) => {
+            toolError = toolErrorFromStatusDetails(trailer.get("grpc-status-details-bin"));
+          },
           metadata: Metadata(headersFor(spec.apiKey)),
           ...(spec.timeoutMs !== undefined ? { deadline: new Date(Date.now() + spec.timeoutMs) } : {}),
         };
@@ -144,7 +183,7 @@ export function grpcCaller(baseUrl: string): Caller {
         if (kind === "server_streaming") return { stream: fn(toInit(parseInput(spec.method, spec.request)), options) as AsyncIterable<Message> };
         const inputs = (spec.requests ?? []).map((r) => toInit(parseInput(spec.method, r)));
         if (kind === "client_streaming") return { unary: (await fn(asAsync(inputs), options)) as Message };
-        return { stream: fn(asAsync(inputs), options) as AsyncIterable<Message> };
+        return { stream: fn(feed(inputs), options) as AsyncIterable<Message> };
       }, toError);
     },
     close() {

@@ -1,9 +1,10 @@
 import { randomBytes } from "node:crypto";
 import type { JsonObject, JsonValue } from "@bufbuild/protobuf";
 import { durationMs, ValueSchema } from "@bufbuild/protobuf/wkt";
-import { toJson } from "@bufbuild/protobuf";
-import { type Case, Credentials, type Expectation, type FieldCheck, type Step, type Suite, TargetKind } from "@pyfleet/sdk/gen/pyfleet/conformance/v1/conformance_pb";
+import { fromJson, toJson } from "@bufbuild/protobuf";
+import { type Case, Credentials, type Expectation, ExpectationSchema, type FieldCheck, type Step, type Suite, TargetKind } from "@pyfleet/sdk/gen/pyfleet/conformance/v1/conformance_pb";
 import { type Caller, type CallOutcome, createCaller, type Protocol } from "../rpc/caller.js";
+import { CapabilitiesSchema } from "@pyfleet/sdk/gen/pyfleet/provider/v1/provider_pb";
 import { findMethod } from "../rpc/methods.js";
 import { findMismatch, getPath, show, substitute } from "./values.js";
 
@@ -16,6 +17,11 @@ export interface RunOptions {
   apiKey?: string;
   /** A second tenant's key, for isolation cases. */
   otherApiKey?: string;
+  /** Provider job cases: the endpoint to submit to (default "echo") and its input (default {"prompt": "conformance"}). */
+  jobEndpoint?: string;
+  jobInput?: JsonValue;
+  /** Provider spawn cases: the container image machines run (default "python:3.11-slim"). */
+  image?: string;
   /** Glob patterns over "suite/case"; a case runs if it matches any (default all). */
   run?: string[];
   skip?: string[];
@@ -60,7 +66,7 @@ function globToRegExp(glob: string): RegExp {
 }
 
 function matchesAny(name: string, patterns: string[] | undefined): boolean {
-  return (patterns ?? []).some((p) => globToRegExp(p).test(name) || name.includes(p) && !p.includes("*"));
+  return (patterns ?? []).some((p) => globToRegExp(p).test(name));
 }
 
 const CODE_ALIASES: Record<string, string> = { CANCELLED: "CANCELED" };
@@ -78,18 +84,25 @@ export async function runSuites(suites: Suite[], options: RunOptions): Promise<R
     const cases = suites.flatMap((suite) => suite.cases.map((c) => ({ suite, c, name: `${suite.name}/${c.name}` })))
       .filter(({ suite, c }) => (c.target || suite.target) === (options.target === "server" ? TargetKind.SERVER : TargetKind.PROVIDER));
     const results: CaseResult[] = new Array(cases.length);
-    let next = 0;
-    const worker = async () => {
-      for (;;) {
-        const index = next++;
-        if (index >= cases.length) return;
-        const { suite, c, name } = cases[index]!;
-        const result = await runCase(name, suite, c, caller, capabilities, options);
-        results[index] = result;
-        options.onResult?.(result);
-      }
+    const runPhase = async (indexes: number[], parallel: number) => {
+      let next = 0;
+      const worker = async () => {
+        for (;;) {
+          const index = indexes[next++];
+          if (index === undefined) return;
+          const { suite, c, name } = cases[index]!;
+          const result = await runCase(name, suite, c, caller, capabilities, options);
+          results[index] = result;
+          options.onResult?.(result);
+        }
+      };
+      await Promise.all(Array.from({ length: parallel }, worker));
     };
-    await Promise.all(Array.from({ length: Math.max(1, options.parallel ?? 1) }, worker));
+    // A reset clears the state of every case, so a target that resets runs its cases one at a time.
+    const parallel = options.target === "provider" && capabilities.has("reset") ? 1 : Math.max(1, options.parallel ?? 1);
+    const all = cases.map((_, i) => i);
+    await runPhase(all.filter((i) => !cases[i]!.c.exclusive), parallel);
+    await runPhase(all.filter((i) => cases[i]!.c.exclusive), 1);
     const count = (v: Verdict[]) => results.filter((r) => v.includes(r.verdict)).length;
     return {
       results,
@@ -116,6 +129,9 @@ async function runCase(name: string, suite: Suite, c: Case, caller: Caller, capa
   const vars = new Map<string, JsonValue>([
     ["case", name.replace(/[^A-Za-z0-9_-]/g, "-").slice(0, 48)],
     ["random", randomBytes(6).toString("hex")],
+    ["job_endpoint", options.jobEndpoint ?? "echo"],
+    ["job_input", options.jobInput ?? { prompt: "conformance" }],
+    ["image", options.image ?? "python:3.11-slim"],
   ]);
   const trace: StepTrace[] = [];
   let failure: string | undefined;
@@ -183,21 +199,27 @@ async function runStep(step: Step, index: number, caller: Caller, vars: Map<stri
       ...(timeoutMs !== undefined ? { timeoutMs } : {}),
       ...(step.cancel?.afterMessages ? { cancelAfterMessages: step.cancel.afterMessages } : {}),
       ...(step.cancel?.after ? { cancelAfterMs: durationMs(step.cancel.after) } : {}),
+      pipelined: step.pipelined,
     });
     trace.push({ step: label, request: request ?? requests, outcome });
-    checkOutcome(step.expect, outcome, method.methodKind, vars, fail);
+    // Captures come first so the step's own checks can compare against them.
     const context: JsonValue = method.methodKind === "unary" || method.methodKind === "client_streaming"
       ? (outcome.response ?? null)
       : { messages: outcome.messages, last: outcome.messages.at(-1) ?? null, count: outcome.messages.length, code: outcome.code };
+    const uncaptured: string[] = [];
     for (const [name, path] of Object.entries(step.capture)) {
       const value = getPath(context, path);
-      if (value === undefined) fail(`capture "${name}": nothing at path "${path}" in ${show(context)}`);
-      vars.set(name, value!);
+      if (value === undefined) uncaptured.push(`capture "${name}": nothing at path "${path}" in ${show(context)}`);
+      else vars.set(name, value);
     }
+    checkOutcome(step.expect, outcome, method.methodKind, vars, fail);
+    if (uncaptured.length > 0) fail(uncaptured.join("; "));
   }
 }
 
-function checkOutcome(expect: Expectation | undefined, outcome: CallOutcome, kind: string, vars: Map<string, JsonValue>, fail: (why: string) => never) {
+function checkOutcome(expectation: Expectation | undefined, outcome: CallOutcome, kind: string, vars: Map<string, JsonValue>, fail: (why: string) => never) {
+  // Expected values may hold ${placeholders} too.
+  const expect = expectation && fromJson(ExpectationSchema, substitute(toJson(ExpectationSchema, expectation), vars));
   const codes = expect?.anyCode.length ? expect.anyCode.map(normalizeCode) : [normalizeCode(expect?.code || "OK")];
   if (!codes.includes(outcome.code)) {
     fail(`expected ${codes.join(" or ")}, got ${outcome.code}${outcome.message ? ` (${outcome.message})` : ""}`);
@@ -281,6 +303,21 @@ function runCheck(check: FieldCheck, root: JsonValue | undefined, vars: Map<stri
       if (findMismatch(captured!, value) === undefined) fail(`${at} is ${show(value)}, expected it to differ from the captured ${c.value}`);
       return;
     }
+    case "contains": {
+      const expected = toJson(ValueSchema, c.value);
+      if (!Array.isArray(value)) fail(`${at} is ${show(value)}, expected an array`);
+      if (!(value as JsonValue[]).some((v) => findMismatch(expected, v) === undefined)) fail(`${at} has no element matching ${show(expected)}: ${show(value)}`);
+      return;
+    }
+    case "containsCaptured":
+    case "lacksCaptured": {
+      const captured = vars.get(c.value);
+      if (captured === undefined) fail(`${at}: nothing was captured as "${c.value}"`);
+      if (!Array.isArray(value)) fail(`${at} is ${show(value)}, expected an array`);
+      const holds = (value as JsonValue[]).some((v) => findMismatch(captured!, v) === undefined);
+      if (holds !== (c.case === "containsCaptured")) fail(`${at} ${holds ? "holds" : "lacks"} the captured ${c.value} = ${show(captured)}: ${show(value)}`);
+      return;
+    }
     case "length":
       if (!Array.isArray(value) || value.length !== c.value) fail(`${at} has ${Array.isArray(value) ? value.length : "no"} elements, expected ${c.value}`);
       return;
@@ -319,7 +356,8 @@ async function discoverCapabilities(caller: Caller, options: RunOptions): Promis
     if (res.code !== "OK") throw new Error(`the provider did not answer GetCapabilities: ${res.code} ${res.message}`);
     caps.add("provider");
     const declared = (getPath(res.response, "capabilities") ?? {}) as Record<string, JsonValue>;
-    for (const [name, on] of Object.entries(declared)) if (on === true) caps.add(name.replace(/[A-Z]/g, (m) => `_${m.toLowerCase()}`));
+    // Declared capabilities by name ("stop_start"), and missing ones as "no_stop_start" for the UNIMPLEMENTED cases.
+    for (const field of CapabilitiesSchema.fields) caps.add(declared[field.jsonName] === true ? field.name : `no_${field.name}`);
     return caps;
   }
   caps.add("server");
@@ -330,6 +368,7 @@ async function discoverCapabilities(caller: Caller, options: RunOptions): Promis
   const tools = await call("PoolService/ListTools");
   const names = ((getPath(tools.response, "tools") ?? []) as JsonObject[]).map((t) => t.name);
   if (["echo", "add", "count", "sleep", "fail", "counter", "getvar", "setvar", "pid"].every((t) => names.includes(t))) caps.add("pool.sample");
+  if (((getPath(pools.response, "pools") ?? []) as JsonObject[]).some((p) => p.name === "default")) caps.add("pool.default");
   const providers = await call("ComputeService/ListProviders");
   if (providers.code === "OK") {
     caps.add("compute");

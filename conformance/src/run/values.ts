@@ -3,9 +3,18 @@ import type { JsonValue } from "@bufbuild/protobuf";
 /** The value at a dotted path ("session.id", "messages.0.chunk"), or undefined. */
 export function getPath(root: JsonValue | undefined, path: string): JsonValue | undefined {
   if (path === "" || path === ".") return root;
-  let current: JsonValue | undefined = root;
-  for (const part of path.split(".")) {
+  return walk(root, path.split("."));
+}
+
+/** `*` maps the rest of the path over an array's elements, dropping those without a value. */
+function walk(current: JsonValue | undefined, parts: string[]): JsonValue | undefined {
+  for (const [i, part] of parts.entries()) {
     if (current === null || current === undefined || typeof current !== "object") return undefined;
+    if (part === "*") {
+      if (!Array.isArray(current)) return undefined;
+      const rest = parts.slice(i + 1);
+      return current.map((item) => walk(item, rest)).filter((v): v is JsonValue => v !== undefined);
+    }
     current = Array.isArray(current) ? current[Number(part)] : current[part];
   }
   return current;

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command, Option } from "commander";
 import { PyfleetError } from "../errors.js";
+import type { ProviderServeOptions } from "./provider-serve.js";
 import type { ServeOptions } from "./serve.js";
 import { computeCommands } from "./commands/compute.js";
 import { poolCommands } from "./commands/pool.js";
@@ -22,10 +23,19 @@ program
   // Loaded on demand: client commands should not pay for the whole server.
   .action(async (options) => (await import("./serve.js")).serve(options as ServeOptions));
 
+program
+  .command("provider")
+  .description("built-in providers as standalone ProviderService endpoints")
+  .command("serve <kind>")
+  .description("serve the mock, local or runpod provider (RunPod needs RUNPOD_API_KEY), e.g. to certify it with pyfleet-conformance")
+  .option("-p, --port <port>", "port to listen on (default: any free port)")
+  .option("--host <host>", "address to bind", "127.0.0.1")
+  .action(async (kind: string, options) => (await import("./provider-serve.js")).serveProviderCommand(kind, options as ProviderServeOptions));
+
 poolCommands(program);
 computeCommands(program);
 
-const isServe = process.argv[2] === "serve";
+const isServe = process.argv[2] === "serve" || (process.argv[2] === "provider" && process.argv[3] === "serve");
 program.parseAsync().then(
   // A client command is done: exit now rather than wait for idle connections to time out.
   () => {

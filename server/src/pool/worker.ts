@@ -170,10 +170,16 @@ export class Worker {
     return this.oldestRunningMs() < this.options.prefetchStealMs ? room : 0;
   }
 
-  /** How long the oldest call running here has been running, in ms. */
+  /**
+   * How long the oldest call running here has been running, in ms. Cancelled
+   * calls do not count: they are finishing, so the worker is about to be free
+   * (a session's next call after a cancel stays on its worker).
+   */
   oldestRunningMs(): number {
-    const first = this.calls.values().next();
-    return first.done ? 0 : performance.now() - first.value.sentAt;
+    for (const call of this.calls.values()) {
+      if (!call.cancelled) return performance.now() - call.sentAt;
+    }
+    return 0;
   }
 
   /** Prefetched calls the worker has not started yet (as far as the server can tell), oldest first. */

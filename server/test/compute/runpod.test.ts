@@ -87,7 +87,11 @@ describe("RunPod pods", () => {
     expect((await rp.stop(m.id)).status).toBe(MachineStatus.STOPPED);
     expect((await rp.start(m.id)).status).toBe(MachineStatus.RUNNING);
     expect((await rp.terminate(m.id)).status).toBe(MachineStatus.TERMINATED);
-    expect((await rejection(rp.get(m.id))).code).toBe("not_found");
+    // RunPod forgets deleted pods; the provider still answers for the ones it terminated, as the contract asks.
+    expect((await rp.get(m.id)).status).toBe(MachineStatus.TERMINATED);
+    expect((await rp.terminate(m.id)).status).toBe(MachineStatus.TERMINATED);
+    expect((await rejection(rp.stop(m.id))).code).toBe("failed_precondition");
+    expect(fake.pods.get(m.id)?.desiredStatus ?? "TERMINATED").toBe("TERMINATED");
     expect(await rp.list()).toEqual([]);
   });
 

@@ -26,7 +26,7 @@ from google.protobuf import duration_pb2 as google_dot_protobuf_dot_duration__pb
 from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n(pyfleet/conformance/v1/conformance.proto\x12\x16pyfleet.conformance.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1cgoogle/protobuf/struct.proto\"\x9d\x01\n\x05Suite\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12\x32\n\x06target\x18\x03 \x01(\x0e\x32\".pyfleet.conformance.v1.TargetKind\x12\x10\n\x08requires\x18\x04 \x03(\t\x12+\n\x05\x63\x61ses\x18\x05 \x03(\x0b\x32\x1c.pyfleet.conformance.v1.Case\"\xcb\x01\n\x04\x43\x61se\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12\x32\n\x06target\x18\x03 \x01(\x0e\x32\".pyfleet.conformance.v1.TargetKind\x12\x10\n\x08requires\x18\x04 \x03(\t\x12+\n\x05steps\x18\x05 \x03(\x0b\x32\x1c.pyfleet.conformance.v1.Step\x12-\n\x07\x63leanup\x18\x06 \x03(\x0b\x32\x1c.pyfleet.conformance.v1.Step\"\x88\x04\n\x04Step\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0b\n\x03rpc\x18\x02 \x01(\t\x12(\n\x07request\x18\x03 \x01(\x0b\x32\x17.google.protobuf.Struct\x12)\n\x08requests\x18\x04 \x03(\x0b\x32\x17.google.protobuf.Struct\x12\x38\n\x0b\x63redentials\x18\x05 \x01(\x0e\x32#.pyfleet.conformance.v1.Credentials\x12*\n\x07timeout\x18\x06 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x33\n\x06\x63\x61ncel\x18\x07 \x01(\x0b\x32#.pyfleet.conformance.v1.CancelPoint\x12\x33\n\x06\x65xpect\x18\x08 \x01(\x0b\x32#.pyfleet.conformance.v1.Expectation\x12:\n\x07\x63\x61pture\x18\t \x03(\x0b\x32).pyfleet.conformance.v1.Step.CaptureEntry\x12\x0e\n\x06repeat\x18\n \x01(\r\x12\x31\n\x04http\x18\x0b \x01(\x0b\x32#.pyfleet.conformance.v1.HttpRequest\x12\x11\n\tpipelined\x18\x0c \x01(\x08\x1a.\n\x0c\x43\x61ptureEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"O\n\x0b\x43\x61ncelPoint\x12\x16\n\x0e\x61\x66ter_messages\x18\x01 \x01(\r\x12(\n\x05\x61\x66ter\x18\x02 \x01(\x0b\x32\x19.google.protobuf.Duration\"\xba\x02\n\x0b\x45xpectation\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\x10\n\x08\x61ny_code\x18\x02 \x03(\t\x12\x18\n\x10message_contains\x18\x03 \x01(\t\x12)\n\x08response\x18\x04 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x32\n\x06\x63hecks\x18\x05 \x03(\x0b\x32\".pyfleet.conformance.v1.FieldCheck\x12\x39\n\x06stream\x18\x06 \x01(\x0b\x32).pyfleet.conformance.v1.StreamExpectation\x12+\n\ntool_error\x18\x07 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x13\n\x0bhttp_status\x18\x08 \x01(\r\x12\x15\n\rbody_contains\x18\t \x01(\t\"\xe2\x01\n\x11StreamExpectation\x12\x12\n\x05\x63ount\x18\x01 \x01(\rH\x00\x88\x01\x01\x12\x16\n\tmin_count\x18\x02 \x01(\rH\x01\x88\x01\x01\x12\x16\n\tmax_count\x18\x03 \x01(\rH\x02\x88\x01\x01\x12)\n\x08messages\x18\x04 \x03(\x0b\x32\x17.google.protobuf.Struct\x12%\n\x04last\x18\x05 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x11\n\tany_order\x18\x06 \x01(\x08\x42\x08\n\x06_countB\x0c\n\n_min_countB\x0c\n\n_max_count\"\xee\x01\n\nFieldCheck\x12\x0c\n\x04path\x18\x01 \x01(\t\x12(\n\x06\x65quals\x18\x02 \x01(\x0b\x32\x16.google.protobuf.ValueH\x00\x12\x11\n\x07present\x18\x03 \x01(\x08H\x00\x12\x16\n\x0cgreater_than\x18\x04 \x01(\x01H\x00\x12\x13\n\tless_than\x18\x05 \x01(\x01H\x00\x12\x11\n\x07matches\x18\x06 \x01(\tH\x00\x12\x19\n\x0f\x65quals_captured\x18\x07 \x01(\tH\x00\x12\x1f\n\x15\x64iffers_from_captured\x18\x08 \x01(\tH\x00\x12\x10\n\x06length\x18\t \x01(\rH\x00\x42\x07\n\x05\x63heck\"\xc1\x01\n\x0bHttpRequest\x12\x0e\n\x06method\x18\x01 \x01(\t\x12\x0c\n\x04path\x18\x02 \x01(\t\x12\x41\n\x07headers\x18\x03 \x03(\x0b\x32\x30.pyfleet.conformance.v1.HttpRequest.HeadersEntry\x12\x0c\n\x04\x62ody\x18\x04 \x01(\t\x12\x13\n\x0b\x62ody_base64\x18\x05 \x01(\t\x1a.\n\x0cHeadersEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01*[\n\nTargetKind\x12\x1b\n\x17TARGET_KIND_UNSPECIFIED\x10\x00\x12\x16\n\x12TARGET_KIND_SERVER\x10\x01\x12\x18\n\x14TARGET_KIND_PROVIDER\x10\x02*w\n\x0b\x43redentials\x12\x1b\n\x17\x43REDENTIALS_UNSPECIFIED\x10\x00\x12\x14\n\x10\x43REDENTIALS_NONE\x10\x01\x12\x17\n\x13\x43REDENTIALS_INVALID\x10\x02\x12\x1c\n\x18\x43REDENTIALS_OTHER_TENANT\x10\x03\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n(pyfleet/conformance/v1/conformance.proto\x12\x16pyfleet.conformance.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1cgoogle/protobuf/struct.proto\"\x9d\x01\n\x05Suite\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12\x32\n\x06target\x18\x03 \x01(\x0e\x32\".pyfleet.conformance.v1.TargetKind\x12\x10\n\x08requires\x18\x04 \x03(\t\x12+\n\x05\x63\x61ses\x18\x05 \x03(\x0b\x32\x1c.pyfleet.conformance.v1.Case\"\xde\x01\n\x04\x43\x61se\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12\x32\n\x06target\x18\x03 \x01(\x0e\x32\".pyfleet.conformance.v1.TargetKind\x12\x10\n\x08requires\x18\x04 \x03(\t\x12+\n\x05steps\x18\x05 \x03(\x0b\x32\x1c.pyfleet.conformance.v1.Step\x12-\n\x07\x63leanup\x18\x06 \x03(\x0b\x32\x1c.pyfleet.conformance.v1.Step\x12\x11\n\texclusive\x18\x07 \x01(\x08\"\x88\x04\n\x04Step\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0b\n\x03rpc\x18\x02 \x01(\t\x12(\n\x07request\x18\x03 \x01(\x0b\x32\x17.google.protobuf.Struct\x12)\n\x08requests\x18\x04 \x03(\x0b\x32\x17.google.protobuf.Struct\x12\x38\n\x0b\x63redentials\x18\x05 \x01(\x0e\x32#.pyfleet.conformance.v1.Credentials\x12*\n\x07timeout\x18\x06 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x33\n\x06\x63\x61ncel\x18\x07 \x01(\x0b\x32#.pyfleet.conformance.v1.CancelPoint\x12\x33\n\x06\x65xpect\x18\x08 \x01(\x0b\x32#.pyfleet.conformance.v1.Expectation\x12:\n\x07\x63\x61pture\x18\t \x03(\x0b\x32).pyfleet.conformance.v1.Step.CaptureEntry\x12\x0e\n\x06repeat\x18\n \x01(\r\x12\x31\n\x04http\x18\x0b \x01(\x0b\x32#.pyfleet.conformance.v1.HttpRequest\x12\x11\n\tpipelined\x18\x0c \x01(\x08\x1a.\n\x0c\x43\x61ptureEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"O\n\x0b\x43\x61ncelPoint\x12\x16\n\x0e\x61\x66ter_messages\x18\x01 \x01(\r\x12(\n\x05\x61\x66ter\x18\x02 \x01(\x0b\x32\x19.google.protobuf.Duration\"\xba\x02\n\x0b\x45xpectation\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\x10\n\x08\x61ny_code\x18\x02 \x03(\t\x12\x18\n\x10message_contains\x18\x03 \x01(\t\x12)\n\x08response\x18\x04 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x32\n\x06\x63hecks\x18\x05 \x03(\x0b\x32\".pyfleet.conformance.v1.FieldCheck\x12\x39\n\x06stream\x18\x06 \x01(\x0b\x32).pyfleet.conformance.v1.StreamExpectation\x12+\n\ntool_error\x18\x07 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x13\n\x0bhttp_status\x18\x08 \x01(\r\x12\x15\n\rbody_contains\x18\t \x01(\t\"\xe2\x01\n\x11StreamExpectation\x12\x12\n\x05\x63ount\x18\x01 \x01(\rH\x00\x88\x01\x01\x12\x16\n\tmin_count\x18\x02 \x01(\rH\x01\x88\x01\x01\x12\x16\n\tmax_count\x18\x03 \x01(\rH\x02\x88\x01\x01\x12)\n\x08messages\x18\x04 \x03(\x0b\x32\x17.google.protobuf.Struct\x12%\n\x04last\x18\x05 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x11\n\tany_order\x18\x06 \x01(\x08\x42\x08\n\x06_countB\x0c\n\n_min_countB\x0c\n\n_max_count\"\xd1\x02\n\nFieldCheck\x12\x0c\n\x04path\x18\x01 \x01(\t\x12(\n\x06\x65quals\x18\x02 \x01(\x0b\x32\x16.google.protobuf.ValueH\x00\x12\x11\n\x07present\x18\x03 \x01(\x08H\x00\x12\x16\n\x0cgreater_than\x18\x04 \x01(\x01H\x00\x12\x13\n\tless_than\x18\x05 \x01(\x01H\x00\x12\x11\n\x07matches\x18\x06 \x01(\tH\x00\x12\x19\n\x0f\x65quals_captured\x18\x07 \x01(\tH\x00\x12\x1f\n\x15\x64iffers_from_captured\x18\x08 \x01(\tH\x00\x12\x10\n\x06length\x18\t \x01(\rH\x00\x12\x1b\n\x11\x63ontains_captured\x18\n \x01(\tH\x00\x12\x18\n\x0elacks_captured\x18\x0b \x01(\tH\x00\x12*\n\x08\x63ontains\x18\x0c \x01(\x0b\x32\x16.google.protobuf.ValueH\x00\x42\x07\n\x05\x63heck\"\xc1\x01\n\x0bHttpRequest\x12\x0e\n\x06method\x18\x01 \x01(\t\x12\x0c\n\x04path\x18\x02 \x01(\t\x12\x41\n\x07headers\x18\x03 \x03(\x0b\x32\x30.pyfleet.conformance.v1.HttpRequest.HeadersEntry\x12\x0c\n\x04\x62ody\x18\x04 \x01(\t\x12\x13\n\x0b\x62ody_base64\x18\x05 \x01(\t\x1a.\n\x0cHeadersEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01*[\n\nTargetKind\x12\x1b\n\x17TARGET_KIND_UNSPECIFIED\x10\x00\x12\x16\n\x12TARGET_KIND_SERVER\x10\x01\x12\x18\n\x14TARGET_KIND_PROVIDER\x10\x02*w\n\x0b\x43redentials\x12\x1b\n\x17\x43REDENTIALS_UNSPECIFIED\x10\x00\x12\x14\n\x10\x43REDENTIALS_NONE\x10\x01\x12\x17\n\x13\x43REDENTIALS_INVALID\x10\x02\x12\x1c\n\x18\x43REDENTIALS_OTHER_TENANT\x10\x03\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -37,28 +37,28 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_STEP_CAPTUREENTRY']._serialized_options = b'8\001'
   _globals['_HTTPREQUEST_HEADERSENTRY']._loaded_options = None
   _globals['_HTTPREQUEST_HEADERSENTRY']._serialized_options = b'8\001'
-  _globals['_TARGETKIND']._serialized_start=2083
-  _globals['_TARGETKIND']._serialized_end=2174
-  _globals['_CREDENTIALS']._serialized_start=2176
-  _globals['_CREDENTIALS']._serialized_end=2295
+  _globals['_TARGETKIND']._serialized_start=2201
+  _globals['_TARGETKIND']._serialized_end=2292
+  _globals['_CREDENTIALS']._serialized_start=2294
+  _globals['_CREDENTIALS']._serialized_end=2413
   _globals['_SUITE']._serialized_start=131
   _globals['_SUITE']._serialized_end=288
   _globals['_CASE']._serialized_start=291
-  _globals['_CASE']._serialized_end=494
-  _globals['_STEP']._serialized_start=497
-  _globals['_STEP']._serialized_end=1017
-  _globals['_STEP_CAPTUREENTRY']._serialized_start=971
-  _globals['_STEP_CAPTUREENTRY']._serialized_end=1017
-  _globals['_CANCELPOINT']._serialized_start=1019
-  _globals['_CANCELPOINT']._serialized_end=1098
-  _globals['_EXPECTATION']._serialized_start=1101
-  _globals['_EXPECTATION']._serialized_end=1415
-  _globals['_STREAMEXPECTATION']._serialized_start=1418
-  _globals['_STREAMEXPECTATION']._serialized_end=1644
-  _globals['_FIELDCHECK']._serialized_start=1647
-  _globals['_FIELDCHECK']._serialized_end=1885
-  _globals['_HTTPREQUEST']._serialized_start=1888
-  _globals['_HTTPREQUEST']._serialized_end=2081
-  _globals['_HTTPREQUEST_HEADERSENTRY']._serialized_start=2035
-  _globals['_HTTPREQUEST_HEADERSENTRY']._serialized_end=2081
+  _globals['_CASE']._serialized_end=513
+  _globals['_STEP']._serialized_start=516
+  _globals['_STEP']._serialized_end=1036
+  _globals['_STEP_CAPTUREENTRY']._serialized_start=990
+  _globals['_STEP_CAPTUREENTRY']._serialized_end=1036
+  _globals['_CANCELPOINT']._serialized_start=1038
+  _globals['_CANCELPOINT']._serialized_end=1117
+  _globals['_EXPECTATION']._serialized_start=1120
+  _globals['_EXPECTATION']._serialized_end=1434
+  _globals['_STREAMEXPECTATION']._serialized_start=1437
+  _globals['_STREAMEXPECTATION']._serialized_end=1663
+  _globals['_FIELDCHECK']._serialized_start=1666
+  _globals['_FIELDCHECK']._serialized_end=2003
+  _globals['_HTTPREQUEST']._serialized_start=2006
+  _globals['_HTTPREQUEST']._serialized_end=2199
+  _globals['_HTTPREQUEST_HEADERSENTRY']._serialized_start=2153
+  _globals['_HTTPREQUEST_HEADERSENTRY']._serialized_end=2199
 # @@protoc_insertion_point(module_scope)

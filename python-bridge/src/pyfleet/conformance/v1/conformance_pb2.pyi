@@ -46,20 +46,22 @@ class Suite(_message.Message):
     def __init__(self, name: _Optional[str] = ..., description: _Optional[str] = ..., target: _Optional[_Union[TargetKind, str]] = ..., requires: _Optional[_Iterable[str]] = ..., cases: _Optional[_Iterable[_Union[Case, _Mapping]]] = ...) -> None: ...
 
 class Case(_message.Message):
-    __slots__ = ("name", "description", "target", "requires", "steps", "cleanup")
+    __slots__ = ("name", "description", "target", "requires", "steps", "cleanup", "exclusive")
     NAME_FIELD_NUMBER: _ClassVar[int]
     DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
     TARGET_FIELD_NUMBER: _ClassVar[int]
     REQUIRES_FIELD_NUMBER: _ClassVar[int]
     STEPS_FIELD_NUMBER: _ClassVar[int]
     CLEANUP_FIELD_NUMBER: _ClassVar[int]
+    EXCLUSIVE_FIELD_NUMBER: _ClassVar[int]
     name: str
     description: str
     target: TargetKind
     requires: _containers.RepeatedScalarFieldContainer[str]
     steps: _containers.RepeatedCompositeFieldContainer[Step]
     cleanup: _containers.RepeatedCompositeFieldContainer[Step]
-    def __init__(self, name: _Optional[str] = ..., description: _Optional[str] = ..., target: _Optional[_Union[TargetKind, str]] = ..., requires: _Optional[_Iterable[str]] = ..., steps: _Optional[_Iterable[_Union[Step, _Mapping]]] = ..., cleanup: _Optional[_Iterable[_Union[Step, _Mapping]]] = ...) -> None: ...
+    exclusive: bool
+    def __init__(self, name: _Optional[str] = ..., description: _Optional[str] = ..., target: _Optional[_Union[TargetKind, str]] = ..., requires: _Optional[_Iterable[str]] = ..., steps: _Optional[_Iterable[_Union[Step, _Mapping]]] = ..., cleanup: _Optional[_Iterable[_Union[Step, _Mapping]]] = ..., exclusive: _Optional[bool] = ...) -> None: ...
 
 class Step(_message.Message):
     __slots__ = ("name", "rpc", "request", "requests", "credentials", "timeout", "cancel", "expect", "capture", "repeat", "http", "pipelined")
@@ -143,7 +145,7 @@ class StreamExpectation(_message.Message):
     def __init__(self, count: _Optional[int] = ..., min_count: _Optional[int] = ..., max_count: _Optional[int] = ..., messages: _Optional[_Iterable[_Union[_struct_pb2.Struct, _Mapping]]] = ..., last: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., any_order: _Optional[bool] = ...) -> None: ...
 
 class FieldCheck(_message.Message):
-    __slots__ = ("path", "equals", "present", "greater_than", "less_than", "matches", "equals_captured", "differs_from_captured", "length")
+    __slots__ = ("path", "equals", "present", "greater_than", "less_than", "matches", "equals_captured", "differs_from_captured", "length", "contains_captured", "lacks_captured", "contains")
     PATH_FIELD_NUMBER: _ClassVar[int]
     EQUALS_FIELD_NUMBER: _ClassVar[int]
     PRESENT_FIELD_NUMBER: _ClassVar[int]
@@ -153,6 +155,9 @@ class FieldCheck(_message.Message):
     EQUALS_CAPTURED_FIELD_NUMBER: _ClassVar[int]
     DIFFERS_FROM_CAPTURED_FIELD_NUMBER: _ClassVar[int]
     LENGTH_FIELD_NUMBER: _ClassVar[int]
+    CONTAINS_CAPTURED_FIELD_NUMBER: _ClassVar[int]
+    LACKS_CAPTURED_FIELD_NUMBER: _ClassVar[int]
+    CONTAINS_FIELD_NUMBER: _ClassVar[int]
     path: str
     equals: _struct_pb2.Value
     present: bool
@@ -162,7 +167,10 @@ class FieldCheck(_message.Message):
     equals_captured: str
     differs_from_captured: str
     length: int
-    def __init__(self, path: _Optional[str] = ..., equals: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ..., present: _Optional[bool] = ..., greater_than: _Optional[float] = ..., less_than: _Optional[float] = ..., matches: _Optional[str] = ..., equals_captured: _Optional[str] = ..., differs_from_captured: _Optional[str] = ..., length: _Optional[int] = ...) -> None: ...
+    contains_captured: str
+    lacks_captured: str
+    contains: _struct_pb2.Value
+    def __init__(self, path: _Optional[str] = ..., equals: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ..., present: _Optional[bool] = ..., greater_than: _Optional[float] = ..., less_than: _Optional[float] = ..., matches: _Optional[str] = ..., equals_captured: _Optional[str] = ..., differs_from_captured: _Optional[str] = ..., length: _Optional[int] = ..., contains_captured: _Optional[str] = ..., lacks_captured: _Optional[str] = ..., contains: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ...) -> None: ...
 
 class HttpRequest(_message.Message):
     __slots__ = ("method", "path", "headers", "body", "body_base64")

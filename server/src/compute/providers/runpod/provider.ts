@@ -70,6 +70,23 @@ const JOB_STATUS: Record<string, JobStatus> = {
 
 const FINISHED = new Set([JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED, JobStatus.TIMED_OUT]);
 
+/** Terminated machines and job request ids remembered, at most (oldest forgotten first). */
+const REMEMBERED = 10_000;
+
+/** A Map that forgets its oldest entries beyond a size. */
+class BoundedMap<K, V> extends Map<K, V> {
+  constructor(private readonly limit: number) {
+    super();
+  }
+
+  override set(key: K, value: V): this {
+    super.delete(key);
+    super.set(key, value);
+    if (this.size > this.limit) super.delete(this.keys().next().value as K);
+    return this;
+  }
+}
+
 function quote(arg: string): string {
   return `'${arg.replace(/'/g, "'\\''")}'`;
 }
@@ -86,6 +103,14 @@ export class RunPodProvider implements Provider {
   readonly probesPorts: boolean;
   private readonly client: RunPodClient;
   private readonly catalog = gpuCatalog();
+  /**
+   * RunPod forgets a pod once it is deleted, but the contract keeps
+   * terminated machines visible; so the provider remembers the ones it
+   * terminated (the orchestrator's store keeps them durably).
+   */
+  private readonly terminated = new BoundedMap<string, Machine>(REMEMBERED);
+  /** RunPod's serverless API has no idempotency keys: jobs by request id. */
+  private readonly jobsByRequest = new BoundedMap<string, string>(REMEMBERED);
 
   constructor(private readonly options: RunPodProviderOptions) {
     this.name = options.name ?? "runpod";
@@ -148,28 +173,42 @@ export class RunPodProvider implements Provider {
   }
 
   async get(id: string): Promise<Machine> {
+    const gone = this.terminated.get(id);
+    if (gone) return gone;
     return this.toMachine(await this.client.rest<Pod>("GET", `/pods/${encodeURIComponent(id)}`));
   }
 
   async list(filter: ListFilter = {}): Promise<Machine[]> {
     const pods = await this.client.rest<Pod[]>("GET", "/pods");
-    return (pods ?? []).map((p) => this.toMachine(p)).filter((m) => machineMatches(m, filter));
+    const machines = (pods ?? []).map((p) => this.toMachine(p)).filter((m) => !this.terminated.has(m.id));
+    if (filter.includeTerminated) machines.push(...this.terminated.values());
+    return machines.filter((m) => machineMatches(m, filter));
   }
 
   async stop(id: string): Promise<Machine> {
+    this.refuseTerminated(id, "stop");
     await this.client.rest("POST", `/pods/${encodeURIComponent(id)}/stop`);
     return this.get(id);
   }
 
   async start(id: string): Promise<Machine> {
+    this.refuseTerminated(id, "start");
     await this.client.rest("POST", `/pods/${encodeURIComponent(id)}/start`);
     return this.get(id);
   }
 
   async terminate(id: string): Promise<Machine> {
+    const gone = this.terminated.get(id);
+    if (gone) return gone;
     const before = await this.get(id);
     await this.client.rest("DELETE", `/pods/${encodeURIComponent(id)}`);
-    return create(MachineSchema, { ...before, status: MachineStatus.TERMINATED });
+    const machine = create(MachineSchema, { ...before, status: MachineStatus.TERMINATED });
+    this.terminated.set(id, machine);
+    return machine;
+  }
+
+  private refuseTerminated(id: string, action: string) {
+    if (this.terminated.has(id)) throw new PyfleetError("failed_precondition", `machine "${id}" is terminated and cannot ${action}`);
   }
 
   async gpuTypes(): Promise<GpuType[]> {
@@ -182,8 +221,12 @@ export class RunPodProvider implements Provider {
       input: toJsonValue(spec.input) ?? {},
       ...(spec.timeout ? { policy: { executionTimeout: durationMs(spec.timeout) } } : {}),
     };
+    const earlier = spec.requestId ? this.jobsByRequest.get(spec.requestId) : undefined;
+    if (earlier) return this.getJob(earlier);
     const res = await this.client.serverless<ServerlessJob>("POST", `/${encodeURIComponent(spec.endpoint)}/run`, body);
-    return this.toJob(spec.endpoint, res, spec.input ? toJsonValue(spec.input) : null);
+    const job = this.toJob(spec.endpoint, res, spec.input ? toJsonValue(spec.input) : null);
+    if (spec.requestId) this.jobsByRequest.set(spec.requestId, job.id);
+    return job;
   }
 
   async getJob(id: string): Promise<Job> {

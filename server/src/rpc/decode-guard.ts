@@ -1,0 +1,122 @@
+import { type DescMessage, fromBinary } from "@bufbuild/protobuf";
+import { Code, ConnectError } from "@connectrpc/connect";
+import type { UniversalHandler, UniversalServerRequest } from "@connectrpc/connect/protocol";
+
+/*
+ * connect-es reports a request body that is not valid protobuf binary as
+ * INTERNAL ("parse binary: premature EOF"), as if the server were at fault.
+ * It is the client's fault, so pyfleet answers INVALID_ARGUMENT (as
+ * connect-go does): request bodies are checked here, before the protocol
+ * handler parses them. Compressed messages and messages over the size limit
+ * pass unchecked; the handler deals with those.
+ */
+
+type Framing = "whole" | "enveloped";
+
+const FRAMINGS: Record<string, Framing> = {
+  "application/proto": "whole",
+  "application/connect+proto": "enveloped",
+  "application/grpc": "enveloped",
+  "application/grpc+proto": "enveloped",
+  "application/grpc-web": "enveloped",
+  "application/grpc-web+proto": "enveloped",
+};
+
+const COMPRESSED = 0b0000_0001;
+const END_STREAM = 0b0000_0010;
+const TRAILER = 0b1000_0000;
+
+function checkMessage(desc: DescMessage, bytes: Uint8Array): void {
+  try {
+    fromBinary(desc, bytes);
+  } catch (e) {
+    throw new ConnectError(
+      `the request is not a valid ${desc.typeName} in protobuf binary (${(e as Error).message}); check the client's message types and framing`,
+      Code.InvalidArgument,
+    );
+  }
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  if (a.length === 0) return b;
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+}
+
+/** A unary binary body: checked once complete, unless it grows past the limit. */
+async function* checkWhole(body: AsyncIterable<Uint8Array>, desc: DescMessage, maxBytes: number): AsyncGenerator<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  const iterator = body[Symbol.asyncIterator]();
+  for (;;) {
+    const next = await iterator.next();
+    if (next.done) break;
+    chunks.push(next.value);
+    size += next.value.length;
+    if (size > maxBytes) {
+      yield* chunks;
+      for (let r = await iterator.next(); !r.done; r = await iterator.next()) yield r.value;
+      return;
+    }
+  }
+  const bytes = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+  checkMessage(desc, bytes);
+  if (bytes.length > 0) yield bytes;
+}
+
+/** Enveloped messages (gRPC, gRPC-Web, Connect streaming): each checked as it completes, then passed on whole. */
+async function* checkEnveloped(body: AsyncIterable<Uint8Array>, desc: DescMessage, maxBytes: number): AsyncGenerator<Uint8Array> {
+  let pending: Uint8Array = new Uint8Array(0);
+  let unchecked = false;
+  for await (const chunk of body) {
+    if (unchecked) {
+      yield chunk;
+      continue;
+    }
+    pending = concat(pending, chunk);
+    let offset = 0;
+    while (pending.length - offset >= 5) {
+      const flags = pending[offset]!;
+      const length = ((pending[offset + 1]! << 24) >>> 0) + (pending[offset + 2]! << 16) + (pending[offset + 3]! << 8) + pending[offset + 4]!;
+      if (length > maxBytes) {
+        unchecked = true;
+        break;
+      }
+      if (pending.length - offset < 5 + length) break;
+      if ((flags & (COMPRESSED | END_STREAM | TRAILER)) === 0) checkMessage(desc, pending.subarray(offset + 5, offset + 5 + length));
+      offset += 5 + length;
+    }
+    if (unchecked) {
+      yield pending;
+      pending = new Uint8Array(0);
+      continue;
+    }
+    if (offset > 0) {
+      yield offset === pending.length ? pending : pending.subarray(0, offset);
+      pending = pending.subarray(offset);
+    }
+  }
+  // A truncated envelope goes on as it is: the handler reports it.
+  if (pending.length > 0) yield pending;
+}
+
+/** Wraps a universal handler so that malformed protobuf request bodies are INVALID_ARGUMENT. */
+export function guardDecoding(handler: UniversalHandler, maxBytes: number): UniversalHandler {
+  const desc = handler.method.input;
+  const guarded = (req: UniversalServerRequest) => {
+    const framing = FRAMINGS[(req.header.get("content-type") ?? "").split(";")[0]!.trim().toLowerCase()];
+    if (!framing || req.body === undefined || !(Symbol.asyncIterator in Object(req.body))) return handler(req);
+    const body = req.body as AsyncIterable<Uint8Array>;
+    return handler({ ...req, body: framing === "whole" ? checkWhole(body, desc, maxBytes) : checkEnveloped(body, desc, maxBytes) });
+  };
+  return Object.assign(guarded, {
+    protocolNames: handler.protocolNames,
+    service: handler.service,
+    method: handler.method,
+    requestPath: handler.requestPath,
+    allowedMethods: handler.allowedMethods,
+    supportedContentType: handler.supportedContentType,
+  });
+}
