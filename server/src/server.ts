@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { isIP } from "node:net";
@@ -129,6 +130,8 @@ export async function createServer(input: ServerConfigInput = {}, options: Creat
     registerReflection(router, SERVED);
   };
   const shutdown = new AbortController();
+  // connect-es links every in-flight request to this signal: many listeners is normal here.
+  setMaxListeners(0, shutdown.signal);
   const handler: RequestHandler = rpcRequestHandler({
     routes,
     onHandlerFailure: (rpc, error) => logger.error({ rpc, err: error }, "an RPC handler failed outside the protocol"),

@@ -492,7 +492,8 @@ export class Pool {
     for (const name of Object.keys(binaryArgs)) {
       if (name in args) throw new PyfleetError("invalid_argument", `argument "${name}" is in both args and binary_args; pass it once`);
     }
-    if (this.circuit === "open") throw this.circuitError();
+    // An open circuit stops new starts; calls fail fast only when no worker is left to run them.
+    if (this.circuit === "open" && !this.hasServingWorkers()) throw this.circuitError();
     const session = options.sessionId ? this.useSession(options.sessionId, options.owner ?? "") : undefined;
     if (session?.broken) {
       throw new PyfleetError("unavailable", `session "${session.id}" lost its worker (strict affinity) and its state with it; create a new session`);
@@ -633,7 +634,8 @@ export class Pool {
 
   private stealTimer: NodeJS.Timeout | undefined;
 
-  private dispatch(call: PendingCall, worker: Worker) {
+  /** Sends a call to a worker; false (and the call queued again) if the worker refuses it. */
+  private dispatch(call: PendingCall, worker: Worker): boolean {
     clearTimeout(call.queueTimer);
     call.queueTimer = undefined;
     call.attempts++;
@@ -680,7 +682,17 @@ export class Pool {
         this.onCallLost(call, worker, death);
       },
     };
-    call.active = { worker, call: worker.call({ ...call.request, timeoutMs }, sink) };
+    try {
+      call.active = { worker, call: worker.call({ ...call.request, timeoutMs }, sink) };
+      return true;
+    } catch (e) {
+      // The worker cannot take it after all (its link just closed): back to the front of the queue.
+      this.running.delete(call);
+      call.attempts--;
+      this.logger.debug({ worker: worker.id, err: e }, "dispatch refused; the call waits for another worker");
+      this.enqueue(call, true);
+      return false;
+    }
   }
 
   private info(call: PendingCall, worker: Worker): CallInfo {
@@ -781,7 +793,8 @@ export class Pool {
           continue;
         }
         this.queue.splice(i, 1);
-        this.dispatch(call, worker);
+        // A refused call is back at the front; look further rather than pick the same worker again.
+        if (!this.dispatch(call, worker)) i++;
       }
     } finally {
       this.pumping = false;
@@ -1026,7 +1039,10 @@ export class Pool {
       this.emit("worker.died", { workerId: worker.id, pid: worker.pid, message: death.reason, ...(worker.group ? { group: worker.group } : {}) });
       if (!this.closing && !death.expected) this.logger.warn({ worker: worker.id, pid: worker.pid, reason: death.reason, stderr }, `worker ${worker.id} died: ${death.reason}`);
     }
-    if (death.duringStartup && !death.expected && !worker.remote) {
+    // SIGKILL is never the adapter's own doing (an operator, a supervisor or the
+    // OOM killer sent it), so it does not count toward the circuit; restarts
+    // are still paced by restartIntensity.
+    if (death.duringStartup && !death.expected && !worker.remote && death.exit?.signal !== "SIGKILL") {
       const f = death.startupFailure;
       this.recordStartupFailure(f ? this.describeStartupFailure(f.phase, f.type, f.message, `worker ${worker.id}`) : `worker ${worker.id} ${death.reason} before it was ready`);
     }
@@ -1034,6 +1050,7 @@ export class Pool {
       this.counters.restarts++;
       this.scheduleEnsure(this.restartDelay());
     }
+    this.failQueueIfNoWorkers();
     this.pump();
     this.checkIdle();
   }
@@ -1055,14 +1072,25 @@ export class Pool {
     const cooldown = this.circuitCooldownMs;
     this.circuitCooldownMs = Math.min(MAX_CIRCUIT_COOLDOWN_MS, cooldown * 2);
     if (!wasOpen) this.emit("circuit.open", { message: this.lastStartupError });
-    const error = this.circuitError();
-    for (const call of this.queue.splice(0)) this.fail(call, error);
+    this.failQueueIfNoWorkers();
     clearTimeout(this.circuitTimer);
     this.circuitTimer = setTimeout(() => {
       this.circuit = "probing";
       this.ensureWorkers();
     }, cooldown);
     this.circuitTimer.unref();
+  }
+
+  private hasServingWorkers(): boolean {
+    for (const w of this.workers.values()) if (w.state === "ready" || w.state === "busy") return true;
+    return false;
+  }
+
+  /** With the circuit open and no worker serving, waiting calls would wait for nothing: fail them now. */
+  private failQueueIfNoWorkers() {
+    if (this.circuit !== "open" || this.hasServingWorkers()) return;
+    const error = this.circuitError();
+    for (const call of this.queue.splice(0)) this.fail(call, error);
   }
 
   private circuitError(): PyfleetError {

@@ -130,6 +130,7 @@ export class Worker {
   private startupTimer: NodeJS.Timeout | undefined;
   private pingsOutstanding = 0;
   private nonce = 0;
+  private linkClosed = false;
   private deathStarted = false;
   private expectedExit = false;
   private startupFailure: StartupFailed | undefined;
@@ -155,7 +156,7 @@ export class Worker {
 
   /** Free call slots; 0 unless the worker is ready. */
   get freeSlots(): number {
-    if (this.state !== "ready" && this.state !== "busy") return 0;
+    if ((this.state !== "ready" && this.state !== "busy") || this.linkClosed) return 0;
     return Math.max(0, this.concurrency - this.calls.size);
   }
 
@@ -164,7 +165,7 @@ export class Worker {
    * while those are young, so nothing is stacked behind a slow call.
    */
   get prefetchSlots(): number {
-    if (this.state !== "ready" && this.state !== "busy") return 0;
+    if ((this.state !== "ready" && this.state !== "busy") || this.linkClosed) return 0;
     const room = this.concurrency + this.options.prefetch - this.calls.size;
     if (room <= 0 || this.calls.size < this.concurrency) return Math.max(0, room);
     return this.oldestRunningMs() < this.options.prefetchStealMs ? room : 0;
@@ -213,8 +214,15 @@ export class Worker {
     link.onClose((reason) => this.onLinkClosed(reason));
   }
 
+  /** Whether the worker can take one more call: a free slot or room to prefetch (the pool decides when to prefetch). */
+  private get accepting(): boolean {
+    return this.link !== undefined && !this.linkClosed && (this.state === "ready" || this.state === "busy")
+      && this.calls.size < this.concurrency + this.options.prefetch;
+  }
+
   call(request: CallRequest, sink: CallSink): ActiveCall {
-    if (!this.link || (this.freeSlots === 0 && this.prefetchSlots === 0)) throw new Error(`worker ${this.id} has no free slot`);
+    // Only the capacity bound is checked here: prefetchSlots depends on the clock, which moves between the pool's pick and this call.
+    if (!this.accepting) throw new Error(`worker ${this.id} has no free slot`);
     const id = this.allocateCallId();
     const state: CallState = {
       id,
@@ -416,6 +424,8 @@ export class Worker {
   }
 
   private onLinkClosed(reason: string) {
+    // No new calls from now on, though death is declared only once the exit status is known.
+    this.linkClosed = true;
     if (this.options.process) {
       // The process usually exits at the same moment; wait briefly for its
       // status so the death can say how it ended. If it lingers, kill it.

@@ -1,0 +1,9 @@
+import type { ChaosOptions, ChaosResult } from "../lib.js";
+import { serverKill } from "./server-kill.js";
+import { workerKills } from "./worker-kills.js";
+
+/** Every scenario by id, in the order `npm run chaos` runs them. */
+export const SCENARIOS: Record<string, (o: ChaosOptions) => Promise<ChaosResult>> = {
+  "workers.sigkill": workerKills,
+  "server.sigkill": serverKill,
+};
