@@ -1,9 +1,11 @@
 import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from "node:fs";
+import { createServer as createNetServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Client, Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
 import { PoolService } from "@pyfleet/sdk/gen/pyfleet/pool/v1/pool_pb";
+import { startChild } from "../lib.js";
 import { createServer, type PyfleetServer, type ServerConfigInput } from "../../server/src/index.js";
 
 /** How big a run is: `test` inside `npm test`, `quick` for `npm run chaos -- --quick`, `full` for the figures. */
@@ -35,11 +37,19 @@ export function byScale<T>(scale: Scale, values: Record<Scale, T>): T {
   return values[scale];
 }
 
+export interface StartOptions {
+  /** Where log lines go (with `logLevel` in the config); default none. */
+  logDestination?: NodeJS.WritableStream;
+  /** Wait for every pool to be ready (default true). */
+  waitReady?: boolean;
+}
+
 /** A server in this process on a free port with a temp data dir; `close` removes both. */
-export async function startServer(config: ServerConfigInput = {}, logDestination?: NodeJS.WritableStream) {
+export async function startServer(config: ServerConfigInput = {}, options: StartOptions = {}) {
   const dataDir = mkdtempSync(join(tmpdir(), "pyfleet-chaos-"));
+  const { logDestination, waitReady = true } = options;
   const server: PyfleetServer = await createServer({ port: 0, logLevel: "silent", dataDir, ...config }, logDestination ? { logDestination } : {});
-  await server.ready();
+  if (waitReady) await server.ready();
   return {
     server,
     dataDir,
@@ -48,6 +58,22 @@ export async function startServer(config: ServerConfigInput = {}, logDestination
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/** A free TCP port on loopback, for a server that must come back on the same port. */
+export async function freePort(): Promise<number> {
+  const probe = createNetServer();
+  await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
+  const port = (probe.address() as { port: number }).port;
+  await new Promise((resolve) => probe.close(resolve));
+  return port;
+}
+
+/** `pyfleet serve` with its embedded defaults as a child process, so its memory and processes are its own. */
+export function serveChild(port: number, dataDir: string, env: Record<string, string> = {}) {
+  return startChild("node", ["--conditions=pyfleet-source", "--import", "tsx", "server/src/cli/main.ts", "serve"], {
+    PYFLEET_PORT: String(port), PYFLEET_DATA_DIR: dataDir, PYFLEET_LOG_LEVEL: "info", ...env,
+  }, (info) => info.ready === true);
 }
 
 export function transportFor(url: string, protocol: Protocol = "connect", apiKey?: string) {

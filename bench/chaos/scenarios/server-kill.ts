@@ -1,25 +1,9 @@
 import { mkdtempSync, rmSync } from "node:fs";
-import { createServer as createNetServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createClient } from "@connectrpc/connect";
 import { ComputeService, ComputeStatus } from "@pyfleet/sdk/gen/pyfleet/compute/v1/compute_pb";
-import { startChild } from "../../lib.js";
-import { type ChaosOptions, type ChaosResult, codeOf, isAlive, poolClient, processesMentioning, transportFor } from "../lib.js";
-
-async function freePort(): Promise<number> {
-  const probe = createNetServer();
-  await new Promise<void>((resolve) => probe.listen(0, "127.0.0.1", resolve));
-  const port = (probe.address() as { port: number }).port;
-  await new Promise((resolve) => probe.close(resolve));
-  return port;
-}
-
-function serve(port: number, dataDir: string) {
-  return startChild("node", ["--conditions=pyfleet-source", "--import", "tsx", "server/src/cli/main.ts", "serve"], {
-    PYFLEET_PORT: String(port), PYFLEET_DATA_DIR: dataDir, PYFLEET_LOG_LEVEL: "info",
-  }, (info) => info.ready === true);
-}
+import { type ChaosOptions, type ChaosResult, codeOf, freePort, isAlive, poolClient, processesMentioning, serveChild as serve, transportFor } from "../lib.js";
 
 /**
  * The server is SIGKILLed under load, with workers busy and a local compute

@@ -7,7 +7,8 @@ import type { UniversalHandler, UniversalServerRequest } from "@connectrpc/conne
  * INTERNAL ("parse binary: premature EOF"), as if the server were at fault.
  * It is the client's fault, so pyfleet answers INVALID_ARGUMENT (as
  * connect-go does): request bodies are checked here, before the protocol
- * handler parses them. Compressed messages and messages over the size limit
+ * handler parses them. So are compressed flags on messages of a request
+ * that names no encoding. Compressed messages and messages over the size limit
  * pass unchecked; the handler deals with those.
  */
 
@@ -23,8 +24,6 @@ const FRAMINGS: Record<string, Framing> = {
 };
 
 const COMPRESSED = 0b0000_0001;
-const END_STREAM = 0b0000_0010;
-const TRAILER = 0b1000_0000;
 
 function checkMessage(desc: DescMessage, bytes: Uint8Array): void {
   try {
@@ -67,7 +66,7 @@ async function* checkWhole(body: AsyncIterable<Uint8Array>, desc: DescMessage, m
 }
 
 /** Enveloped messages (gRPC, gRPC-Web, Connect streaming): each checked as it completes, then passed on whole. */
-async function* checkEnveloped(body: AsyncIterable<Uint8Array>, desc: DescMessage, maxBytes: number): AsyncGenerator<Uint8Array> {
+async function* checkEnveloped(body: AsyncIterable<Uint8Array>, desc: DescMessage, maxBytes: number, encoded: boolean): AsyncGenerator<Uint8Array> {
   let pending: Uint8Array = new Uint8Array(0);
   let unchecked = false;
   for await (const chunk of body) {
@@ -84,8 +83,13 @@ async function* checkEnveloped(body: AsyncIterable<Uint8Array>, desc: DescMessag
         unchecked = true;
         break;
       }
+      // connect-es calls this INTERNAL; the client sent it, so it is the client's fault.
+      if (flags & COMPRESSED && !encoded) {
+        throw new ConnectError("a message is flagged compressed but the request names no encoding; send grpc-encoding (gRPC) or connect-content-encoding (Connect) with it, or clear the flag", Code.InvalidArgument);
+      }
       if (pending.length - offset < 5 + length) break;
-      if ((flags & (COMPRESSED | END_STREAM | TRAILER)) === 0) checkMessage(desc, pending.subarray(offset + 5, offset + 5 + length));
+      // Every uncompressed message is parsed by the handler, whatever its other flags say.
+      if ((flags & COMPRESSED) === 0) checkMessage(desc, pending.subarray(offset + 5, offset + 5 + length));
       offset += 5 + length;
     }
     if (unchecked) {
@@ -109,7 +113,8 @@ export function guardDecoding(handler: UniversalHandler, maxBytes: number): Univ
     const framing = FRAMINGS[(req.header.get("content-type") ?? "").split(";")[0]!.trim().toLowerCase()];
     if (!framing || req.body === undefined || !(Symbol.asyncIterator in Object(req.body))) return handler(req);
     const body = req.body as AsyncIterable<Uint8Array>;
-    return handler({ ...req, body: framing === "whole" ? checkWhole(body, desc, maxBytes) : checkEnveloped(body, desc, maxBytes) });
+    const encoding = (req.header.get("grpc-encoding") ?? req.header.get("connect-content-encoding") ?? "identity").trim().toLowerCase();
+    return handler({ ...req, body: framing === "whole" ? checkWhole(body, desc, maxBytes) : checkEnveloped(body, desc, maxBytes, encoding !== "identity") });
   };
   return Object.assign(guarded, {
     protocolNames: handler.protocolNames,

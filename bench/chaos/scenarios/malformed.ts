@@ -1,0 +1,279 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { type ClientHttp2Session, connect, constants } from "node:http2";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { create, toBinary, toJsonString } from "@bufbuild/protobuf";
+import { ExecuteRequestSchema } from "@pyfleet/sdk/gen/pyfleet/pool/v1/pool_pb";
+import { stopChild } from "../../lib.js";
+import { byScale, type ChaosOptions, type ChaosResult, freePort, poolClient, rssBytes, serveChild } from "../lib.js";
+
+type Protocol = "connect" | "grpc" | "grpc-web";
+
+/** One raw HTTP/2 request. */
+interface RawRequest {
+  kind: string;
+  path: string;
+  headers: Record<string, string>;
+  body: Buffer;
+}
+
+/** Seeded, so a failing run can be replayed. */
+export function rng(seed: number) {
+  let a = seed >>> 0;
+  const next = () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  return {
+    next,
+    int: (n: number) => Math.floor(next() * n),
+    pick: <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)]!,
+    bytes: (n: number) => Buffer.from(Array.from({ length: n }, () => Math.floor(next() * 256))),
+  };
+}
+type Rng = ReturnType<typeof rng>;
+
+const SERVICE = "/pyfleet.pool.v1.PoolService";
+const VALID = create(ExecuteRequestSchema, { tool: "echo", args: { a: 1, nested: { b: [1, 2, "x"] } } });
+const VALID_BINARY = Buffer.from(toBinary(ExecuteRequestSchema, VALID));
+const VALID_JSON = toJsonString(ExecuteRequestSchema, VALID);
+const MAX_MESSAGE = 4 * 1024 * 1024;
+
+function envelope(data: Buffer, flags = 0, declared = data.length): Buffer {
+  const head = Buffer.alloc(5);
+  head[0] = flags;
+  head.writeUInt32BE(declared >>> 0, 1);
+  return Buffer.concat([head, data]);
+}
+
+function contentType(protocol: Protocol, json: boolean, streaming: boolean): string {
+  if (protocol === "grpc") return json ? "application/grpc+json" : "application/grpc";
+  if (protocol === "grpc-web") return json ? "application/grpc-web+json" : "application/grpc-web+proto";
+  if (streaming) return json ? "application/connect+json" : "application/connect+proto";
+  return json ? "application/json" : "application/proto";
+}
+
+function deepJson(depth: number): string {
+  return `{"tool":"echo","args":{"x":${"[".repeat(depth)}${"]".repeat(depth)}}}`;
+}
+
+/** Every kind of bad request, built for one protocol. */
+export function malformed(r: Rng, protocol: Protocol): RawRequest {
+  const enveloped = protocol !== "connect" || r.next() < 0.4;
+  const method = protocol === "connect" && !enveloped ? "Execute" : r.pick(["Execute", "ExecuteStream", "ExecuteMany"]);
+  const path = `${SERVICE}/${protocol === "connect" && method === "ExecuteMany" ? "ExecuteStream" : method}`;
+  const streaming = enveloped;
+  const headers = (json: boolean): Record<string, string> => ({
+    "content-type": contentType(protocol, json, streaming),
+    ...(protocol === "grpc" ? { te: "trailers" } : {}),
+    ...(protocol === "connect" ? { "connect-protocol-version": "1" } : {}),
+  });
+  const wrap = (data: Buffer) => (enveloped ? envelope(data) : data);
+  const mutate = (data: Buffer) => {
+    const out = Buffer.from(data);
+    for (let i = 0, n = 1 + r.int(4); i < n; i++) out[r.int(out.length)] = r.int(256);
+    return out;
+  };
+  const kinds: Array<[string, () => RawRequest]> = [
+    ["random bytes", () => ({ kind: "", path, headers: headers(false), body: r.bytes(r.int(2_000)) })],
+    ["flipped bytes in a valid message", () => ({ kind: "", path, headers: headers(false), body: wrap(mutate(VALID_BINARY)) })],
+    ["truncated envelope", () => ({ kind: "", path, headers: headers(false), body: envelope(VALID_BINARY).subarray(0, 1 + r.int(VALID_BINARY.length + 3)) })],
+    ["lying length prefix", () => ({ kind: "", path, headers: headers(false), body: envelope(VALID_BINARY, 0, r.pick([0x7fffffff, 0xffffffff, VALID_BINARY.length + 1 + r.int(1000)])) })],
+    ["envelope flags without an encoding", () => ({ kind: "", path, headers: headers(false), body: envelope(VALID_BINARY, 1 + r.int(255)) })],
+    ["trailing garbage", () => ({ kind: "", path, headers: headers(false), body: Buffer.concat([wrap(VALID_BINARY), r.bytes(1 + r.int(7))]) })],
+    ["wrong content type", () => ({
+      kind: "", path, headers: { ...headers(false), "content-type": r.pick(["text/plain", "application/xml", "application/grpc+thrift", "application/proto; charset=ebcdic", "", "multipart/form-data"]) },
+      body: wrap(VALID_BINARY),
+    })],
+    ["declared oversized message", () => ({ kind: "", path, headers: headers(false), body: envelope(Buffer.alloc(16), 0, MAX_MESSAGE + 1 + r.int(1 << 20)) })],
+    ["deeply nested JSON", () => ({ kind: "", path, headers: headers(true), body: wrap(Buffer.from(deepJson(1_000 + r.int(50_000)))) })],
+    ["invalid JSON", () => ({ kind: "", path, headers: headers(true), body: wrap(Buffer.from(VALID_JSON.slice(0, r.int(VALID_JSON.length)) + r.pick(["", "}", "\u0000", "\"", "]]]", "NaN"]))) })],
+    ["unknown JSON field", () => ({ kind: "", path, headers: headers(true), body: wrap(Buffer.from(VALID_JSON.replace("{", `{"no_such_field_${r.int(100)}":1,`))) })],
+    ["wrong JSON types and enums", () => ({
+      kind: "", path, headers: headers(true),
+      body: wrap(Buffer.from(r.pick(['{"tool":42}', '{"tool":"echo","timeoutMs":"soon"}', '{"tool":"echo","args":"x"}', '{"tool":"echo","idempotent":"maybe"}', "[]", "null", '"str"']))),
+    })],
+  ];
+  // A real oversized body now and then: costly, so rare.
+  if (r.next() < 0.002) return { kind: "oversized message", path, headers: headers(false), body: wrap(Buffer.alloc(MAX_MESSAGE + 1024, 7)) };
+  const [kind, build] = r.pick(kinds);
+  return { ...build(), kind };
+}
+
+/** The status code of a response in any protocol: a gRPC code number, or "http NNN". */
+function statusOf(protocol: Protocol, status: number, headers: Record<string, unknown>, trailers: Record<string, unknown>, body: Buffer): string {
+  const grpc = trailers["grpc-status"] ?? headers["grpc-status"];
+  if (grpc !== undefined) return String(grpc);
+  if (protocol === "grpc-web") {
+    // Trailers in a body frame with the 0x80 flag.
+    const text = body.toString("latin1");
+    const match = /grpc-status:\s*(\d+)/i.exec(text);
+    if (match) return match[1]!;
+  }
+  const contentType = String(headers["content-type"] ?? "");
+  if (contentType.startsWith("application/json") || (contentType.startsWith("application/connect+") && status !== 200)) {
+    try {
+      return `connect ${(JSON.parse(body.toString()) as { code?: string }).code ?? "?"}`;
+    } catch {
+      return `http ${status}`;
+    }
+  }
+  if (contentType.startsWith("application/connect+")) {
+    // The end-of-stream message (flag 0x02) says how it ended.
+    let offset = 0;
+    while (offset + 5 <= body.length) {
+      const flags = body[offset]!;
+      const len = body.readUInt32BE(offset + 1);
+      if (flags & 2) {
+        try {
+          const end = JSON.parse(body.subarray(offset + 5, offset + 5 + len).toString()) as { error?: { code?: string } };
+          return end.error ? `connect ${end.error.code}` : "connect ok";
+        } catch {
+          return "connect bad end";
+        }
+      }
+      offset += 5 + len;
+    }
+  }
+  return `http ${status}`;
+}
+
+const INTERNAL = new Set(["13", "connect internal", "http 500", "http 502", "http 503"]);
+
+/**
+ * Thousands of malformed requests per protocol, sent raw over HTTP/2 so
+ * nothing in a client library can tidy them up: the server stays up,
+ * answers each with a client-fault code (never INTERNAL), and its memory
+ * stays bounded.
+ */
+export async function malformedRequests(o: ChaosOptions): Promise<ChaosResult> {
+  const perProtocol = byScale(o.scale, { test: 300, quick: 2_000, full: 10_000 });
+  const dataDir = mkdtempSync(join(tmpdir(), "pyfleet-malformed-"));
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const server = await serveChild(port, dataDir);
+  const pid = server.child.pid!;
+  const r = rng(20261124);
+  const byCode = new Map<string, number>();
+  const internalSamples: string[] = [];
+  const counts = { requests: 0, answered: 0, internal: 0, hung: 0, session_resets: 0 };
+  // Warm up so the baseline RSS includes the server's steady state.
+  for (let i = 0; i < 50; i++) await poolClient(url).execute({ tool: "echo" });
+  const rssBefore = rssBytes(pid);
+  let rssPeak = rssBefore;
+  let rssHalf = 0;
+  const sampler = setInterval(() => {
+    try {
+      rssPeak = Math.max(rssPeak, rssBytes(pid));
+    } catch {
+      // exited: reported below
+    }
+  }, 50);
+
+  let session: ClientHttp2Session | undefined;
+  const sessionEvents = new Set<string>();
+  // After a GOAWAY the connection takes no new streams: the next request opens another.
+  let sessionGone = false;
+  const sessionFor = () => {
+    if (!session || session.closed || session.destroyed || sessionGone) {
+      sessionGone = false;
+      if (session) counts.session_resets++;
+      // Room for the 4 MiB bodies in flight: Node's default 10 MB per session
+      // makes the client itself refuse streams (ENHANCE_YOUR_CALM).
+      session = connect(url, { maxSessionMemory: 256 });
+      session.on("error", (e: Error) => sessionEvents.add(`error: ${e.message}`));
+      session.on("goaway", (code: number) => {
+        sessionGone = true;
+        sessionEvents.add(`goaway ${code} after ${counts.requests} requests`);
+      });
+    }
+    return session;
+  };
+  const send = (protocol: Protocol, req: RawRequest) => new Promise<{ code: string; message: string }>((resolve) => {
+    const stream = sessionFor().request({ ":method": "POST", ":path": req.path, ...req.headers }, { endStream: false });
+    const chunks: Buffer[] = [];
+    let headers: Record<string, unknown> = {};
+    let trailers: Record<string, unknown> = {};
+    let status = 0;
+    const timer = setTimeout(() => {
+      stream.close(constants.NGHTTP2_CANCEL);
+      resolve({ code: "hung", message: "" });
+    }, 10_000);
+    stream.on("response", (h) => {
+      headers = h;
+      status = Number(h[":status"]);
+    });
+    stream.on("trailers", (t) => {
+      trailers = t;
+    });
+    stream.on("data", (c: Buffer) => chunks.push(c));
+    // The answer is complete: stop sending what the server will not read, as
+    // real clients do. (Only then: resetting every stream would trip the
+    // server's rapid-reset protection, a GOAWAY by design.)
+    stream.on("end", () => {
+      if (!stream.closed && !stream.writableFinished) stream.close(constants.NGHTTP2_CANCEL);
+    });
+    const done = () => {
+      clearTimeout(timer);
+      const body = Buffer.concat(chunks);
+      const message = String(trailers["grpc-message"] ?? headers["grpc-message"] ?? body.toString("latin1").replace(/[^ -~]/g, "."));
+      resolve({ code: status === 0 ? `reset ${stream.rstCode}` : statusOf(protocol, status, headers, trailers, body), message: message.slice(0, 200) });
+    };
+    stream.on("close", done);
+    stream.on("error", () => undefined);
+    stream.end(req.body);
+  });
+
+  for (const protocol of ["connect", "grpc", "grpc-web"] as const) {
+    let next = 0;
+    await Promise.all(Array.from({ length: 16 }, async () => {
+      while (next < perProtocol) {
+        next++;
+        const req = malformed(r, protocol);
+        const { code, message } = await send(protocol, req);
+        counts.requests++;
+        if (counts.requests === Math.floor((3 * perProtocol) / 2)) rssHalf = rssBytes(pid);
+        if (code === "hung") counts.hung++;
+        else counts.answered++;
+        const key = process.env.CHAOS_BY_KIND ? `${protocol} ${req.kind} ${req.path.slice(SERVICE.length + 1)} ${code}` : `${protocol} ${code}`;
+        byCode.set(key, (byCode.get(key) ?? 0) + 1);
+        if (INTERNAL.has(code)) {
+          counts.internal++;
+          if (internalSamples.length < 5) internalSamples.push(`${protocol} ${req.kind} -> ${code} ${message}`);
+        }
+      }
+    }));
+  }
+  (session as ClientHttp2Session | undefined)?.close();
+  clearInterval(sampler);
+
+  // Up and serving, over a fresh connection.
+  const alive = server.child.exitCode === null && server.child.signalCode === null;
+  const probe = alive ? await poolClient(url).execute({ tool: "add", args: { a: 2, b: 3 } }, { timeoutMs: 10_000 }).then(() => true, () => false) : false;
+  const rssAfter = alive ? rssBytes(pid) : 0;
+  await stopChild(server.child);
+  rmSync(dataDir, { recursive: true, force: true });
+
+  const mb = (n: number) => Math.round(n / (1024 * 1024));
+  // Bounded: memory may grow to a working set (V8 heap, buffers for 4 MiB
+  // bodies) in the first half, but not keep growing with the request count.
+  const secondHalfGrowthMb = mb(rssAfter - rssHalf);
+  const notes = [`answers by protocol and code: ${JSON.stringify(Object.fromEntries([...byCode].sort()))}`];
+  if (internalSamples.length > 0) notes.push(`INTERNAL for a client's fault, e.g. ${internalSamples.join("; ")}`);
+  if (sessionEvents.size > 0) notes.push(`connection events: ${[...sessionEvents].slice(0, 5).join("; ")}`);
+  if (counts.hung > 0) notes.push(`${counts.hung} requests got no answer within 10 s`);
+  // Bounded: the server may keep buffers it grew for the 4 MiB bodies, not grow with the request count.
+  const met = alive && probe && counts.internal === 0 && counts.hung === 0 && secondHalfGrowthMb < 48;
+  return {
+    id: "protocol.malformed",
+    what: `${perProtocol} malformed requests per protocol (connect, grpc, grpc-web), 16 at a time on raw HTTP/2: random and bit-flipped bytes, truncated and lying length prefixes, bad envelope flags, trailing garbage, wrong content types, oversized messages, deeply nested and invalid JSON, unknown fields, wrong types`,
+    counts: { ...counts, rss_before_mb: mb(rssBefore), rss_half_mb: mb(rssHalf), rss_peak_mb: mb(rssPeak), rss_after_mb: mb(rssAfter) },
+    figure: `${counts.answered}/${counts.requests} answered, ${counts.internal} INTERNAL, server ${alive && probe ? "up and serving" : "DOWN"}; server RSS ${mb(rssBefore)} MB before, ${mb(rssHalf)} MB halfway, ${mb(rssAfter)} MB after (peak ${mb(rssPeak)} MB)`,
+    goal: "server up after; no INTERNAL for a client's fault; memory bounded (RSS grows < 48 MB over the second half)",
+    met,
+    notes,
+  };
+}
