@@ -1,4 +1,5 @@
 import { Writable } from "node:stream";
+import type { JsonObject } from "@bufbuild/protobuf";
 import { ConnectError } from "@connectrpc/connect";
 import { ToolErrorSchema } from "@pyfleet/sdk/gen/pyfleet/pool/v1/error_pb";
 import { HealthCheckResponse_ServingStatus, Health } from "@pyfleet/sdk/gen/grpc/health/v1/health_pb";
@@ -9,7 +10,7 @@ import { byScale, type ChaosOptions, type ChaosResult, codeOf, eventWithin, pool
 /** One misbehaviour: the call that provokes it and what a clear answer looks like. */
 interface Misbehaviour {
   name: string;
-  call: { tool: string; args?: Record<string, unknown> };
+  call: { tool: string; args?: JsonObject };
   timeoutMs?: number;
   /** The status code the client must get ("OK" for success). */
   code: string;
