@@ -1,5 +1,6 @@
 import type { ChaosOptions, ChaosResult } from "../lib.js";
 import { malformedRequests } from "./malformed.js";
+import { saturation } from "./saturation.js";
 import { serverKill } from "./server-kill.js";
 import { toolsMisbehave } from "./tools-misbehave.js";
 import { workerKills } from "./worker-kills.js";
@@ -10,4 +11,5 @@ export const SCENARIOS: Record<string, (o: ChaosOptions) => Promise<ChaosResult>
   "server.sigkill": serverKill,
   "tools.misbehave": toolsMisbehave,
   "protocol.malformed": malformedRequests,
+  "pool.saturation": saturation,
 };

@@ -125,6 +125,15 @@ export async function listen(options: ListenerOptions): Promise<Listener> {
     socket.once("close", () => h1Sockets.delete(socket));
   }
 
+  // Every accepted connection, whatever protocol it turned out to speak: a
+  // session Node closed gracefully may leave its socket half open (ended by
+  // us, never by a client that stopped reading), which would hold close().
+  const sockets = new Set<net.Socket>();
+  server.on("connection", (socket: net.Socket) => {
+    sockets.add(socket);
+    socket.once("close", () => sockets.delete(socket));
+  });
+
   server.listen(options.port, options.host);
   await once(server, "listening");
   const address = server.address() as net.AddressInfo;
@@ -152,6 +161,9 @@ export async function listen(options: ListenerOptions): Promise<Listener> {
       clearTimeout(timer);
       for (const session of sessions) session.destroy();
       for (const socket of h1Sockets) socket.destroy();
+      // Give destroyed sessions a turn to close their sockets, then cut what is left.
+      await new Promise((resolve) => setImmediate(resolve));
+      for (const socket of sockets) socket.destroy();
       await closed;
     },
   };
