@@ -1,6 +1,7 @@
 import type { ChaosOptions, ChaosResult } from "../lib.js";
 import { malformedRequests } from "./malformed.js";
 import { saturation } from "./saturation.js";
+import { security } from "./security.js";
 import { serverKill } from "./server-kill.js";
 import { toolsMisbehave } from "./tools-misbehave.js";
 import { workerKills } from "./worker-kills.js";
@@ -12,4 +13,5 @@ export const SCENARIOS: Record<string, (o: ChaosOptions) => Promise<ChaosResult>
   "tools.misbehave": toolsMisbehave,
   "protocol.malformed": malformedRequests,
   "pool.saturation": saturation,
+  "security.auth": security,
 };
