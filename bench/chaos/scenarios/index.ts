@@ -1,5 +1,6 @@
 import type { ChaosOptions, ChaosResult } from "../lib.js";
 import { malformedRequests } from "./malformed.js";
+import { runpodFaults } from "./runpod-faults.js";
 import { saturation } from "./saturation.js";
 import { security } from "./security.js";
 import { serverKill } from "./server-kill.js";
@@ -13,5 +14,6 @@ export const SCENARIOS: Record<string, (o: ChaosOptions) => Promise<ChaosResult>
   "tools.misbehave": toolsMisbehave,
   "protocol.malformed": malformedRequests,
   "pool.saturation": saturation,
+  "runpod.faults": runpodFaults,
   "security.auth": security,
 };

@@ -78,6 +78,12 @@ const TRANSITIONAL = new Set([ComputeStatus.PENDING, ComputeStatus.PROVISIONING,
 const COSTLY = (s: ComputeStatus) => !FINAL_STATUSES.has(s) && s !== ComputeStatus.STOPPED;
 const JOB_DONE = new Set([JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED, JobStatus.TIMED_OUT]);
 const REFRESH_AFTER_MS = 1_000;
+const SPAWN_FAILED = "spawn failed: ";
+
+/** The provider refused or never answered the spawn: no machine is known, so a retry may try again. */
+function failedAtSpawn(c: ComputeRecord): boolean {
+  return c.status === ComputeStatus.FAILED && c.providerId === "" && c.statusMessage.startsWith(SPAWN_FAILED);
+}
 const WATCH_BACKLOG = 10_000;
 
 function statusName(s: ComputeStatus): string {
@@ -129,6 +135,8 @@ export class Orchestrator {
   readonly events = new EventEmitter();
   private readonly providers = new Map<string, Provider>();
   private readonly tracking = new Set<string>();
+  /** Computes whose failed spawn is being retried now. */
+  private readonly respawning = new Set<string>();
   private readonly wakers = new Map<string, () => void>();
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly logger: Logger;
@@ -167,9 +175,14 @@ export class Orchestrator {
       if (key.startsWith("pyfleet.")) throw new PyfleetError("invalid_argument", `spec.labels: "${key}": keys starting with "pyfleet." are reserved`);
     }
     if (spec.clientRequestId.length > 128) throw new PyfleetError("invalid_argument", "spec.client_request_id must be at most 128 characters");
+    // A retried spawn returns the compute of its request id; if that spawn
+    // failed before the provider made a machine, the retry tries again on the
+    // same record (the provider dedupes by its id, so no second machine).
+    let again: ComputeRecord | undefined;
     if (spec.clientRequestId) {
       const existing = this.options.store.computeByRequest(owner, spec.clientRequestId);
-      if (existing) return existing;
+      if (existing && !(failedAtSpawn(existing) && !this.respawning.has(existing.id))) return existing;
+      again = existing;
     }
     const caps = await provider.capabilities();
     this.checkCapabilities(provider, caps, spec);
@@ -187,7 +200,7 @@ export class Orchestrator {
     this.checkBudget(owner, estimate);
 
     const now = Date.now();
-    const record: ComputeRecord = {
+    const record: ComputeRecord = again ? { ...again, status: ComputeStatus.PENDING, statusMessage: "", updatedAt: now, lastActiveAt: now } : {
       id: newId("cmp"),
       owner,
       provider: providerName,
@@ -205,7 +218,10 @@ export class Orchestrator {
       lastActiveAt: now,
       idleTtlMs: spec.idleTtl ? Number(spec.idleTtl.seconds) * 1000 + Math.floor(spec.idleTtl.nanos / 1e6) : 0,
     };
-    try {
+    if (again) {
+      this.respawning.add(record.id);
+      this.options.store.updateCompute(record);
+    } else try {
       this.options.store.insertCompute(record);
     } catch (e) {
       // Two spawns with one request id raced: the other one won.
@@ -244,9 +260,11 @@ export class Orchestrator {
       machine = await provider.spawn(machineSpec, record.id);
     } catch (e) {
       const err = e instanceof PyfleetError ? e : new PyfleetError("unavailable", `provider "${providerName}" failed: ${String(e)}`);
-      this.save(record, ComputeStatus.FAILED, `spawn failed: ${err.message}`);
+      this.save(record, ComputeStatus.FAILED, `${SPAWN_FAILED}${err.message}`);
       if (spec.workers) host?.revoke(record.id);
       throw err;
+    } finally {
+      this.respawning.delete(record.id);
     }
     await this.apply(record, machine);
     this.track(record.id);

@@ -64,7 +64,12 @@ export class FakeRunPod {
     server.listen(0, "127.0.0.1");
     await once(server, "listening");
     fake = new FakeRunPod(server, apiKey);
-    onTestFinished(() => fake!.close());
+    // Inside a test it closes itself; elsewhere (the chaos scenarios) the caller closes it.
+    try {
+      onTestFinished(() => fake!.close());
+    } catch {
+      // not running in a test
+    }
     return fake;
   }
 

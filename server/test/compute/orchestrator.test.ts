@@ -64,6 +64,20 @@ describe("spawning", () => {
     const [failed] = o.list("", { statuses: [ComputeStatus.FAILED] });
     expect(failed?.statusMessage).toContain("no H100 left");
   });
+
+  it("tries a failed spawn again when it is retried with its request id, on the same compute", async () => {
+    const { o, mock } = await openOrchestrator();
+    mock.failNextSpawn("unavailable", "provider down");
+    expect((await rejection(o.spawn("alice", spec({ clientRequestId: "req-f" })))).code).toBe("unavailable");
+    const [failed] = o.list("alice", { statuses: [ComputeStatus.FAILED] });
+    const retried = await o.spawn("alice", spec({ clientRequestId: "req-f" }));
+    expect(retried.id).toBe(failed!.id);
+    expect(retried.status).toBe(ComputeStatus.READY);
+    expect(await mock.list()).toHaveLength(1);
+    // Once a machine exists, a retry is answered with it and nothing new is made.
+    expect((await o.spawn("alice", spec({ clientRequestId: "req-f" }))).id).toBe(failed!.id);
+    expect(await mock.list()).toHaveLength(1);
+  });
 });
 
 describe("waiting and watching", () => {
