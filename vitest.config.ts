@@ -7,7 +7,7 @@ export default defineConfig({
   resolve: { conditions },
   ssr: { resolve: { conditions, externalConditions: ["pyfleet-source"] } },
   test: {
-    include: ["server/test/**/*.test.ts", "sdk-ts/test/**/*.test.ts", "conformance/test/**/*.test.ts"],
+    include: ["server/test/**/*.test.ts", "sdk-ts/test/**/*.test.ts", "conformance/test/**/*.test.ts", "bench/**/*.test.ts"],
     testTimeout: 30_000,
     hookTimeout: 30_000,
     // Tests start real Python processes; two cores are shared by at most two files at once.

@@ -2,6 +2,7 @@ import type { ChaosOptions, ChaosResult } from "../lib.js";
 import { malformedRequests } from "./malformed.js";
 import { runpodFaults } from "./runpod-faults.js";
 import { saturation } from "./saturation.js";
+import { soak } from "./soak.js";
 import { security } from "./security.js";
 import { serverKill } from "./server-kill.js";
 import { toolsMisbehave } from "./tools-misbehave.js";
@@ -16,4 +17,5 @@ export const SCENARIOS: Record<string, (o: ChaosOptions) => Promise<ChaosResult>
   "pool.saturation": saturation,
   "runpod.faults": runpodFaults,
   "security.auth": security,
+  "soak.mixed": soak,
 };

@@ -115,18 +115,17 @@ export async function security(o: ChaosOptions): Promise<ChaosResult> {
   }
   const ratio = median(nearNs) / median(farNs);
   const rightRatio = median(rightNs) / median(farNs);
-  counts.checks++;
-  if (Math.abs(ratio - 1) < 0.1 && Math.abs(rightRatio - 1) < 0.1) counts.passed++;
-  else notes.push(`key check times differ: near miss / far miss ${ratio.toFixed(3)}, right key / far miss ${rightRatio.toFixed(3)}`);
+  const constantTime = Math.abs(ratio - 1) < 0.1 && Math.abs(rightRatio - 1) < 0.1;
+  if (!constantTime) notes.push(`key check times differ: near miss / far miss ${ratio.toFixed(3)}, right key / far miss ${rightRatio.toFixed(3)}`);
   await close();
 
   return {
     id: "security.auth",
     what: "over connect, grpc and grpc-web: calls with no key and 5 wrong keys; Bob reading, writing, running in and deleting Alice's session, variables and compute; 11 unregistered tool names; logs at trace scanned for keys; key checks timed for a near miss, a far miss and the right key",
-    counts: { ...counts, log_lines: logs.lines, leaked_keys: leaked.length },
+    counts: { ...counts, log_lines: logs.lines, leaked_keys: leaked.length, constant_time: constantTime ? 1 : 0 },
     figure: `${counts.passed}/${counts.checks} checks passed; ${logs.lines} trace log lines, ${leaked.length} with a key; key check time near miss / far miss ${ratio.toFixed(3)}, right / far ${rightRatio.toFixed(3)}`,
     goal: "UNAUTHENTICATED; NOT_FOUND; no key ever appears in any log line; keys compared in constant time (within 10%); only registered tools can run",
-    met: counts.passed === counts.checks,
+    met: counts.passed === counts.checks && constantTime,
     notes,
   };
 }
