@@ -5,10 +5,13 @@ import { join } from "node:path";
 import { type Client, Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
 import { PoolService } from "@pyfleet/sdk/gen/pyfleet/pool/v1/pool_pb";
+import { isAlive } from "../../server/test/procs.js";
 import { startChild } from "../lib.js";
 import { createServer, type PyfleetServer, type ServerConfigInput } from "../../server/src/index.js";
 
 /** How big a run is: `test` inside `npm test`, `quick` for `npm run chaos -- --quick`, `full` for the figures. */
+export { isAlive };
+
 export type Scale = "test" | "quick" | "full";
 
 export interface ChaosOptions {
@@ -104,17 +107,6 @@ export function rssBytes(pid: number): number {
 
 export function fdCount(pid: number): number {
   return readdirSync(`/proc/${pid}/fd`).length;
-}
-
-/** True while `pid` exists and is not a zombie. */
-export function isAlive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
-    return state !== "Z" && state !== "X";
-  } catch {
-    return false;
-  }
 }
 
 /** Every live process whose command line mentions `needle` (e.g. a data dir or a port). */

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import socket
 import struct
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -142,15 +142,17 @@ class Harness:
 
 
 def wait_gone(pid: int, timeout: float = 5.0) -> None:
-    """Waits until a process (not necessarily our child) is gone or a zombie."""
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        try:
-            with open(f"/proc/{pid}/stat") as f:
-                state = f.read().rsplit(")", 1)[1].split()[0]
-        except FileNotFoundError:
-            return
-        if state in ("Z", "X"):
-            return
-        time.sleep(0.01)
-    raise AssertionError(f"process {pid} is still alive after {timeout} s")
+    """Waits until a process (not necessarily our child) has exited.
+
+    A pidfd becomes readable when the process exits, so this waits for that
+    event rather than polling /proc."""
+    try:
+        fd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return
+    try:
+        readable, _, _ = select.select([fd], [], [], timeout)
+    finally:
+        os.close(fd)
+    if not readable:
+        raise AssertionError(f"process {pid} is still alive after {timeout} s")
