@@ -100,6 +100,18 @@ export function codeOf(e: unknown): string {
   return Code[ConnectError.from(e).code].replace(/([a-z])([A-Z])/g, "$1_$2").toUpperCase();
 }
 
+/**
+ * The V8 heap in use by a server, from its Prometheus metrics. Sampled often,
+ * the lowest figure in a window is the heap right after a collection: what
+ * the server keeps, without garbage not yet collected.
+ */
+export async function heapUsedBytes(url: string): Promise<number> {
+  const res = await fetch(`${url}/metrics`);
+  const match = /^pyfleet_process_nodejs_heap_size_used_bytes (\d+(?:\.\d+)?(?:e\+\d+)?)$/m.exec(await res.text());
+  if (!match) throw new Error("the server's /metrics has no pyfleet_process_nodejs_heap_size_used_bytes");
+  return Number(match[1]);
+}
+
 export function rssBytes(pid: number): number {
   const match = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
   return match ? Number(match[1]) * 1024 : 0;
