@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from linkharness import W, Harness, decode, wait_gone
+from linkharness import HEADER, W, Harness, decode, wait_gone
 
 from pyfleet_bridge.runtime import MAX_QUEUED
 
@@ -74,6 +74,22 @@ def test_streams_respect_credit(harness: Harness) -> None:
         got += [decode(p)["i"] for p in link.expect("chunk").items]
     assert got == list(range(10))
     assert link.expect("result").id == 7
+
+
+def test_results_of_a_batch_all_arrive_and_none_waits_behind_a_slow_call(harness: Harness) -> None:
+    _, link, _ = harness.start()
+    link.call(1, "echo", {"i": 1})  # the runtime learns that echo is fast
+    assert link.result(1) == {"i": 1}
+    frames = [W.ServerFrame(call=W.Call(id=i, tool="echo", args=json.dumps({"i": i}).encode())) for i in range(2, 7)]
+    frames.append(W.ServerFrame(call=W.Call(id=7, tool="sleep", args=b'{"seconds": 60}')))
+    link.conn.sendall(b"".join(HEADER.pack(f.ByteSize()) + f.SerializeToString() for f in frames))
+    # Results held to share a write leave before the slow call runs (or, at
+    # the latest, when an idle thread takes over reading); one held behind
+    # it would only come after 60 s, and the read times out.
+    for i in range(2, 7):
+        assert link.result(i) == {"i": i}
+    link.send(cancel=W.Cancel(id=7, reason="test"))
+    assert link.expect("error").kind == W.ERROR_KIND_CANCELLED
 
 
 @pytest.mark.parametrize("tool", ["sleep", "async_sleep"])

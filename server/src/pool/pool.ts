@@ -536,9 +536,15 @@ export class Pool {
         throw new PyfleetError("canceled", "the call was cancelled before it started");
       }
       // The signal's reason may say why (e.g. the RPC's deadline); otherwise the caller cancelled.
-      const onAbort = () => this.fail(call, signal.reason instanceof PyfleetError
-        ? signal.reason
-        : new PyfleetError("canceled", `call to "${tool}" was cancelled by the caller`));
+      const pool = this;
+      // A listener object (see the sink in dispatch for why not an arrow).
+      const onAbort = {
+        handleEvent() {
+          pool.fail(call, signal.reason instanceof PyfleetError
+            ? signal.reason
+            : new PyfleetError("canceled", `call to "${tool}" was cancelled by the caller`));
+        },
+      };
       signal.addEventListener("abort", onAbort, { once: true });
       call.detach = () => signal.removeEventListener("abort", onAbort);
     }
@@ -592,10 +598,18 @@ export class Pool {
     }
     let best: Worker | undefined;
     let prefetchable: Worker | undefined;
+    let room = 0;
     for (const worker of this.workers.values()) {
       const free = worker.freeSlots;
       if (free > 0 && (!best || free > best.freeSlots)) best = worker;
-      else if (!best && !prefetchable && worker.prefetchSlots > 0) prefetchable = worker;
+      else if (!best) {
+        // The least loaded, so prefetched calls spread over the workers.
+        const slots = worker.prefetchSlots;
+        if (slots > room) {
+          prefetchable = worker;
+          room = slots;
+        }
+      }
     }
     return best ?? prefetchable;
   }
@@ -652,34 +666,37 @@ export class Pool {
     if (worker.group) this.groupActive.set(worker.group, Date.now());
     const timeoutMs = call.deadline === undefined ? 0 : Math.max(1, Math.round(call.deadline - call.dispatchedAt));
     this.running.add(call);
+    // Methods, not arrows: under tsx every arrow stored in a property is
+    // named at runtime, a cost paid per call.
+    const pool = this;
     const sink: CallSink = {
-      chunk: (items) => {
+      chunk(items) {
         if (call.settled) return;
         call.chunksDelivered += items.length;
         call.outcome.chunk(items, call);
       },
-      result: (value) => {
-        this.running.delete(call);
-        this.afterCall(worker);
-        this.counters.latency(now() - call.createdAt);
-        this.settle(call, () => call.outcome.result(value, this.info(call, worker)));
+      result(value) {
+        pool.running.delete(call);
+        pool.afterCall(worker);
+        pool.counters.latency(now() - call.createdAt);
+        pool.settle(call, () => call.outcome.result(value, pool.info(call, worker)));
       },
-      error: (frame) => {
-        this.running.delete(call);
+      error(frame) {
+        pool.running.delete(call);
         if (frame.kind === ErrorKind.NOT_STARTED && !call.settled) {
           // Revoked from behind a slow call before it started: run it elsewhere.
           call.active = undefined;
           call.attempts--;
-          this.enqueue(call, true);
-          this.pump();
+          pool.enqueue(call, true);
+          pool.pump();
           return;
         }
-        this.afterCall(worker);
-        this.fail(call, this.toolError(frame, call, worker));
+        pool.afterCall(worker);
+        pool.fail(call, pool.toolError(frame, call, worker));
       },
-      lost: (death) => {
-        this.running.delete(call);
-        this.onCallLost(call, worker, death);
+      lost(death) {
+        pool.running.delete(call);
+        pool.onCallLost(call, worker, death);
       },
     };
     try {

@@ -224,6 +224,9 @@ export class Worker {
     // Only the capacity bound is checked here: prefetchSlots depends on the clock, which moves between the pool's pick and this call.
     if (!this.accepting) throw new Error(`worker ${this.id} has no free slot`);
     const id = this.allocateCallId();
+    // Methods, not arrows: under tsx every arrow stored in a property is
+    // named at runtime, a cost paid per call.
+    const worker = this;
     const state: CallState = {
       id,
       request,
@@ -231,28 +234,25 @@ export class Worker {
       cancelled: false,
       revoking: false,
       sentAt: performance.now(),
-      cancel: (reason) => this.cancelCall(state, reason),
-      credit: (chunks) => {
-        if (this.calls.get(id) === state) this.send({ frame: { case: "credit", value: { id, chunks } } });
+      cancel(reason) {
+        worker.cancelCall(state, reason);
+      },
+      credit(chunks) {
+        if (worker.calls.get(id) === state) worker.send({ frame: { case: "credit", value: { id, chunks } } });
       },
     };
     this.calls.set(id, state);
     this.updateLoadState();
-    this.send({
-      frame: {
-        case: "call",
-        value: {
-          id,
-          tool: request.tool,
-          args: request.args,
-          binaryArgs: request.binaryArgs,
-          sessionId: request.sessionId,
-          timeoutMs: request.timeoutMs,
-          stream: request.stream,
-          chunkWindow: request.chunkWindow,
-          requestId: request.requestId,
-        },
-      },
+    this.link!.sendCall({
+      id,
+      tool: request.tool,
+      args: request.args,
+      binaryArgs: request.binaryArgs,
+      sessionId: request.sessionId,
+      timeoutMs: request.timeoutMs,
+      stream: request.stream,
+      chunkWindow: request.chunkWindow,
+      requestId: request.requestId,
     });
     return state;
   }

@@ -6,6 +6,7 @@ import {
   WorkerFrameSchema,
 } from "@pyfleet/sdk/gen/pyfleet/worker/v1/worker_pb";
 import { PyfleetError } from "../../errors.js";
+import { decodeResultFrame } from "./hot-frames.js";
 
 /** Frames larger than this are a protocol error: the link is closed. */
 export const MAX_FRAME_BYTES = 64 * 1024 * 1024;
@@ -48,7 +49,8 @@ export class FrameDecoder {
       }
       if (buf.length - offset - HEADER_BYTES < size) break;
       const start = offset + HEADER_BYTES;
-      frames.push(fromBinary(WorkerFrameSchema, buf.subarray(start, start + size)));
+      const body = buf.subarray(start, start + size);
+      frames.push(decodeResultFrame(body) ?? fromBinary(WorkerFrameSchema, body));
       offset = start + size;
     }
     if (offset < buf.length) {

@@ -1,4 +1,5 @@
 import type { ServerFrame, WorkerFrame } from "@pyfleet/sdk/gen/pyfleet/worker/v1/worker_pb";
+import type { CallFields } from "./hot-frames.js";
 
 /**
  * One bidirectional frame channel to a worker: a local Unix socket or a
@@ -7,6 +8,8 @@ import type { ServerFrame, WorkerFrame } from "@pyfleet/sdk/gen/pyfleet/worker/v
  */
 export interface Link {
   send(frame: ServerFrame): void;
+  /** Sends a Call frame (the hot path: a socket link encodes it without building a message). */
+  sendCall(call: CallFields): void;
   /** Called for every frame from the worker, in order. */
   onFrame(listener: (frame: WorkerFrame) => void): void;
   /** Called once when the link is gone, whoever closed it. */

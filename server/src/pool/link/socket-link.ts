@@ -1,6 +1,7 @@
 import type net from "node:net";
 import type { ServerFrame, WorkerFrame } from "@pyfleet/sdk/gen/pyfleet/worker/v1/worker_pb";
 import { encodeFrame, FrameDecoder } from "./framing.js";
+import { type CallFields, encodeCallFrame } from "./hot-frames.js";
 import type { Link } from "./link.js";
 
 /** A Link over a connected Unix socket. */
@@ -45,6 +46,14 @@ export class SocketLink implements Link {
   }
 
   send(frame: ServerFrame): void {
+    this.write(encodeFrame(frame));
+  }
+
+  sendCall(call: CallFields): void {
+    this.write(encodeCallFrame(call));
+  }
+
+  private write(bytes: Buffer): void {
     if (this.closed) return;
     // Frames written in the same event-loop turn leave in one write: a
     // write is a syscall, and under load several results arrive per turn,
@@ -57,7 +66,7 @@ export class SocketLink implements Link {
         this.socket.uncork();
       });
     }
-    this.socket.write(encodeFrame(frame));
+    this.socket.write(bytes);
   }
 
   onFrame(listener: (frame: WorkerFrame) => void): void {

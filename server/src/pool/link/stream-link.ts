@@ -1,4 +1,6 @@
-import type { ServerFrame, WorkerFrame } from "@pyfleet/sdk/gen/pyfleet/worker/v1/worker_pb";
+import { create } from "@bufbuild/protobuf";
+import { type ServerFrame, ServerFrameSchema, type WorkerFrame } from "@pyfleet/sdk/gen/pyfleet/worker/v1/worker_pb";
+import type { CallFields } from "./hot-frames.js";
 import type { Link } from "./link.js";
 
 /**
@@ -28,6 +30,10 @@ export class StreamLink implements Link {
     if (this.closed) return;
     this.queue.push(frame);
     this.wake?.();
+  }
+
+  sendCall(call: CallFields): void {
+    this.send(create(ServerFrameSchema, { frame: { case: "call", value: call } }));
   }
 
   onFrame(listener: (frame: WorkerFrame) => void): void {

@@ -1,0 +1,175 @@
+import type { Call, WorkerFrame } from "@pyfleet/sdk/gen/pyfleet/worker/v1/worker_pb";
+
+/**
+ * Hand-written wire code for the two frames every call makes: the Call out
+ * and its Result back. The reflective protobuf codec costs more per call
+ * than the link itself; these write and read the same bytes (a test checks
+ * both against toBinary/fromBinary). Anything else takes the general codec.
+ */
+
+// Tags: (field number << 3) | wire type (0 varint, 2 length-delimited).
+const SERVER_FRAME_CALL = 0x0a; // ServerFrame.call = 1
+const CALL_ID = 0x08;
+const CALL_TOOL = 0x12;
+const CALL_ARGS = 0x1a;
+const CALL_BINARY_ARGS = 0x22;
+const CALL_SESSION_ID = 0x2a;
+const CALL_TIMEOUT_MS = 0x30;
+const CALL_STREAM = 0x38;
+const CALL_CHUNK_WINDOW = 0x40;
+const CALL_REQUEST_ID = 0x4a;
+const MAP_KEY = 0x0a;
+const MAP_VALUE = 0x12;
+const WORKER_FRAME_RESULT = 0x1a; // WorkerFrame.result = 3
+const RESULT_ID = 0x08;
+const RESULT_VALUE = 0x12;
+const PAYLOAD_JSON = 0x0a;
+const PAYLOAD_RAW = 0x12;
+
+/** The fields of a Call, as plain data. */
+export type CallFields = Pick<Call, "id" | "tool" | "args" | "binaryArgs" | "sessionId" | "timeoutMs" | "stream" | "chunkWindow" | "requestId">;
+
+function varintSize(n: number): number {
+  return n < 0x80 ? 1 : n < 0x4000 ? 2 : n < 0x200000 ? 3 : n < 0x10000000 ? 4 : 5;
+}
+
+function writeVarint(buf: Buffer, offset: number, n: number): number {
+  while (n >= 0x80) {
+    buf[offset++] = (n & 0x7f) | 0x80;
+    n >>>= 7;
+  }
+  buf[offset++] = n;
+  return offset;
+}
+
+/** Size of a length-delimited field (tag, length, bytes) holding `len` bytes. */
+function fieldSize(len: number): number {
+  return 1 + varintSize(len) + len;
+}
+
+/** A length-prefixed ServerFrame carrying a Call, as toBinary would write it (fields in number order, defaults omitted). */
+export function encodeCallFrame(call: CallFields): Buffer {
+  const toolLen = Buffer.byteLength(call.tool);
+  const sessionLen = call.sessionId === "" ? 0 : Buffer.byteLength(call.sessionId);
+  const requestLen = call.requestId === "" ? 0 : Buffer.byteLength(call.requestId);
+  const entries = Object.entries(call.binaryArgs);
+  let size = call.id === 0 ? 0 : 1 + varintSize(call.id);
+  if (toolLen > 0) size += fieldSize(toolLen);
+  if (call.args.length > 0) size += fieldSize(call.args.length);
+  const entrySizes: number[] = [];
+  for (const [key, value] of entries) {
+    const keyLen = Buffer.byteLength(key);
+    // Map entries carry key and value even when empty, as protobuf-es writes them.
+    const entry = fieldSize(keyLen) + fieldSize(value.length);
+    entrySizes.push(entry);
+    size += fieldSize(entry);
+  }
+  if (sessionLen > 0) size += fieldSize(sessionLen);
+  if (call.timeoutMs !== 0) size += 1 + varintSize(call.timeoutMs);
+  if (call.stream) size += 2;
+  if (call.chunkWindow !== 0) size += 1 + varintSize(call.chunkWindow);
+  if (requestLen > 0) size += fieldSize(requestLen);
+
+  const frameLen = fieldSize(size);
+  const buf = Buffer.allocUnsafe(4 + frameLen);
+  buf.writeUInt32BE(frameLen, 0);
+  let o = 4;
+  buf[o++] = SERVER_FRAME_CALL;
+  o = writeVarint(buf, o, size);
+  if (call.id !== 0) {
+    buf[o++] = CALL_ID;
+    o = writeVarint(buf, o, call.id);
+  }
+  if (toolLen > 0) {
+    buf[o++] = CALL_TOOL;
+    o = writeVarint(buf, o, toolLen);
+    o += buf.write(call.tool, o);
+  }
+  if (call.args.length > 0) {
+    buf[o++] = CALL_ARGS;
+    o = writeVarint(buf, o, call.args.length);
+    buf.set(call.args, o);
+    o += call.args.length;
+  }
+  for (let i = 0; i < entries.length; i++) {
+    const [key, value] = entries[i]!;
+    buf[o++] = CALL_BINARY_ARGS;
+    o = writeVarint(buf, o, entrySizes[i]!);
+    buf[o++] = MAP_KEY;
+    o = writeVarint(buf, o, Buffer.byteLength(key));
+    o += buf.write(key, o);
+    buf[o++] = MAP_VALUE;
+    o = writeVarint(buf, o, value.length);
+    buf.set(value, o);
+    o += value.length;
+  }
+  if (sessionLen > 0) {
+    buf[o++] = CALL_SESSION_ID;
+    o = writeVarint(buf, o, sessionLen);
+    o += buf.write(call.sessionId, o);
+  }
+  if (call.timeoutMs !== 0) {
+    buf[o++] = CALL_TIMEOUT_MS;
+    o = writeVarint(buf, o, call.timeoutMs);
+  }
+  if (call.stream) {
+    buf[o++] = CALL_STREAM;
+    buf[o++] = 1;
+  }
+  if (call.chunkWindow !== 0) {
+    buf[o++] = CALL_CHUNK_WINDOW;
+    o = writeVarint(buf, o, call.chunkWindow);
+  }
+  if (requestLen > 0) {
+    buf[o++] = CALL_REQUEST_ID;
+    o = writeVarint(buf, o, requestLen);
+    o += buf.write(call.requestId, o);
+  }
+  return buf;
+}
+
+/** Reads a varint at `at`; returns [value, next offset], or undefined past `end` or beyond 32 bits. */
+function readVarint(buf: Uint8Array, at: number, end: number): [number, number] | undefined {
+  let value = 0;
+  for (let shift = 0; shift < 35 && at < end; shift += 7) {
+    const byte = buf[at++]!;
+    value += (byte & 0x7f) * 2 ** shift;
+    if (byte < 0x80) return value <= 0xffffffff ? [value, at] : undefined;
+  }
+  return undefined;
+}
+
+/**
+ * A WorkerFrame that is exactly a Result as the Python runtime writes it
+ * (id, then one json or raw payload), as plain data shaped like the
+ * message; undefined for anything else, which the general codec reads.
+ */
+export function decodeResultFrame(body: Uint8Array): WorkerFrame | undefined {
+  const end = body.length;
+  if (end < 2 || body[0] !== WORKER_FRAME_RESULT) return undefined;
+  const outer = readVarint(body, 1, end);
+  if (!outer || outer[1] + outer[0] !== end) return undefined;
+  let o = outer[1];
+  let id = 0;
+  if (body[o] === RESULT_ID) {
+    const v = readVarint(body, o + 1, end);
+    if (!v) return undefined;
+    [id, o] = v;
+  }
+  if (o === end) return undefined; // no payload: the general codec decides
+  if (body[o] !== RESULT_VALUE) return undefined;
+  const payloadLen = readVarint(body, o + 1, end);
+  if (!payloadLen || payloadLen[1] + payloadLen[0] !== end) return undefined;
+  o = payloadLen[1];
+  const kind = body[o];
+  if (kind !== PAYLOAD_JSON && kind !== PAYLOAD_RAW) return undefined;
+  const len = readVarint(body, o + 1, end);
+  if (!len || len[1] + len[0] !== end) return undefined;
+  const value = body.subarray(len[1], end);
+  return {
+    frame: {
+      case: "result",
+      value: { id, value: { kind: { case: kind === PAYLOAD_JSON ? "json" : "raw", value } } },
+    },
+  } as WorkerFrame;
+}
