@@ -130,6 +130,9 @@ export async function listen(options: ListenerOptions): Promise<Listener> {
   // us, never by a client that stopped reading), which would hold close().
   const sockets = new Set<net.Socket>();
   server.on("connection", (socket: net.Socket) => {
+    // RPCs are small writes answered by small writes: Nagle's algorithm
+    // would hold each back for the peer's delayed ACK (tens of ms).
+    socket.setNoDelay(true);
     sockets.add(socket);
     socket.once("close", () => sockets.delete(socket));
   });

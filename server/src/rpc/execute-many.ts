@@ -8,7 +8,7 @@ import {
 import { PyfleetError, STATUS_NUMBERS } from "../errors.js";
 import type { PoolRegistry } from "../pool/index.js";
 import { callInfoToProto, toValue } from "./pool-convert.js";
-import { callOptions } from "./pool.js";
+import { callOptions, domainSignal } from "./pool.js";
 import { durationMs } from "./validate.js";
 
 /**
@@ -30,6 +30,8 @@ export async function* executeMany(
   let wake: (() => void) | undefined;
   let slotFreed: (() => void) | undefined;
   let outstanding = 0;
+  // One for the stream: every request is cancelled with it.
+  const abort = domainSignal(ctx.signal);
   const notify = () => {
     wake?.();
     wake = undefined;
@@ -65,7 +67,7 @@ export async function* executeMany(
           const pool = pools.get(req.pool);
           const tool = req.tool;
           if (tool === "") throw new PyfleetError("invalid_argument", "tool is required");
-          pool.call(tool, req.args ?? {}, callOptions(ctx, req, durationMs(req.timeout, "timeout"))).then(
+          pool.call(tool, req.args ?? {}, callOptions(ctx, req, durationMs(req.timeout, "timeout"), abort.signal)).then(
             (result) => {
               unanswered.delete(req.id);
               answer(create(ExecuteManyResponseSchema, {
@@ -91,18 +93,24 @@ export async function* executeMany(
     }
   })();
 
-  for (;;) {
-    const next = ready.shift();
-    if (next) {
-      yield next;
-      outstanding--;
-      slotFreed?.();
-      slotFreed = undefined;
-      continue;
+  try {
+    for (;;) {
+      const next = ready.shift();
+      if (next) {
+        yield next;
+        outstanding--;
+        slotFreed?.();
+        slotFreed = undefined;
+        continue;
+      }
+      if (inputError !== undefined) throw inputError;
+      if (inputDone && outstanding === 0) break;
+      await new Promise<void>((resolve) => (wake = resolve));
     }
-    if (inputError !== undefined) throw inputError;
-    if (inputDone && outstanding === 0) break;
-    await new Promise<void>((resolve) => (wake = resolve));
+    await reader;
+  } finally {
+    abort.release();
+    // Ended early (the client left, or its input failed): stop what still runs.
+    if (unanswered.size > 0) abort.cancel("the ExecuteMany stream ended before this request was answered");
   }
-  await reader;
 }

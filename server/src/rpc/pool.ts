@@ -36,26 +36,39 @@ const MAX_PAGE = 1000;
 /**
  * The handler's signal as the pool understands it: aborted with a
  * PyfleetError saying whether the RPC's deadline passed or the client left.
+ * `release()` once the calls it serves are over: connect aborts every
+ * handler's signal when its RPC ends, and forwarding that would build an
+ * error nobody reads (and, left attached, grow with an ExecuteMany stream).
  */
-export function domainSignal(signal: AbortSignal): AbortSignal {
+export function domainSignal(signal: AbortSignal): { signal: AbortSignal; release(): void; cancel(message: string): void } {
   const controller = new AbortController();
-  const forward = () => {
-    const deadline = signal.reason instanceof ConnectError && signal.reason.code === Code.DeadlineExceeded;
-    controller.abort(deadline
-      ? new PyfleetError("deadline_exceeded", "the call's deadline passed")
-      : new PyfleetError("canceled", "the client cancelled the call"));
+  const forward = {
+    handleEvent() {
+      const deadline = signal.reason instanceof ConnectError && signal.reason.code === Code.DeadlineExceeded;
+      controller.abort(deadline
+        ? new PyfleetError("deadline_exceeded", "the call's deadline passed")
+        : new PyfleetError("canceled", "the client cancelled the call"));
+    },
   };
-  if (signal.aborted) forward();
+  if (signal.aborted) forward.handleEvent();
   else signal.addEventListener("abort", forward, { once: true });
-  return controller.signal;
+  return {
+    signal: controller.signal,
+    release() {
+      signal.removeEventListener("abort", forward);
+    },
+    cancel(message: string) {
+      controller.abort(new PyfleetError("canceled", message));
+    },
+  };
 }
 
-/** Call options from the RPC: tenant, deadline, cancellation, request id. */
-export function callOptions(ctx: HandlerContext, fields: { sessionId: string; idempotent: boolean; binaryArgs: Record<string, Uint8Array> }, timeoutMs: number | undefined): ExecuteOptions {
+/** Call options from the RPC: tenant, deadline, cancellation (`signal`, from domainSignal), request id. */
+export function callOptions(ctx: HandlerContext, fields: { sessionId: string; idempotent: boolean; binaryArgs: Record<string, Uint8Array> }, timeoutMs: number | undefined, signal: AbortSignal): ExecuteOptions {
   const limit = earliest(ctx.timeoutMs(), timeoutMs);
   return {
     owner: ctx.values.get(tenantKey),
-    signal: domainSignal(ctx.signal),
+    signal,
     requestId: ctx.values.get(requestIdKey),
     idempotent: fields.idempotent,
     binaryArgs: fields.binaryArgs,
@@ -72,24 +85,34 @@ export function poolService(pools: PoolRegistry, options: PoolServiceOptions): P
   return {
     async execute(req, ctx) {
       const pool = pools.get(req.pool);
-      const result = await pool.call(required(req.tool, "tool"), req.args ?? {}, callOptions(ctx, req, durationMs(req.timeout, "timeout")));
-      return create(ExecuteResponseSchema, {
-        result: toValue(result.value),
-        binaryResult: result.binary ?? new Uint8Array(),
-        info: callInfoToProto(result.info),
-      });
+      const abort = domainSignal(ctx.signal);
+      try {
+        const result = await pool.call(required(req.tool, "tool"), req.args ?? {}, callOptions(ctx, req, durationMs(req.timeout, "timeout"), abort.signal));
+        return create(ExecuteResponseSchema, {
+          result: toValue(result.value),
+          binaryResult: result.binary ?? new Uint8Array(),
+          info: callInfoToProto(result.info),
+        });
+      } finally {
+        abort.release();
+      }
     },
 
     async *executeStream(req, ctx) {
       const pool = pools.get(req.pool);
-      const stream = pool.executeStream(required(req.tool, "tool"), req.args ?? {}, callOptions(ctx, req, durationMs(req.timeout, "timeout")));
-      for await (const event of stream) {
-        const message: ExecuteStreamResponse = event.kind === "chunk"
-          ? create(ExecuteStreamResponseSchema, { event: { case: "chunk", value: toValue(event.value) } })
-          : event.kind === "binary"
-            ? create(ExecuteStreamResponseSchema, { event: { case: "binaryChunk", value: event.value } })
-            : create(ExecuteStreamResponseSchema, { event: { case: "done", value: { chunks: BigInt(event.chunks), result: toValue(event.result), info: callInfoToProto(event.info) } } });
-        yield message;
+      const abort = domainSignal(ctx.signal);
+      try {
+        const stream = pool.executeStream(required(req.tool, "tool"), req.args ?? {}, callOptions(ctx, req, durationMs(req.timeout, "timeout"), abort.signal));
+        for await (const event of stream) {
+          const message: ExecuteStreamResponse = event.kind === "chunk"
+            ? create(ExecuteStreamResponseSchema, { event: { case: "chunk", value: toValue(event.value) } })
+            : event.kind === "binary"
+              ? create(ExecuteStreamResponseSchema, { event: { case: "binaryChunk", value: event.value } })
+              : create(ExecuteStreamResponseSchema, { event: { case: "done", value: { chunks: BigInt(event.chunks), result: toValue(event.result), info: callInfoToProto(event.info) } } });
+          yield message;
+        }
+      } finally {
+        abort.release();
       }
     },
 
