@@ -14,7 +14,11 @@ describe("chaos scenarios at test scale", { timeout: 120_000 }, () => {
   it("workers.sigkill: idempotent calls survive worker kills", async () => {
     const r = await run("workers.sigkill");
     expect(r.counts.kills, explain(r)).toBeGreaterThan(0);
-    expect(r.counts.idempotent_ok! / r.counts.idempotent_calls!, explain(r)).toBeGreaterThanOrEqual(0.999);
+    // An idempotent call fails only when every attempt's worker was killed
+    // (maxAttempts); how rarely is a goal of `npm run chaos`, where the
+    // sample is large and the machine not shared with the rest of the tests.
+    expect(r.counts.idempotent_calls! - r.counts.idempotent_ok! - r.counts.retries_exhausted!, explain(r)).toBe(0);
+    expect(r.counts.idempotent_ok! / r.counts.idempotent_calls!, explain(r)).toBeGreaterThanOrEqual(0.95);
     expect(r.notes.some((n) => n.startsWith("non-idempotent failures") && /"(?!UNAVAILABLE)[A-Z_]+"/.test(n)), explain(r)).toBe(false);
   });
 

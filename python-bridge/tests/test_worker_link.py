@@ -232,6 +232,7 @@ def test_fork_mode_forks_workers_that_serve_and_are_reaped(harness: Harness) -> 
     assert hello.template
     ready = tlink.expect("ready")
     assert "echo" in {t.name for t in ready.tools}
+    assert ready.fork_unsafe == ""
     pids = []
     for i in (1, 2):
         tlink.send(fork=W.Fork(token=f"child-{i}", worker_id=f"w{i}"))
@@ -248,6 +249,11 @@ def test_fork_mode_forks_workers_that_serve_and_are_reaped(harness: Harness) -> 
     # Killing the template takes its children with it (parent-death signal).
     os.killpg(template.pid, signal.SIGKILL)
     wait_gone(pids[1][0])
+
+
+def test_a_template_whose_adapter_starts_a_thread_at_import_says_forking_is_unsafe(harness: Harness) -> None:
+    _, _, ready = harness.start("pyfleet_bridge.testing.thread_import:ThreadImportAdapter", "--template")
+    assert ready.fork_unsafe == "importing the adapter started 1 thread"
 
 
 def test_dial_in_attaches_over_grpc_and_serves_a_call() -> None:

@@ -15,7 +15,7 @@ export async function workerKills(o: ChaosOptions): Promise<ChaosResult> {
   const { server, close } = await startServer({ pools: [{ name: "default", size }] });
   const pool = server.pools.get("default");
   const client = poolClient(server.url);
-  const counts = { idempotent_calls: 0, idempotent_ok: 0, non_idempotent_calls: 0, non_idempotent_ok: 0, kills: 0, over_deadline: 0, retried: 0 };
+  const counts = { idempotent_calls: 0, idempotent_ok: 0, non_idempotent_calls: 0, non_idempotent_ok: 0, kills: 0, over_deadline: 0, retried: 0, retries_exhausted: 0 };
   const idempotentErrors = new Map<string, number>();
   const otherErrors = new Map<string, number>();
   const latencies: number[] = [];
@@ -37,6 +37,8 @@ export async function workerKills(o: ChaosOptions): Promise<ChaosResult> {
         const errors = idempotent ? idempotentErrors : otherErrors;
         errors.set(codeOf(e), (errors.get(codeOf(e)) ?? 0) + 1);
         const message = (e as Error).message.replace(/\d+/g, "N");
+        // Killed on every attempt: the retry budget ran out, as documented.
+        if (idempotent && message.includes("(maxAttempts)")) counts.retries_exhausted++;
         if (idempotent && samples.size < 5) samples.add(message);
       }
       const ms = performance.now() - started;
@@ -52,7 +54,8 @@ export async function workerKills(o: ChaosOptions): Promise<ChaosResult> {
   const killer = (async () => {
     while (performance.now() < end - 200) {
       await new Promise((resolve) => setTimeout(resolve, 200));
-      const pids = pool.localPids();
+      // Workers, not a fork template: killing that takes its workers with it by design.
+      const pids = pool.workerSummaries().map((w) => w.pid).filter((pid) => pid > 0);
       const victim = pids[Math.floor(Math.random() * pids.length)];
       if (victim === undefined) continue;
       try {

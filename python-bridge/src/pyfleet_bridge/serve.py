@@ -35,10 +35,10 @@ def startup_failed(link: Link, phase: str, e: BaseException) -> None:
         pass
 
 
-def ready(tools: dict[str, ToolInfo], concurrency: int, adapter: str) -> worker_pb2.WorkerFrame:
+def ready(tools: dict[str, ToolInfo], concurrency: int, adapter: str, fork_unsafe: str = "") -> worker_pb2.WorkerFrame:
     return worker_pb2.WorkerFrame(ready=worker_pb2.Ready(
         tools=[tool_spec(t) for t in tools.values()], concurrency=concurrency, adapter=adapter,
-        python_version=platform.python_version()))
+        python_version=platform.python_version(), fork_unsafe=fork_unsafe))
 
 
 def start_adapter(link: Link, cls: type[Adapter]) -> Adapter:

@@ -6,6 +6,7 @@ import gc
 import os
 import queue
 import signal
+import sys
 import threading
 
 from pyfleet.worker.v1 import worker_pb2
@@ -17,8 +18,35 @@ from pyfleet_bridge.liveness import die_with_parent, watch_stdin
 from pyfleet_bridge.serve import EXIT_OK, concurrency_of, hello, ready, serve
 
 
+def thread_count() -> int:
+    """Threads of this process, native ones included (0 where /proc is missing)."""
+    try:
+        return len(os.listdir("/proc/self/task"))
+    except OSError:
+        return 0
+
+
+def fork_unsafe_reason(threads_started: int) -> str:
+    """Why forking workers from this process could hang or crash them; "" when it looks safe.
+
+    Only the forking thread survives a fork: a lock another thread held stays
+    locked in the child forever, and a CUDA context does not survive at all."""
+    if not os.path.isdir("/proc/self/task"):
+        return "fork is only used on Linux"
+    if threads_started > 0:
+        return f"importing the adapter started {threads_started} thread{'s' if threads_started > 1 else ''}"
+    torch = sys.modules.get("torch")
+    cuda = getattr(torch, "cuda", None)
+    try:
+        if cuda is not None and cuda.is_initialized():
+            return "importing the adapter initialized CUDA"
+    except Exception:  # noqa: BLE001 - a broken torch is not our concern here
+        pass
+    return ""
+
+
 def run_template(link: SocketLink, cls: type[Adapter], adapter_spec: str, socket_path: str,
-                 requested_concurrency: int | None, original_stderr: int) -> int:
+                 requested_concurrency: int | None, original_stderr: int, fork_unsafe: str = "") -> int:
     """Serves Fork requests until Shutdown or the server goes away."""
     tools = collect_tools(cls)
     # Objects imported so far stay out of the collector's reach, so forked
@@ -65,7 +93,7 @@ def run_template(link: SocketLink, cls: type[Adapter], adapter_spec: str, socket
 
     threading.Thread(target=reap, name="pyfleet-reaper", daemon=True).start()
     threading.Thread(target=read, name="pyfleet-template-link", daemon=True).start()
-    link.send(ready(tools, concurrency_of(cls, requested_concurrency), adapter_spec))
+    link.send(ready(tools, concurrency_of(cls, requested_concurrency), adapter_spec, fork_unsafe))
 
     while True:
         fork = forks.get()

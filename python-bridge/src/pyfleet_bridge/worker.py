@@ -16,6 +16,7 @@ from pyfleet_bridge.capture import forward_logging, redirect_output
 from pyfleet_bridge.link import SocketLink
 from pyfleet_bridge.liveness import check_parent, die_with_parent, watch_stdin
 from pyfleet_bridge.serve import EXIT_PROTOCOL, EXIT_STARTUP, EXIT_USAGE, hello, serve, startup_failed
+from pyfleet_bridge.template import fork_unsafe_reason, thread_count
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -68,6 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     link.send(hello(os.environ.get("PYFLEET_WORKER_TOKEN", ""), template=args.template))
     original_stderr = redirect_output(link)
     forward_logging(link)
+    threads_before = thread_count()
     try:
         cls = load_adapter_class(args.adapter)
     except BaseException as e:  # noqa: BLE001 - report any import failure to the server
@@ -78,7 +80,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.template:
         from pyfleet_bridge.template import run_template
 
-        return run_template(link, cls, args.adapter, args.socket, args.concurrency, original_stderr)
+        return run_template(link, cls, args.adapter, args.socket, args.concurrency, original_stderr,
+                            fork_unsafe_reason(thread_count() - threads_before))
     return serve(link, cls, args.adapter, args.concurrency)
 
 

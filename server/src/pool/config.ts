@@ -17,7 +17,7 @@ export const poolConfigSchema = z.object({
   size: int(0).default(d.size),
   concurrency: int(1).default(d.concurrency),
   startupConcurrency: int(1).default(d.startupConcurrency),
-  startMode: z.enum(["spawn", "fork"]).default(d.startMode),
+  startMode: z.enum(["auto", "spawn", "fork"]).default(d.startMode),
   startupTimeoutMs: int(1).default(d.startupTimeoutMs),
   queueMaxSize: int(0).default(d.queueMaxSize),
   queueTimeoutMs: int(0).default(d.queueTimeoutMs),

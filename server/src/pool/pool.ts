@@ -171,7 +171,12 @@ export class Pool {
   private toolsByName = new Map<string, ToolSpec>();
   private template: Template | undefined;
   private templateStarting: Promise<Template> | undefined;
+  /** How workers start; with startMode "auto", undecided until a template reports whether forking is safe. */
+  private workerStart: "spawn" | "fork" | undefined;
+  private decidingStart = false;
   private workerSeq = 0;
+  /** Link tokens of local workers, revoked when they die. */
+  private readonly tokens = new Map<string, () => void>();
   private readonly running = new Set<PendingCall>();
   /** Dial-in worker group -> when one of its workers last took a call. */
   private readonly groupActive = new Map<string, number>();
@@ -195,6 +200,7 @@ export class Pool {
     deps: PoolDeps,
   ) {
     this.name = config.name;
+    if (config.startMode !== "auto") this.workerStart = config.startMode;
     this.logger = deps.logger.child({ pool: config.name });
     this.ownsLinkServer = !deps.linkServer;
     this.circuitCooldownMs = config.circuitCooldownMs;
@@ -694,9 +700,9 @@ export class Pool {
         pool.afterCall(worker);
         pool.fail(call, pool.toolError(frame, call, worker));
       },
-      lost(death) {
+      lost(death, queued) {
         pool.running.delete(call);
-        pool.onCallLost(call, worker, death);
+        pool.onCallLost(call, worker, death, queued);
       },
     };
     try {
@@ -742,9 +748,12 @@ export class Pool {
     }
   }
 
-  private onCallLost(call: PendingCall, worker: Worker, death: WorkerDeath) {
+  private onCallLost(call: PendingCall, worker: Worker, death: WorkerDeath, queued: boolean) {
     call.active = undefined;
     if (call.settled) return;
+    // Prefetched behind another call, it most likely never ran: the retry
+    // budget (maxAttempts) is for calls that may have killed their worker.
+    if (queued && call.idempotent) call.attempts--;
     const session = call.session;
     const strict = session !== undefined && session.affinity !== "hint";
     const retryable = call.idempotent && !strict && call.chunksDelivered === 0 && call.attempts < this.config.maxAttempts && !this.closing;
@@ -933,6 +942,10 @@ export class Pool {
       if (w.state !== "draining" && w.state !== "dead") local++;
     }
     const target = this.circuit === "probing" ? Math.min(1, this.config.size) : this.config.size;
+    if (local < target && this.workerStart === undefined) {
+      this.decideStart();
+      return;
+    }
     while (local < target && starting < this.config.startupConcurrency) {
       local++;
       starting++;
@@ -940,8 +953,43 @@ export class Pool {
     }
   }
 
+  /**
+   * startMode "auto": a template imports the adapter and says whether forking
+   * from it is safe; workers are forked from it if so, spawned if not (or if
+   * the template cannot start: spawned workers then report why, as usual).
+   */
+  private decideStart() {
+    if (this.decidingStart) return;
+    this.decidingStart = true;
+    this.ensureTemplate().then(
+      (template) => {
+        if (!template.forkUnsafe) {
+          this.workerStart = "fork";
+          return;
+        }
+        this.workerStart = "spawn";
+        this.logger.warn({ pool: this.name, reason: template.forkUnsafe },
+          `pool "${this.name}": ${template.forkUnsafe}, so its workers are spawned, not forked (startMode fork forks anyway)`);
+        if (this.template === template) this.template = undefined;
+        void template.stop(500);
+      },
+      (e: unknown) => {
+        this.workerStart = "spawn";
+        if (!this.closing) this.logger.warn({ pool: this.name, err: e }, `pool "${this.name}": the fork template did not start, so its workers are spawned`);
+      },
+    ).finally(() => {
+      this.decidingStart = false;
+      this.ensureWorkers();
+    });
+  }
+
+  /** The start mode as configured, and for "auto" what it decided. */
+  get startModeInUse(): string {
+    return this.config.startMode === "auto" ? `auto${this.workerStart ? `: ${this.workerStart}` : ""}` : this.config.startMode;
+  }
+
   private startWorker() {
-    if (this.config.startMode === "fork") {
+    if (this.workerStart === "fork") {
       void this.startForkedWorker();
       return;
     }
@@ -957,7 +1005,9 @@ export class Pool {
       onOutput: (line, stream) => this.onProcessOutput(workerId, line, stream),
     });
     worker = this.newWorker(workerId, { process: proc });
-    void proc.exited.then(() => issued.revoke());
+    // Revoked once the worker is dead, not when its process exits: its Hello
+    // (and why it failed) may still be unread.
+    this.tokens.set(worker.id, issued.revoke);
     this.emit("worker.starting", { workerId: worker.id, pid: proc.pid });
   }
 
@@ -969,8 +1019,14 @@ export class Pool {
       const template = await this.ensureTemplate();
       if (worker.state === "dead") return;
       const issued = this.linkServer.issue((hello, link) => worker.attach(hello, link));
+      this.tokens.set(worker.id, issued.revoke);
       template.fork(issued.token, worker.id);
     } catch (e) {
+      // SIGKILLed while it started (an operator, the OOM killer): not the adapter's failure.
+      if (e instanceof TemplateStartupError && e.exit.signal === "SIGKILL") {
+        worker.forkLost(e.message);
+        return;
+      }
       const failure = e instanceof TemplateStartupError ? e.startupFailure : undefined;
       worker.kill(e instanceof Error ? e.message : String(e));
       if (failure) this.recordStartupFailure(this.describeStartupFailure(failure.phase, failure.type, failure.message, "fork template"));
@@ -994,6 +1050,8 @@ export class Pool {
         events: {
           died: (reason) => {
             if (this.template === template) this.template = undefined;
+            for (const id of template.forking) this.workers.get(id)?.forkLost(reason);
+            template.forking.clear();
             if (!this.closing) this.logger.warn({ reason }, `fork template died: ${reason}`);
           },
           output: (line, stream) => this.onProcessOutput(`${this.name}-template`, line, stream),
@@ -1012,6 +1070,7 @@ export class Pool {
   }
 
   private onWorkerReady(worker: Worker) {
+    this.template?.forking.delete(worker.id);
     this.setTools(worker.tools);
     this.startupFailures = 0;
     if (this.circuit !== "closed") {
@@ -1033,6 +1092,8 @@ export class Pool {
 
   private onWorkerDied(worker: Worker, death: WorkerDeath) {
     this.workers.delete(worker.id);
+    this.tokens.get(worker.id)?.();
+    this.tokens.delete(worker.id);
     const time = Date.now();
     for (const session of this.sessions.takePinned(worker.id)) {
       if (session.affinity === "hint") {

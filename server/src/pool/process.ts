@@ -5,6 +5,8 @@ export interface ExitInfo {
   signal?: string;
   /** Set when the process could not be started at all (e.g. python not found). */
   spawnError?: string;
+  /** What made it exit, when known (a forked worker's template died). */
+  cause?: string;
 }
 
 /** A Python process running in its own process group. */
@@ -34,7 +36,7 @@ const TAIL_LINES = 40;
 export function describeExit(info: ExitInfo | undefined): string {
   if (!info) return "still running";
   if (info.spawnError) return info.spawnError;
-  if (info.signal) return `killed by ${info.signal}`;
+  if (info.signal) return `killed by ${info.signal}${info.cause ? ` (${info.cause})` : ""}`;
   return `exit code ${info.exitCode}`;
 }
 

@@ -20,6 +20,8 @@ const CHILD_EXIT_WAIT_MS = 250;
  */
 export class Template {
   tools: ToolSpec[] = [];
+  /** Why forking from this template would not be safe; "" when it is (known once ready). */
+  forkUnsafe = "";
   private link: Link | undefined;
   private readonly exits = new Map<number, ExitInfo>();
   private readonly exitWaiters = new Map<number, (exit: ExitInfo) => void>();
@@ -52,6 +54,7 @@ export class Template {
           if (frame.frame.case === "ready") {
             clearTimeout(timer);
             this.tools = frame.frame.value.tools;
+            this.forkUnsafe = frame.frame.value.forkUnsafe;
             this.readyFlag = true;
             resolve();
           } else {
@@ -65,9 +68,10 @@ export class Template {
         issued.revoke();
         this.dead = true;
         const reason = `fork template ${describeExit(exit)}`;
-        if (!this.readyFlag) reject(new TemplateStartupError(reason, this.startupFailure));
+        if (!this.readyFlag) reject(new TemplateStartupError(reason, this.startupFailure, exit));
         this.events.died(reason, this.startupFailure, !this.readyFlag);
-        for (const [pid, resolveExit] of this.exitWaiters) resolveExit({ spawnError: reason, ...(this.exits.get(pid) ?? {}) });
+        // Its children die with it, by their parent-death signal: not their adapter's doing.
+        for (const [pid, resolveExit] of this.exitWaiters) resolveExit(this.exits.get(pid) ?? { signal: "SIGKILL", cause: reason });
         this.exitWaiters.clear();
       });
     });
@@ -85,8 +89,12 @@ export class Template {
     return this.process.pid;
   }
 
+  /** Workers asked for and not connected yet: if the template dies, they never will. */
+  readonly forking = new Set<string>();
+
   /** Asks the template to fork a worker that will connect with `token`. */
   fork(token: string, workerId: string): void {
+    this.forking.add(workerId);
     this.link?.send(create(ServerFrameSchema, { frame: { case: "fork", value: { token, workerId } } }));
   }
 
@@ -97,7 +105,7 @@ export class Template {
       this.exits.delete(pid);
       return Promise.resolve(known);
     }
-    if (this.dead) return Promise.resolve(undefined);
+    if (this.dead) return Promise.resolve({ signal: "SIGKILL", cause: "its fork template had died" });
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
         this.exitWaiters.delete(pid);
@@ -152,7 +160,7 @@ export class Template {
 }
 
 export class TemplateStartupError extends Error {
-  constructor(message: string, readonly startupFailure: StartupFailed | undefined) {
+  constructor(message: string, readonly startupFailure: StartupFailed | undefined, readonly exit: ExitInfo) {
     super(message);
   }
 }

@@ -34,8 +34,12 @@ export interface CallSink {
   chunk(items: Payload[]): void;
   result(value: Payload | undefined): void;
   error(frame: ErrorFrame): void;
-  /** The worker died (or its link dropped) before the call ended. */
-  lost(death: WorkerDeath): void;
+  /**
+   * The worker died (or its link dropped) before the call ended. `queued`:
+   * the call was prefetched behind running calls, so it had most likely not
+   * started.
+   */
+  lost(death: WorkerDeath, queued: boolean): void;
 }
 
 export interface CallRequest {
@@ -103,6 +107,8 @@ interface CallState extends ActiveCall {
 
 /** How long death reporting waits for the process's exit status after its link closed. */
 const EXIT_WAIT_MS = 250;
+/** How long an exited worker's death waits for its link to be handed over (see onProcessExit). */
+const ATTACH_WAIT_MS = 2_000;
 
 /**
  * One Python worker: its link, the calls running on it, its heartbeat. It
@@ -141,7 +147,7 @@ export class Worker {
     this.group = options.group;
     if (options.process) {
       this.pid = options.process.pid;
-      void options.process.exited.then((exit) => this.die(describeExit(exit), exit));
+      void options.process.exited.then((exit) => this.onProcessExit(exit));
     }
     this.startupTimer = setTimeout(
       () => this.kill(`not ready within ${options.startupTimeoutMs} ms (startupTimeoutMs)`),
@@ -212,6 +218,7 @@ export class Worker {
     this.hostname = hello.hostname;
     link.onFrame((frame) => this.onFrame(frame));
     link.onClose((reason) => this.onLinkClosed(reason));
+    if (this.exitedWhileLinked) link.onClose(this.exitedWhileLinked);
   }
 
   /** Whether the worker can take one more call: a free slot or room to prefetch (the pool decides when to prefetch). */
@@ -287,6 +294,15 @@ export class Worker {
   }
 
   private onDeath: (() => void)[] = [];
+
+  /**
+   * The template asked to fork this worker died: if it has not connected
+   * yet, it never will (or it died with its template, by the parent-death
+   * signal). Not the adapter's failure, so not counted as one.
+   */
+  forkLost(cause: string): void {
+    if (this.state === "starting" && this.link === undefined) this.die(`its fork template died (${cause})`, { signal: "SIGKILL", cause });
+  }
 
   /** Kills the worker's process group at once. */
   kill(reason: string, expected = false): void {
@@ -444,6 +460,29 @@ export class Worker {
     void this.die(this.pendingReason ?? reason);
   }
 
+  /**
+   * The process is gone, but what it wrote just before (a StartupFailed, a
+   * last result) may still be unread on its link, or its link not yet
+   * handed over: read that first, for EXIT_WAIT_MS at most.
+   */
+  private onProcessExit(exit: ExitInfo) {
+    const die = () => this.die(describeExit(exit), exit);
+    if (this.linkClosed || (this.link === undefined && this.state !== "starting")) {
+      die();
+      return;
+    }
+    // Not connected yet: its Hello may wait behind other work on a busy server.
+    const timer = setTimeout(die, this.link === undefined ? ATTACH_WAIT_MS : EXIT_WAIT_MS);
+    this.exitedWhileLinked = () => {
+      clearTimeout(timer);
+      die();
+    };
+    this.link?.onClose(this.exitedWhileLinked);
+  }
+
+  /** Set while a process that exited waits for its link to drain (see onProcessExit). */
+  private exitedWhileLinked: (() => void) | undefined;
+
   private die(reason: string, exit?: ExitInfo): void {
     if (this.deathStarted) return;
     this.deathStarted = true;
@@ -463,10 +502,10 @@ export class Worker {
     };
     const lost = [...this.calls.values()];
     this.calls.clear();
-    for (const state of lost) {
+    lost.forEach((state, i) => {
       clearTimeout(state.cancelTimer);
-      state.sink.lost(death);
-    }
+      state.sink.lost(death, i >= this.concurrency);
+    });
     this.options.hooks.died(this, death);
     for (const resolve of this.onDeath.splice(0)) resolve();
   }

@@ -217,7 +217,7 @@ export function poolService(pools: PoolRegistry, options: PoolServiceOptions): P
             adapter: pool.config.adapter,
             size: pool.config.size,
             concurrency: pool.config.concurrency,
-            startMode: pool.config.startMode,
+            startMode: pool.startModeInUse,
             ready: stats.workersReady + stats.workersBusy > 0,
             workers: stats.workersReady + stats.workersBusy,
             isDefault: pool.name === pools.defaultPool,

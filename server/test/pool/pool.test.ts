@@ -1,9 +1,22 @@
+import { readdirSync, readFileSync } from "node:fs";
 import { execa } from "execa";
 import { describe, expect, it } from "vitest";
 import { PyfleetError } from "../../src/errors.js";
 import type { StreamEvent } from "../../src/pool/index.js";
-import { isAlive, parentOf, waitForExit } from "../procs.js";
+import { isAlive, parentOf, until, waitForExit } from "../procs.js";
 import { nextEvent, pidOf, startPool } from "./helpers.js";
+
+/** Fork templates of this process whose adapter module mentions `adapter`. */
+function templatesOf(adapter: string): number[] {
+  return readdirSync("/proc").filter((d) => /^\d+$/.test(d)).filter((d) => {
+    try {
+      const cmd = readFileSync(`/proc/${d}/cmdline`, "utf8");
+      return cmd.includes("--template") && cmd.includes(adapter) && parentOf(Number(d)) === process.pid;
+    } catch {
+      return false;
+    }
+  }).map(Number);
+}
 
 async function rejection(promise: Promise<unknown>): Promise<PyfleetError> {
   const error = await promise.then(() => undefined, (e: unknown) => e);
@@ -309,6 +322,20 @@ describe("recycling, fork mode and shutdown", () => {
     // Three calls at once go to three workers (each runs one call at a time).
     const answered = await Promise.all([1, 2, 3].map(() => pidOf(pool)));
     expect(new Set(answered)).toEqual(new Set(workerPids));
+  });
+
+  it("auto mode forks when the adapter is safe to fork, and spawns when its import starts a thread", async () => {
+    const forked = await startPool({ size: 2 });
+    expect(forked.startModeInUse).toBe("auto: fork");
+    const forkedParents = new Set(forked.workerSummaries().map((w) => parentOf(w.pid)));
+    expect(forkedParents.size).toBe(1);
+    expect(forkedParents.has(process.pid)).toBe(false);
+    const spawned = await startPool({ size: 2, adapter: "pyfleet_bridge.testing.thread_import:ThreadImportAdapter" });
+    expect(spawned.startModeInUse).toBe("auto: spawn");
+    expect(new Set(spawned.workerSummaries().map((w) => parentOf(w.pid)))).toEqual(new Set([process.pid]));
+    expect(await spawned.execute("echo", { a: 1 })).toEqual({ a: 1 });
+    // The template that found the thread stops.
+    await until(() => templatesOf("thread_import").length === 0, 5_000, "the unsafe template to exit");
   });
 
   it("close() lets a running call finish and leaves no Python process behind", async () => {

@@ -120,16 +120,18 @@ class Hello(_message.Message):
     def __init__(self, token: _Optional[str] = ..., pid: _Optional[int] = ..., protocol_version: _Optional[int] = ..., pool: _Optional[str] = ..., hostname: _Optional[str] = ..., template: _Optional[bool] = ..., adapter: _Optional[str] = ...) -> None: ...
 
 class Ready(_message.Message):
-    __slots__ = ("tools", "concurrency", "adapter", "python_version")
+    __slots__ = ("tools", "concurrency", "adapter", "python_version", "fork_unsafe")
     TOOLS_FIELD_NUMBER: _ClassVar[int]
     CONCURRENCY_FIELD_NUMBER: _ClassVar[int]
     ADAPTER_FIELD_NUMBER: _ClassVar[int]
     PYTHON_VERSION_FIELD_NUMBER: _ClassVar[int]
+    FORK_UNSAFE_FIELD_NUMBER: _ClassVar[int]
     tools: _containers.RepeatedCompositeFieldContainer[_tool_pb2.ToolSpec]
     concurrency: int
     adapter: str
     python_version: str
-    def __init__(self, tools: _Optional[_Iterable[_Union[_tool_pb2.ToolSpec, _Mapping]]] = ..., concurrency: _Optional[int] = ..., adapter: _Optional[str] = ..., python_version: _Optional[str] = ...) -> None: ...
+    fork_unsafe: str
+    def __init__(self, tools: _Optional[_Iterable[_Union[_tool_pb2.ToolSpec, _Mapping]]] = ..., concurrency: _Optional[int] = ..., adapter: _Optional[str] = ..., python_version: _Optional[str] = ..., fork_unsafe: _Optional[str] = ...) -> None: ...
 
 class StartupFailed(_message.Message):
     __slots__ = ("phase", "type", "message", "traceback")

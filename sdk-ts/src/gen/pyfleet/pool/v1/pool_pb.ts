@@ -1179,7 +1179,8 @@ export type PoolInfo = Message<"pyfleet.pool.v1.PoolInfo"> & {
   concurrency: number;
 
   /**
-   * "fork" or "spawn".
+   * "fork" or "spawn"; "auto" (the default) reads "auto: fork" or "auto: spawn"
+   * once decided.
    *
    * @generated from field: string start_mode = 5;
    */
