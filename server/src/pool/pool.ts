@@ -815,6 +815,9 @@ export class Pool {
         const call = this.queue[i]!;
         const worker = this.pickWorker(call);
         if (!worker) {
+          // A call free to go anywhere found no room: no worker has any, so
+          // nothing further back can go either (pinned calls included).
+          if (!call.session?.workerId || call.session.affinity === "hint") break;
           i++;
           continue;
         }

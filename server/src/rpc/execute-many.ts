@@ -30,8 +30,13 @@ export async function* executeMany(
   let wake: (() => void) | undefined;
   let slotFreed: (() => void) | undefined;
   let outstanding = 0;
-  // One for the stream: every request is cancelled with it.
+  // One listener on the stream's signal; each request gets its own signal,
+  // so none carries hundreds of listeners (each add and remove walks them).
   const abort = domainSignal(ctx.signal);
+  const running = new Map<string, AbortController>();
+  abort.signal.addEventListener("abort", () => {
+    for (const controller of running.values()) controller.abort(abort.signal.reason);
+  }, { once: true });
   const notify = () => {
     wake?.();
     wake = undefined;
@@ -67,8 +72,12 @@ export async function* executeMany(
           const pool = pools.get(req.pool);
           const tool = req.tool;
           if (tool === "") throw new PyfleetError("invalid_argument", "tool is required");
-          pool.call(tool, req.args ?? {}, callOptions(ctx, req, durationMs(req.timeout, "timeout"), abort.signal)).then(
+          const controller = new AbortController();
+          if (abort.signal.aborted) controller.abort(abort.signal.reason);
+          running.set(req.id, controller);
+          pool.call(tool, req.args ?? {}, callOptions(ctx, req, durationMs(req.timeout, "timeout"), controller.signal)).then(
             (result) => {
+              running.delete(req.id);
               unanswered.delete(req.id);
               answer(create(ExecuteManyResponseSchema, {
                 id: req.id,
@@ -76,11 +85,13 @@ export async function* executeMany(
               }));
             },
             (e: unknown) => {
+              running.delete(req.id);
               unanswered.delete(req.id);
               fail(req.id, e);
             },
           );
         } catch (e) {
+          running.delete(req.id);
           unanswered.delete(req.id);
           fail(req.id, e);
         }
