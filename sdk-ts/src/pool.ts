@@ -18,6 +18,9 @@ import { valueToJson } from "./values.js";
 /** A tool's return value: JSON, or bytes when the tool returned bytes. */
 export type ToolValue = JsonValue | Uint8Array;
 
+/** Chunks the server may pack in one stream message (ExecuteStreamRequest.max_chunks_per_message). */
+const CHUNKS_PER_MESSAGE = 256;
+
 export interface CallOptions {
   /** Run inside this session (an id or a Session). */
   session?: string | Session;
@@ -146,10 +149,13 @@ export class PoolClient {
         args,
         sessionId: sessionId(options.session),
         binaryArgs: options.binaryArgs ?? {},
+        maxChunksPerMessage: CHUNKS_PER_MESSAGE,
       }, { signal, ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}) });
       for await (const message of messages) {
         const event = message.event;
-        if (event.case === "chunk") yield valueToJson(event.value);
+        if (event.case === "chunkBatch") {
+          for (const json of event.value.json) yield JSON.parse(json) as JsonValue;
+        } else if (event.case === "chunk") yield valueToJson(event.value);
         else if (event.case === "binaryChunk") yield event.value;
         else if (event.case === "done") {
           return { chunks: Number(event.value.chunks), result: valueToJson(event.value.result), info: infoFromProto(event.value.info) };

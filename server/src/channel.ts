@@ -38,6 +38,13 @@ export class BoundedChannel<T> implements AsyncIterable<T> {
     return true;
   }
 
+  /** Takes up to `max` queued items from the front while `fits` holds, without waiting. */
+  takeReady(max: number, fits: (item: T) => boolean): T[] {
+    let n = 0;
+    while (n < max && n < this.items.length && fits(this.items[n]!)) n++;
+    return n === 0 ? [] : this.items.splice(0, n);
+  }
+
   /** Ends the stream once the queued items are consumed. */
   close(): void {
     if (this.ended) return;

@@ -11,6 +11,7 @@ from grpc import aio
 from pyfleet import _values as values
 from pyfleet.client import (
     _AFFINITY,
+    CHUNKS_PER_MESSAGE,
     CallResult,
     Compute,
     Job,
@@ -23,6 +24,7 @@ from pyfleet.client import (
     _variable,
     compute_from_proto,
     job_from_proto,
+    stream_chunks,
 )
 from pyfleet.compute.v1 import compute_pb2, compute_pb2_grpc
 from pyfleet.errors import FailedPrecondition, from_rpc_error
@@ -124,15 +126,13 @@ class AsyncClient:
                      timeout: float | None = None) -> AsyncIterator[Any]:
         """Yields chunks; leaving the loop cancels the call and the Python generator."""
         req = pool_pb2.ExecuteStreamRequest(pool=pool, tool=tool, args=values.to_struct(args),
-                                            session_id=session.id if isinstance(session, AsyncSession) else session or "")
+                                            session_id=session.id if isinstance(session, AsyncSession) else session or "",
+                                            max_chunks_per_message=CHUNKS_PER_MESSAGE)
         call = self.pools.ExecuteStream(req, timeout=timeout if timeout is not None else self.timeout, metadata=self._metadata)
         try:
             async for message in call:
-                kind = message.WhichOneof("event")
-                if kind == "chunk":
-                    yield values.from_value(message.chunk)
-                elif kind == "binary_chunk":
-                    yield message.binary_chunk
+                for chunk in stream_chunks(message):
+                    yield chunk
         except grpc.RpcError as error:
             raise from_rpc_error(error) from None
         finally:

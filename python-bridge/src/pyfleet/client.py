@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,6 +16,22 @@ from pyfleet.compute.v1 import compute_pb2, compute_pb2_grpc
 from pyfleet.errors import FailedPrecondition, PyfleetError, from_rpc_error, from_status
 from pyfleet.errors import ToolError as ToolErrorInfo
 from pyfleet.pool.v1 import pool_pb2, pool_pb2_grpc
+
+#: Chunks the server may pack in one stream message (ExecuteStreamRequest.max_chunks_per_message).
+CHUNKS_PER_MESSAGE = 256
+
+
+def stream_chunks(message: pool_pb2.ExecuteStreamResponse) -> Iterator[Any]:
+    """The chunks one ExecuteStream message carries, in order (none for its final message)."""
+    kind = message.WhichOneof("event")
+    if kind == "chunk_batch":
+        for text in message.chunk_batch.json:
+            yield json.loads(text)
+    elif kind == "chunk":
+        yield values.from_value(message.chunk)
+    elif kind == "binary_chunk":
+        yield message.binary_chunk
+
 
 _AFFINITY = {
     "hint": pool_pb2.AFFINITY_HINT,
@@ -353,15 +370,12 @@ class Client:
                timeout: float | None = None) -> Iterator[Any]:
         """Yields a generator tool's chunks. Breaking out of the loop cancels the call and stops the Python generator."""
         req = pool_pb2.ExecuteStreamRequest(pool=pool, tool=tool, args=values.to_struct(args),
-                                            session_id=session.id if isinstance(session, Session) else session or "")
+                                            session_id=session.id if isinstance(session, Session) else session or "",
+                                            max_chunks_per_message=CHUNKS_PER_MESSAGE)
         call = self.pools.ExecuteStream(req, timeout=timeout if timeout is not None else self.timeout)
         try:
             for message in call:
-                kind = message.WhichOneof("event")
-                if kind == "chunk":
-                    yield values.from_value(message.chunk)
-                elif kind == "binary_chunk":
-                    yield message.binary_chunk
+                yield from stream_chunks(message)
         except grpc.RpcError as error:
             raise from_rpc_error(error) from None
         finally:

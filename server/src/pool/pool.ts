@@ -54,9 +54,31 @@ export interface CallResult {
 }
 
 export type StreamEvent =
-  | { kind: "chunk"; value: JsonValue }
+  | ChunkEvent
   | { kind: "binary"; value: Uint8Array }
   | { kind: "done"; result: JsonValue; chunks: number; info: CallInfo };
+
+/** A yielded JSON value: its text as the worker sent it, parsed on first use. */
+export class ChunkEvent {
+  readonly kind = "chunk";
+  private parsed: { value: JsonValue } | undefined;
+
+  constructor(
+    /** UTF-8 JSON text. */
+    readonly json: Uint8Array,
+  ) {}
+
+  get value(): JsonValue {
+    this.parsed ??= { value: JSON.parse(decoder.decode(this.json)) as JsonValue };
+    return this.parsed.value;
+  }
+}
+
+/** A generator tool's events; `takeReady` batches what has already arrived. */
+export interface ToolStream extends AsyncIterable<StreamEvent> {
+  /** Up to `max` chunk events that are ready now, without waiting (counted as read). */
+  takeReady(max: number): ChunkEvent[];
+}
 
 export interface PoolStatsSnapshot {
   pool: string;
@@ -120,6 +142,7 @@ interface PendingCall {
 }
 
 const decoder = new TextDecoder();
+const NULL_JSON = new TextEncoder().encode("null");
 const RESTART_WINDOW_MS = 10_000;
 const MAX_RESTART_DELAY_MS = 1_000;
 const MAX_CIRCUIT_COOLDOWN_MS = 60_000;
@@ -273,7 +296,7 @@ export class Pool {
    * Leaving the loop early (or aborting `signal`) stops the Python generator.
    * At most `chunkWindow` chunks are buffered: a slow reader slows Python down.
    */
-  executeStream(tool: string, args: JsonObject = {}, options: ExecuteOptions = {}): AsyncIterable<StreamEvent> {
+  executeStream(tool: string, args: JsonObject = {}, options: ExecuteOptions = {}): ToolStream {
     const window = this.config.chunkWindow;
     // The worker never sends more than `window` unacknowledged items; +1 for the done event.
     const channel = new BoundedChannel<StreamEvent>(window + 1, () => new PyfleetError("internal", "stream overran its window"));
@@ -285,7 +308,7 @@ export class Pool {
       pending = this.submit(tool, args, { ...options, signal }, true, {
         chunk: (items) => {
           for (const item of items) {
-            channel.push(item.kind.case === "raw" ? { kind: "binary", value: item.kind.value } : { kind: "chunk", value: decodePayload(item).value });
+            channel.push(item.kind.case === "raw" ? { kind: "binary", value: item.kind.value } : new ChunkEvent(item.kind.case === "json" ? item.kind.value : NULL_JSON));
           }
         },
         result: (payload, info) => {
@@ -300,17 +323,27 @@ export class Pool {
     channel.onDone(() => abort.abort(new PyfleetError("canceled", "the stream's reader left")));
     const iterator = channel[Symbol.asyncIterator]();
     const grant = Math.max(1, Math.floor(window / 2));
+    // Credit as chunks are read, so the worker never has more than `window` unread.
+    const read = (n: number) => {
+      const before = consumed;
+      consumed += n;
+      const owed = Math.floor(consumed / grant) - Math.floor(before / grant);
+      if (owed > 0) pending?.active?.call.credit(owed * grant);
+    };
     return {
       [Symbol.asyncIterator]: () => ({
         next: async () => {
           const item = await iterator.next();
-          if (!item.done && item.value.kind !== "done" && ++consumed % grant === 0) {
-            pending?.active?.call.credit(grant);
-          }
+          if (!item.done && item.value.kind !== "done") read(1);
           return item;
         },
         return: () => iterator.return!(),
       }),
+      takeReady(max: number): ChunkEvent[] {
+        const ready = channel.takeReady(max, (e) => e.kind === "chunk") as ChunkEvent[];
+        if (ready.length > 0) read(ready.length);
+        return ready;
+      },
     };
   }
 

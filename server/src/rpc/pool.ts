@@ -32,6 +32,10 @@ export interface PoolServiceOptions {
 }
 
 const MAX_PAGE = 1000;
+/** ExecuteStreamRequest.max_chunks_per_message is capped here, so a message stays small. */
+const MAX_CHUNKS_PER_MESSAGE = 1024;
+const utf8 = new TextDecoder();
+const textOf = (json: Uint8Array) => utf8.decode(json);
 
 /**
  * The handler's signal as the pool understands it: aborted with a
@@ -103,7 +107,15 @@ export function poolService(pools: PoolRegistry, options: PoolServiceOptions): P
       const abort = domainSignal(ctx.signal);
       try {
         const stream = pool.executeStream(required(req.tool, "tool"), req.args ?? {}, callOptions(ctx, req, durationMs(req.timeout, "timeout"), abort.signal));
+        const batch = Math.min(req.maxChunksPerMessage, MAX_CHUNKS_PER_MESSAGE);
         for await (const event of stream) {
+          if (batch > 1 && event.kind === "chunk") {
+            // The chunks already here go in one message, as the worker's JSON text.
+            const json = [textOf(event.json)];
+            for (const next of stream.takeReady(batch - 1)) json.push(textOf(next.json));
+            yield create(ExecuteStreamResponseSchema, { event: { case: "chunkBatch", value: { json } } });
+            continue;
+          }
           const message: ExecuteStreamResponse = event.kind === "chunk"
             ? create(ExecuteStreamResponseSchema, { event: { case: "chunk", value: toValue(event.value) } })
             : event.kind === "binary"

@@ -66,7 +66,9 @@ describe("starting and calling", () => {
     const pool = await startPool();
     const events: StreamEvent[] = [];
     for await (const event of pool.executeStream("count", { n: 5 })) events.push(event);
-    expect(events.slice(0, 5)).toEqual([0, 1, 2, 3, 4].map((i) => ({ kind: "chunk", value: { i } })));
+    expect(events.slice(0, 5).map((e) => e.kind === "chunk" && e.value)).toEqual([0, 1, 2, 3, 4].map((i) => ({ i })));
+    // Each chunk also carries the worker's JSON text, for callers that pass it on unparsed.
+    expect(events[0]?.kind === "chunk" && new TextDecoder().decode(events[0].json)).toBe('{"i":0}');
     expect(events[5]).toMatchObject({ kind: "done", chunks: 5 });
   });
 

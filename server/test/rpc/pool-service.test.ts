@@ -23,6 +23,30 @@ async function readyServer(config: Parameters<typeof startServer>[0] = {}) {
 }
 
 describe.each(PROTOCOLS)("PoolService over %s", (protocol) => {
+  it("packs the chunks that are ready into chunk_batch messages when the client allows it, in order", async () => {
+    const server = await readyServer();
+    const pool = clientFor(PoolService, server.url, protocol);
+    const values: number[] = [];
+    let messages = 0;
+    let largest = 0;
+    let done: bigint | undefined;
+    for await (const m of pool.executeStream({ tool: "count", args: { n: 5000 }, maxChunksPerMessage: 100 })) {
+      if (m.event.case === "chunkBatch") {
+        messages++;
+        largest = Math.max(largest, m.event.value.json.length);
+        for (const json of m.event.value.json) values.push((JSON.parse(json) as { i: number }).i);
+      } else if (m.event.case === "done") {
+        done = m.event.value.chunks;
+      } else {
+        throw new Error(`unexpected ${m.event.case} in a batched stream`);
+      }
+    }
+    expect(values).toEqual(Array.from({ length: 5000 }, (_, i) => i));
+    expect(done).toBe(5000n);
+    expect(largest).toBeLessThanOrEqual(100);
+    expect(messages).toBeLessThan(5000);
+  });
+
   it("executes, streams, keeps sessions and variables, and reports Python errors", async () => {
     const server = await readyServer();
     const pool = clientFor(PoolService, server.url, protocol);

@@ -106,7 +106,7 @@ class CallInfo(_message.Message):
     def __init__(self, worker_id: _Optional[str] = ..., worker_pid: _Optional[int] = ..., attempts: _Optional[int] = ..., queued: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., ran: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
 
 class ExecuteStreamRequest(_message.Message):
-    __slots__ = ("pool", "tool", "args", "binary_args", "session_id", "idempotent", "timeout")
+    __slots__ = ("pool", "tool", "args", "binary_args", "session_id", "idempotent", "timeout", "max_chunks_per_message")
     class BinaryArgsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -121,6 +121,7 @@ class ExecuteStreamRequest(_message.Message):
     SESSION_ID_FIELD_NUMBER: _ClassVar[int]
     IDEMPOTENT_FIELD_NUMBER: _ClassVar[int]
     TIMEOUT_FIELD_NUMBER: _ClassVar[int]
+    MAX_CHUNKS_PER_MESSAGE_FIELD_NUMBER: _ClassVar[int]
     pool: str
     tool: str
     args: _struct_pb2.Struct
@@ -128,17 +129,26 @@ class ExecuteStreamRequest(_message.Message):
     session_id: str
     idempotent: bool
     timeout: _duration_pb2.Duration
-    def __init__(self, pool: _Optional[str] = ..., tool: _Optional[str] = ..., args: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., binary_args: _Optional[_Mapping[str, bytes]] = ..., session_id: _Optional[str] = ..., idempotent: _Optional[bool] = ..., timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
+    max_chunks_per_message: int
+    def __init__(self, pool: _Optional[str] = ..., tool: _Optional[str] = ..., args: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., binary_args: _Optional[_Mapping[str, bytes]] = ..., session_id: _Optional[str] = ..., idempotent: _Optional[bool] = ..., timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., max_chunks_per_message: _Optional[int] = ...) -> None: ...
 
 class ExecuteStreamResponse(_message.Message):
-    __slots__ = ("chunk", "binary_chunk", "done")
+    __slots__ = ("chunk", "binary_chunk", "done", "chunk_batch")
     CHUNK_FIELD_NUMBER: _ClassVar[int]
     BINARY_CHUNK_FIELD_NUMBER: _ClassVar[int]
     DONE_FIELD_NUMBER: _ClassVar[int]
+    CHUNK_BATCH_FIELD_NUMBER: _ClassVar[int]
     chunk: _struct_pb2.Value
     binary_chunk: bytes
     done: StreamDone
-    def __init__(self, chunk: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ..., binary_chunk: _Optional[bytes] = ..., done: _Optional[_Union[StreamDone, _Mapping]] = ...) -> None: ...
+    chunk_batch: ChunkBatch
+    def __init__(self, chunk: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ..., binary_chunk: _Optional[bytes] = ..., done: _Optional[_Union[StreamDone, _Mapping]] = ..., chunk_batch: _Optional[_Union[ChunkBatch, _Mapping]] = ...) -> None: ...
+
+class ChunkBatch(_message.Message):
+    __slots__ = ("json",)
+    JSON_FIELD_NUMBER: _ClassVar[int]
+    json: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, json: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class StreamDone(_message.Message):
     __slots__ = ("chunks", "result", "info")

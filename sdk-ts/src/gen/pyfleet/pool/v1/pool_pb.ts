@@ -18,7 +18,7 @@ import type { JsonObject, Message } from "@bufbuild/protobuf";
  * Describes the file pyfleet/pool/v1/pool.proto.
  */
 export const file_pyfleet_pool_v1_pool: GenFile = /*@__PURE__*/
-  fileDesc("ChpweWZsZWV0L3Bvb2wvdjEvcG9vbC5wcm90bxIPcHlmbGVldC5wb29sLnYxIqACCg5FeGVjdXRlUmVxdWVzdBIMCgRwb29sGAEgASgJEgwKBHRvb2wYAiABKAkSJQoEYXJncxgDIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSRAoLYmluYXJ5X2FyZ3MYBCADKAsyLy5weWZsZWV0LnBvb2wudjEuRXhlY3V0ZVJlcXVlc3QuQmluYXJ5QXJnc0VudHJ5EhIKCnNlc3Npb25faWQYBSABKAkSEgoKaWRlbXBvdGVudBgGIAEoCBIqCgd0aW1lb3V0GAcgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uGjEKD0JpbmFyeUFyZ3NFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAw6AjgBInkKD0V4ZWN1dGVSZXNwb25zZRImCgZyZXN1bHQYASABKAsyFi5nb29nbGUucHJvdG9idWYuVmFsdWUSFQoNYmluYXJ5X3Jlc3VsdBgCIAEoDBInCgRpbmZvGAMgASgLMhkucHlmbGVldC5wb29sLnYxLkNhbGxJbmZvIpYBCghDYWxsSW5mbxIRCgl3b3JrZXJfaWQYASABKAkSEgoKd29ya2VyX3BpZBgCIAEoBRIQCghhdHRlbXB0cxgDIAEoDRIpCgZxdWV1ZWQYBCABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SJgoDcmFuGAUgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uIqwCChRFeGVjdXRlU3RyZWFtUmVxdWVzdBIMCgRwb29sGAEgASgJEgwKBHRvb2wYAiABKAkSJQoEYXJncxgDIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSSgoLYmluYXJ5X2FyZ3MYBCADKAsyNS5weWZsZWV0LnBvb2wudjEuRXhlY3V0ZVN0cmVhbVJlcXVlc3QuQmluYXJ5QXJnc0VudHJ5EhIKCnNlc3Npb25faWQYBSABKAkSEgoKaWRlbXBvdGVudBgGIAEoCBIqCgd0aW1lb3V0GAcgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uGjEKD0JpbmFyeUFyZ3NFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAw6AjgBIo4BChVFeGVjdXRlU3RyZWFtUmVzcG9uc2USJwoFY2h1bmsYASABKAsyFi5nb29nbGUucHJvdG9idWYuVmFsdWVIABIWCgxiaW5hcnlfY2h1bmsYAiABKAxIABIrCgRkb25lGAMgASgLMhsucHlmbGVldC5wb29sLnYxLlN0cmVhbURvbmVIAEIHCgVldmVudCJtCgpTdHJlYW1Eb25lEg4KBmNodW5rcxgBIAEoBBImCgZyZXN1bHQYAiABKAsyFi5nb29nbGUucHJvdG9idWYuVmFsdWUSJwoEaW5mbxgDIAEoCzIZLnB5ZmxlZXQucG9vbC52MS5DYWxsSW5mbyK0AgoSRXhlY3V0ZU1hbnlSZXF1ZXN0EgoKAmlkGAEgASgJEgwKBHBvb2wYAiABKAkSDAoEdG9vbBgDIAEoCRIlCgRhcmdzGAQgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBJICgtiaW5hcnlfYXJncxgFIAMoCzIzLnB5ZmxlZXQucG9vbC52MS5FeGVjdXRlTWFueVJlcXVlc3QuQmluYXJ5QXJnc0VudHJ5EhIKCnNlc3Npb25faWQYBiABKAkSEgoKaWRlbXBvdGVudBgHIAEoCBIqCgd0aW1lb3V0GAggASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uGjEKD0JpbmFyeUFyZ3NFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAw6AjgBIo4BChNFeGVjdXRlTWFueVJlc3BvbnNlEgoKAmlkGAEgASgJEjIKBnJlc3VsdBgCIAEoCzIgLnB5ZmxlZXQucG9vbC52MS5FeGVjdXRlUmVzcG9uc2VIABIsCgVlcnJvchgDIAEoCzIbLnB5ZmxlZXQucG9vbC52MS5DYWxsU3RhdHVzSABCCQoHb3V0Y29tZSLyAwoHU2Vzc2lvbhIKCgJpZBgBIAEoCRIMCgRwb29sGAIgASgJEisKCGFmZmluaXR5GAMgASgOMhkucHlmbGVldC5wb29sLnYxLkFmZmluaXR5EiYKA3R0bBgEIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhINCgVvd25lchgFIAEoCRIRCgl3b3JrZXJfaWQYBiABKAkSNAoGbGFiZWxzGAcgAygLMiQucHlmbGVldC5wb29sLnYxLlNlc3Npb24uTGFiZWxzRW50cnkSLgoKY3JlYXRlZF9hdBgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMAoMbGFzdF91c2VkX2F0GAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgpleHBpcmVzX2F0GAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIxCg1zdGF0ZV9sb3N0X2F0GAsgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIsCgVzdGF0cxgMIAEoCzIdLnB5ZmxlZXQucG9vbC52MS5TZXNzaW9uU3RhdHMaLQoLTGFiZWxzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJQCgxTZXNzaW9uU3RhdHMSDQoFY2FsbHMYASABKAQSDgoGZXJyb3JzGAIgASgEEg4KBnJlcGlucxgDIAEoDRIRCgl2YXJpYWJsZXMYBCABKA0i/wEKFENyZWF0ZVNlc3Npb25SZXF1ZXN0EgwKBHBvb2wYASABKAkSKwoIYWZmaW5pdHkYAiABKA4yGS5weWZsZWV0LnBvb2wudjEuQWZmaW5pdHkSJgoDdHRsGAMgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEhIKCnNlc3Npb25faWQYBCABKAkSQQoGbGFiZWxzGAUgAygLMjEucHlmbGVldC5wb29sLnYxLkNyZWF0ZVNlc3Npb25SZXF1ZXN0LkxhYmVsc0VudHJ5Gi0KC0xhYmVsc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiQgoVQ3JlYXRlU2Vzc2lvblJlc3BvbnNlEikKB3Nlc3Npb24YASABKAsyGC5weWZsZWV0LnBvb2wudjEuU2Vzc2lvbiInChFHZXRTZXNzaW9uUmVxdWVzdBISCgpzZXNzaW9uX2lkGAEgASgJIj8KEkdldFNlc3Npb25SZXNwb25zZRIpCgdzZXNzaW9uGAEgASgLMhgucHlmbGVldC5wb29sLnYxLlNlc3Npb24iSgoTTGlzdFNlc3Npb25zUmVxdWVzdBIMCgRwb29sGAEgASgJEhEKCXBhZ2Vfc2l6ZRgCIAEoDRISCgpwYWdlX3Rva2VuGAMgASgJIlsKFExpc3RTZXNzaW9uc1Jlc3BvbnNlEioKCHNlc3Npb25zGAEgAygLMhgucHlmbGVldC5wb29sLnYxLlNlc3Npb24SFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIioKFERlbGV0ZVNlc3Npb25SZXF1ZXN0EhIKCnNlc3Npb25faWQYASABKAkiFwoVRGVsZXRlU2Vzc2lvblJlc3BvbnNlIosCChJTZXRWYXJpYWJsZVJlcXVlc3QSEgoKc2Vzc2lvbl9pZBgBIAEoCRIMCgRuYW1lGAIgASgJEioKBXZhbHVlGAMgASgLMhsucHlmbGVldC5wb29sLnYxLlR5cGVkVmFsdWUSKwoEdHlwZRgEIAEoDjIdLnB5ZmxlZXQucG9vbC52MS5WYXJpYWJsZVR5cGUSMQoLY29uc3RyYWludHMYBSABKAsyHC5weWZsZWV0LnBvb2wudjEuQ29uc3RyYWludHMSEwoLZGVzY3JpcHRpb24YBiABKAkSHQoQZXhwZWN0ZWRfdmVyc2lvbhgHIAEoBEgAiAEBQhMKEV9leHBlY3RlZF92ZXJzaW9uIkIKE1NldFZhcmlhYmxlUmVzcG9uc2USKwoIdmFyaWFibGUYASABKAsyGS5weWZsZWV0LnBvb2wudjEuVmFyaWFibGUiNgoSR2V0VmFyaWFibGVSZXF1ZXN0EhIKCnNlc3Npb25faWQYASABKAkSDAoEbmFtZRgCIAEoCSJCChNHZXRWYXJpYWJsZVJlc3BvbnNlEisKCHZhcmlhYmxlGAEgASgLMhkucHlmbGVldC5wb29sLnYxLlZhcmlhYmxlIioKFExpc3RWYXJpYWJsZXNSZXF1ZXN0EhIKCnNlc3Npb25faWQYASABKAkiRQoVTGlzdFZhcmlhYmxlc1Jlc3BvbnNlEiwKCXZhcmlhYmxlcxgBIAMoCzIZLnB5ZmxlZXQucG9vbC52MS5WYXJpYWJsZSJtChVEZWxldGVWYXJpYWJsZVJlcXVlc3QSEgoKc2Vzc2lvbl9pZBgBIAEoCRIMCgRuYW1lGAIgASgJEh0KEGV4cGVjdGVkX3ZlcnNpb24YAyABKARIAIgBAUITChFfZXhwZWN0ZWRfdmVyc2lvbiIYChZEZWxldGVWYXJpYWJsZVJlc3BvbnNlIlMKFVdhdGNoVmFyaWFibGVzUmVxdWVzdBISCgpzZXNzaW9uX2lkGAEgASgJEg0KBW5hbWVzGAIgAygJEhcKD2luY2x1ZGVfaW5pdGlhbBgDIAEoCCJ2ChZXYXRjaFZhcmlhYmxlc1Jlc3BvbnNlEi8KBmNoYW5nZRgBIAEoDjIfLnB5ZmxlZXQucG9vbC52MS5WYXJpYWJsZUNoYW5nZRIrCgh2YXJpYWJsZRgCIAEoCzIZLnB5ZmxlZXQucG9vbC52MS5WYXJpYWJsZSIgChBMaXN0VG9vbHNSZXF1ZXN0EgwKBHBvb2wYASABKAkiPQoRTGlzdFRvb2xzUmVzcG9uc2USKAoFdG9vbHMYASADKAsyGS5weWZsZWV0LnBvb2wudjEuVG9vbFNwZWMiEgoQTGlzdFBvb2xzUmVxdWVzdCI9ChFMaXN0UG9vbHNSZXNwb25zZRIoCgVwb29scxgBIAMoCzIZLnB5ZmxlZXQucG9vbC52MS5Qb29sSW5mbyKUAQoIUG9vbEluZm8SDAoEbmFtZRgBIAEoCRIPCgdhZGFwdGVyGAIgASgJEgwKBHNpemUYAyABKA0SEwoLY29uY3VycmVuY3kYBCABKA0SEgoKc3RhcnRfbW9kZRgFIAEoCRINCgVyZWFkeRgGIAEoCBIPCgd3b3JrZXJzGAcgASgNEhIKCmlzX2RlZmF1bHQYCCABKAgiIwoTR2V0UG9vbFN0YXRzUmVxdWVzdBIMCgRwb29sGAEgASgJIkEKFEdldFBvb2xTdGF0c1Jlc3BvbnNlEikKBXN0YXRzGAEgASgLMhoucHlmbGVldC5wb29sLnYxLlBvb2xTdGF0cyLFAwoJUG9vbFN0YXRzEgwKBHBvb2wYASABKAkSGAoQd29ya2Vyc19zdGFydGluZxgCIAEoDRIVCg13b3JrZXJzX3JlYWR5GAMgASgNEhQKDHdvcmtlcnNfYnVzeRgEIAEoDRIYChB3b3JrZXJzX2RyYWluaW5nGAUgASgNEhMKC3F1ZXVlX2RlcHRoGAYgASgNEhEKCWluX2ZsaWdodBgHIAEoDRIQCghyZXN0YXJ0cxgIIAEoBBITCgtjYWxsc190b3RhbBgJIAEoBBJECg5lcnJvcnNfYnlfY29kZRgKIAMoCzIsLnB5ZmxlZXQucG9vbC52MS5Qb29sU3RhdHMuRXJyb3JzQnlDb2RlRW50cnkSEAoIc2Vzc2lvbnMYCyABKA0SFgoObGF0ZW5jeV9wNTBfbXMYDCABKAESFgoObGF0ZW5jeV9wOTlfbXMYDSABKAESFAoMY2lyY3VpdF9vcGVuGA4gASgIEhYKDndvcmtlcnNfcmVtb3RlGA8gASgNEg8KB3JldHJpZXMYECABKAQaMwoRRXJyb3JzQnlDb2RlRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgEOgI4ASIgChBXYXRjaFBvb2xSZXF1ZXN0EgwKBHBvb2wYASABKAkixQEKEVdhdGNoUG9vbFJlc3BvbnNlEiwKBGtpbmQYASABKA4yHi5weWZsZWV0LnBvb2wudjEuUG9vbEV2ZW50S2luZBIMCgRwb29sGAIgASgJEigKBHRpbWUYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhEKCXdvcmtlcl9pZBgEIAEoCRISCgp3b3JrZXJfcGlkGAUgASgFEhIKCnNlc3Npb25faWQYBiABKAkSDwoHbWVzc2FnZRgHIAEoCSpxCghBZmZpbml0eRIYChRBRkZJTklUWV9VTlNQRUNJRklFRBAAEhEKDUFGRklOSVRZX0hJTlQQARIZChVBRkZJTklUWV9TVFJJQ1RfUVVFVUUQAhIdChlBRkZJTklUWV9TVFJJQ1RfRkFJTF9GQVNUEAMqZwoOVmFyaWFibGVDaGFuZ2USHwobVkFSSUFCTEVfQ0hBTkdFX1VOU1BFQ0lGSUVEEAASFwoTVkFSSUFCTEVfQ0hBTkdFX1NFVBABEhsKF1ZBUklBQkxFX0NIQU5HRV9ERUxFVEVEEAIqzgIKDVBvb2xFdmVudEtpbmQSHwobUE9PTF9FVkVOVF9LSU5EX1VOU1BFQ0lGSUVEEAASIwofUE9PTF9FVkVOVF9LSU5EX1dPUktFUl9TVEFSVElORxABEiAKHFBPT0xfRVZFTlRfS0lORF9XT1JLRVJfUkVBRFkQAhIfChtQT09MX0VWRU5UX0tJTkRfV09SS0VSX0RJRUQQAxIjCh9QT09MX0VWRU5UX0tJTkRfV09SS0VSX1JFQ1lDTEVEEAQSJAogUE9PTF9FVkVOVF9LSU5EX1NFU1NJT05fUkVQSU5ORUQQBRIjCh9QT09MX0VWRU5UX0tJTkRfUVVFVUVfU0FUVVJBVEVEEAYSIAocUE9PTF9FVkVOVF9LSU5EX0NJUkNVSVRfT1BFThAHEiIKHlBPT0xfRVZFTlRfS0lORF9DSVJDVUlUX0NMT1NFRBAIMukLCgtQb29sU2VydmljZRJMCgdFeGVjdXRlEh8ucHlmbGVldC5wb29sLnYxLkV4ZWN1dGVSZXF1ZXN0GiAucHlmbGVldC5wb29sLnYxLkV4ZWN1dGVSZXNwb25zZRJgCg1FeGVjdXRlU3RyZWFtEiUucHlmbGVldC5wb29sLnYxLkV4ZWN1dGVTdHJlYW1SZXF1ZXN0GiYucHlmbGVldC5wb29sLnYxLkV4ZWN1dGVTdHJlYW1SZXNwb25zZTABElwKC0V4ZWN1dGVNYW55EiMucHlmbGVldC5wb29sLnYxLkV4ZWN1dGVNYW55UmVxdWVzdBokLnB5ZmxlZXQucG9vbC52MS5FeGVjdXRlTWFueVJlc3BvbnNlKAEwARJeCg1DcmVhdGVTZXNzaW9uEiUucHlmbGVldC5wb29sLnYxLkNyZWF0ZVNlc3Npb25SZXF1ZXN0GiYucHlmbGVldC5wb29sLnYxLkNyZWF0ZVNlc3Npb25SZXNwb25zZRJaCgpHZXRTZXNzaW9uEiIucHlmbGVldC5wb29sLnYxLkdldFNlc3Npb25SZXF1ZXN0GiMucHlmbGVldC5wb29sLnYxLkdldFNlc3Npb25SZXNwb25zZSIDkAIBEmAKDExpc3RTZXNzaW9ucxIkLnB5ZmxlZXQucG9vbC52MS5MaXN0U2Vzc2lvbnNSZXF1ZXN0GiUucHlmbGVldC5wb29sLnYxLkxpc3RTZXNzaW9uc1Jlc3BvbnNlIgOQAgESXgoNRGVsZXRlU2Vzc2lvbhIlLnB5ZmxlZXQucG9vbC52MS5EZWxldGVTZXNzaW9uUmVxdWVzdBomLnB5ZmxlZXQucG9vbC52MS5EZWxldGVTZXNzaW9uUmVzcG9uc2USWAoLU2V0VmFyaWFibGUSIy5weWZsZWV0LnBvb2wudjEuU2V0VmFyaWFibGVSZXF1ZXN0GiQucHlmbGVldC5wb29sLnYxLlNldFZhcmlhYmxlUmVzcG9uc2USXQoLR2V0VmFyaWFibGUSIy5weWZsZWV0LnBvb2wudjEuR2V0VmFyaWFibGVSZXF1ZXN0GiQucHlmbGVldC5wb29sLnYxLkdldFZhcmlhYmxlUmVzcG9uc2UiA5ACARJjCg1MaXN0VmFyaWFibGVzEiUucHlmbGVldC5wb29sLnYxLkxpc3RWYXJpYWJsZXNSZXF1ZXN0GiYucHlmbGVldC5wb29sLnYxLkxpc3RWYXJpYWJsZXNSZXNwb25zZSIDkAIBEmEKDkRlbGV0ZVZhcmlhYmxlEiYucHlmbGVldC5wb29sLnYxLkRlbGV0ZVZhcmlhYmxlUmVxdWVzdBonLnB5ZmxlZXQucG9vbC52MS5EZWxldGVWYXJpYWJsZVJlc3BvbnNlEmMKDldhdGNoVmFyaWFibGVzEiYucHlmbGVldC5wb29sLnYxLldhdGNoVmFyaWFibGVzUmVxdWVzdBonLnB5ZmxlZXQucG9vbC52MS5XYXRjaFZhcmlhYmxlc1Jlc3BvbnNlMAESVwoJTGlzdFRvb2xzEiEucHlmbGVldC5wb29sLnYxLkxpc3RUb29sc1JlcXVlc3QaIi5weWZsZWV0LnBvb2wudjEuTGlzdFRvb2xzUmVzcG9uc2UiA5ACARJXCglMaXN0UG9vbHMSIS5weWZsZWV0LnBvb2wudjEuTGlzdFBvb2xzUmVxdWVzdBoiLnB5ZmxlZXQucG9vbC52MS5MaXN0UG9vbHNSZXNwb25zZSIDkAIBEmAKDEdldFBvb2xTdGF0cxIkLnB5ZmxlZXQucG9vbC52MS5HZXRQb29sU3RhdHNSZXF1ZXN0GiUucHlmbGVldC5wb29sLnYxLkdldFBvb2xTdGF0c1Jlc3BvbnNlIgOQAgESVAoJV2F0Y2hQb29sEiEucHlmbGVldC5wb29sLnYxLldhdGNoUG9vbFJlcXVlc3QaIi5weWZsZWV0LnBvb2wudjEuV2F0Y2hQb29sUmVzcG9uc2UwAWIGcHJvdG8z", [file_google_protobuf_duration, file_google_protobuf_struct, file_google_protobuf_timestamp, file_pyfleet_pool_v1_error, file_pyfleet_pool_v1_tool, file_pyfleet_pool_v1_variable]);
+  fileDesc("ChpweWZsZWV0L3Bvb2wvdjEvcG9vbC5wcm90bxIPcHlmbGVldC5wb29sLnYxIqACCg5FeGVjdXRlUmVxdWVzdBIMCgRwb29sGAEgASgJEgwKBHRvb2wYAiABKAkSJQoEYXJncxgDIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSRAoLYmluYXJ5X2FyZ3MYBCADKAsyLy5weWZsZWV0LnBvb2wudjEuRXhlY3V0ZVJlcXVlc3QuQmluYXJ5QXJnc0VudHJ5EhIKCnNlc3Npb25faWQYBSABKAkSEgoKaWRlbXBvdGVudBgGIAEoCBIqCgd0aW1lb3V0GAcgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uGjEKD0JpbmFyeUFyZ3NFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAw6AjgBInkKD0V4ZWN1dGVSZXNwb25zZRImCgZyZXN1bHQYASABKAsyFi5nb29nbGUucHJvdG9idWYuVmFsdWUSFQoNYmluYXJ5X3Jlc3VsdBgCIAEoDBInCgRpbmZvGAMgASgLMhkucHlmbGVldC5wb29sLnYxLkNhbGxJbmZvIpYBCghDYWxsSW5mbxIRCgl3b3JrZXJfaWQYASABKAkSEgoKd29ya2VyX3BpZBgCIAEoBRIQCghhdHRlbXB0cxgDIAEoDRIpCgZxdWV1ZWQYBCABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SJgoDcmFuGAUgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uIswCChRFeGVjdXRlU3RyZWFtUmVxdWVzdBIMCgRwb29sGAEgASgJEgwKBHRvb2wYAiABKAkSJQoEYXJncxgDIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSSgoLYmluYXJ5X2FyZ3MYBCADKAsyNS5weWZsZWV0LnBvb2wudjEuRXhlY3V0ZVN0cmVhbVJlcXVlc3QuQmluYXJ5QXJnc0VudHJ5EhIKCnNlc3Npb25faWQYBSABKAkSEgoKaWRlbXBvdGVudBgGIAEoCBIqCgd0aW1lb3V0GAcgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEh4KFm1heF9jaHVua3NfcGVyX21lc3NhZ2UYCCABKA0aMQoPQmluYXJ5QXJnc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoDDoCOAEiwgEKFUV4ZWN1dGVTdHJlYW1SZXNwb25zZRInCgVjaHVuaxgBIAEoCzIWLmdvb2dsZS5wcm90b2J1Zi5WYWx1ZUgAEhYKDGJpbmFyeV9jaHVuaxgCIAEoDEgAEisKBGRvbmUYAyABKAsyGy5weWZsZWV0LnBvb2wudjEuU3RyZWFtRG9uZUgAEjIKC2NodW5rX2JhdGNoGAQgASgLMhsucHlmbGVldC5wb29sLnYxLkNodW5rQmF0Y2hIAEIHCgVldmVudCIaCgpDaHVua0JhdGNoEgwKBGpzb24YASADKAkibQoKU3RyZWFtRG9uZRIOCgZjaHVua3MYASABKAQSJgoGcmVzdWx0GAIgASgLMhYuZ29vZ2xlLnByb3RvYnVmLlZhbHVlEicKBGluZm8YAyABKAsyGS5weWZsZWV0LnBvb2wudjEuQ2FsbEluZm8itAIKEkV4ZWN1dGVNYW55UmVxdWVzdBIKCgJpZBgBIAEoCRIMCgRwb29sGAIgASgJEgwKBHRvb2wYAyABKAkSJQoEYXJncxgEIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSSAoLYmluYXJ5X2FyZ3MYBSADKAsyMy5weWZsZWV0LnBvb2wudjEuRXhlY3V0ZU1hbnlSZXF1ZXN0LkJpbmFyeUFyZ3NFbnRyeRISCgpzZXNzaW9uX2lkGAYgASgJEhIKCmlkZW1wb3RlbnQYByABKAgSKgoHdGltZW91dBgIIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhoxCg9CaW5hcnlBcmdzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgMOgI4ASKOAQoTRXhlY3V0ZU1hbnlSZXNwb25zZRIKCgJpZBgBIAEoCRIyCgZyZXN1bHQYAiABKAsyIC5weWZsZWV0LnBvb2wudjEuRXhlY3V0ZVJlc3BvbnNlSAASLAoFZXJyb3IYAyABKAsyGy5weWZsZWV0LnBvb2wudjEuQ2FsbFN0YXR1c0gAQgkKB291dGNvbWUi8gMKB1Nlc3Npb24SCgoCaWQYASABKAkSDAoEcG9vbBgCIAEoCRIrCghhZmZpbml0eRgDIAEoDjIZLnB5ZmxlZXQucG9vbC52MS5BZmZpbml0eRImCgN0dGwYBCABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SDQoFb3duZXIYBSABKAkSEQoJd29ya2VyX2lkGAYgASgJEjQKBmxhYmVscxgHIAMoCzIkLnB5ZmxlZXQucG9vbC52MS5TZXNzaW9uLkxhYmVsc0VudHJ5Ei4KCmNyZWF0ZWRfYXQYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjAKDGxhc3RfdXNlZF9hdBgJIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKZXhwaXJlc19hdBgKIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMQoNc3RhdGVfbG9zdF9hdBgLIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLAoFc3RhdHMYDCABKAsyHS5weWZsZWV0LnBvb2wudjEuU2Vzc2lvblN0YXRzGi0KC0xhYmVsc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiUAoMU2Vzc2lvblN0YXRzEg0KBWNhbGxzGAEgASgEEg4KBmVycm9ycxgCIAEoBBIOCgZyZXBpbnMYAyABKA0SEQoJdmFyaWFibGVzGAQgASgNIv8BChRDcmVhdGVTZXNzaW9uUmVxdWVzdBIMCgRwb29sGAEgASgJEisKCGFmZmluaXR5GAIgASgOMhkucHlmbGVldC5wb29sLnYxLkFmZmluaXR5EiYKA3R0bBgDIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhISCgpzZXNzaW9uX2lkGAQgASgJEkEKBmxhYmVscxgFIAMoCzIxLnB5ZmxlZXQucG9vbC52MS5DcmVhdGVTZXNzaW9uUmVxdWVzdC5MYWJlbHNFbnRyeRotCgtMYWJlbHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIkIKFUNyZWF0ZVNlc3Npb25SZXNwb25zZRIpCgdzZXNzaW9uGAEgASgLMhgucHlmbGVldC5wb29sLnYxLlNlc3Npb24iJwoRR2V0U2Vzc2lvblJlcXVlc3QSEgoKc2Vzc2lvbl9pZBgBIAEoCSI/ChJHZXRTZXNzaW9uUmVzcG9uc2USKQoHc2Vzc2lvbhgBIAEoCzIYLnB5ZmxlZXQucG9vbC52MS5TZXNzaW9uIkoKE0xpc3RTZXNzaW9uc1JlcXVlc3QSDAoEcG9vbBgBIAEoCRIRCglwYWdlX3NpemUYAiABKA0SEgoKcGFnZV90b2tlbhgDIAEoCSJbChRMaXN0U2Vzc2lvbnNSZXNwb25zZRIqCghzZXNzaW9ucxgBIAMoCzIYLnB5ZmxlZXQucG9vbC52MS5TZXNzaW9uEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSIqChREZWxldGVTZXNzaW9uUmVxdWVzdBISCgpzZXNzaW9uX2lkGAEgASgJIhcKFURlbGV0ZVNlc3Npb25SZXNwb25zZSKLAgoSU2V0VmFyaWFibGVSZXF1ZXN0EhIKCnNlc3Npb25faWQYASABKAkSDAoEbmFtZRgCIAEoCRIqCgV2YWx1ZRgDIAEoCzIbLnB5ZmxlZXQucG9vbC52MS5UeXBlZFZhbHVlEisKBHR5cGUYBCABKA4yHS5weWZsZWV0LnBvb2wudjEuVmFyaWFibGVUeXBlEjEKC2NvbnN0cmFpbnRzGAUgASgLMhwucHlmbGVldC5wb29sLnYxLkNvbnN0cmFpbnRzEhMKC2Rlc2NyaXB0aW9uGAYgASgJEh0KEGV4cGVjdGVkX3ZlcnNpb24YByABKARIAIgBAUITChFfZXhwZWN0ZWRfdmVyc2lvbiJCChNTZXRWYXJpYWJsZVJlc3BvbnNlEisKCHZhcmlhYmxlGAEgASgLMhkucHlmbGVldC5wb29sLnYxLlZhcmlhYmxlIjYKEkdldFZhcmlhYmxlUmVxdWVzdBISCgpzZXNzaW9uX2lkGAEgASgJEgwKBG5hbWUYAiABKAkiQgoTR2V0VmFyaWFibGVSZXNwb25zZRIrCgh2YXJpYWJsZRgBIAEoCzIZLnB5ZmxlZXQucG9vbC52MS5WYXJpYWJsZSIqChRMaXN0VmFyaWFibGVzUmVxdWVzdBISCgpzZXNzaW9uX2lkGAEgASgJIkUKFUxpc3RWYXJpYWJsZXNSZXNwb25zZRIsCgl2YXJpYWJsZXMYASADKAsyGS5weWZsZWV0LnBvb2wudjEuVmFyaWFibGUibQoVRGVsZXRlVmFyaWFibGVSZXF1ZXN0EhIKCnNlc3Npb25faWQYASABKAkSDAoEbmFtZRgCIAEoCRIdChBleHBlY3RlZF92ZXJzaW9uGAMgASgESACIAQFCEwoRX2V4cGVjdGVkX3ZlcnNpb24iGAoWRGVsZXRlVmFyaWFibGVSZXNwb25zZSJTChVXYXRjaFZhcmlhYmxlc1JlcXVlc3QSEgoKc2Vzc2lvbl9pZBgBIAEoCRINCgVuYW1lcxgCIAMoCRIXCg9pbmNsdWRlX2luaXRpYWwYAyABKAgidgoWV2F0Y2hWYXJpYWJsZXNSZXNwb25zZRIvCgZjaGFuZ2UYASABKA4yHy5weWZsZWV0LnBvb2wudjEuVmFyaWFibGVDaGFuZ2USKwoIdmFyaWFibGUYAiABKAsyGS5weWZsZWV0LnBvb2wudjEuVmFyaWFibGUiIAoQTGlzdFRvb2xzUmVxdWVzdBIMCgRwb29sGAEgASgJIj0KEUxpc3RUb29sc1Jlc3BvbnNlEigKBXRvb2xzGAEgAygLMhkucHlmbGVldC5wb29sLnYxLlRvb2xTcGVjIhIKEExpc3RQb29sc1JlcXVlc3QiPQoRTGlzdFBvb2xzUmVzcG9uc2USKAoFcG9vbHMYASADKAsyGS5weWZsZWV0LnBvb2wudjEuUG9vbEluZm8ilAEKCFBvb2xJbmZvEgwKBG5hbWUYASABKAkSDwoHYWRhcHRlchgCIAEoCRIMCgRzaXplGAMgASgNEhMKC2NvbmN1cnJlbmN5GAQgASgNEhIKCnN0YXJ0X21vZGUYBSABKAkSDQoFcmVhZHkYBiABKAgSDwoHd29ya2VycxgHIAEoDRISCgppc19kZWZhdWx0GAggASgIIiMKE0dldFBvb2xTdGF0c1JlcXVlc3QSDAoEcG9vbBgBIAEoCSJBChRHZXRQb29sU3RhdHNSZXNwb25zZRIpCgVzdGF0cxgBIAEoCzIaLnB5ZmxlZXQucG9vbC52MS5Qb29sU3RhdHMixQMKCVBvb2xTdGF0cxIMCgRwb29sGAEgASgJEhgKEHdvcmtlcnNfc3RhcnRpbmcYAiABKA0SFQoNd29ya2Vyc19yZWFkeRgDIAEoDRIUCgx3b3JrZXJzX2J1c3kYBCABKA0SGAoQd29ya2Vyc19kcmFpbmluZxgFIAEoDRITCgtxdWV1ZV9kZXB0aBgGIAEoDRIRCglpbl9mbGlnaHQYByABKA0SEAoIcmVzdGFydHMYCCABKAQSEwoLY2FsbHNfdG90YWwYCSABKAQSRAoOZXJyb3JzX2J5X2NvZGUYCiADKAsyLC5weWZsZWV0LnBvb2wudjEuUG9vbFN0YXRzLkVycm9yc0J5Q29kZUVudHJ5EhAKCHNlc3Npb25zGAsgASgNEhYKDmxhdGVuY3lfcDUwX21zGAwgASgBEhYKDmxhdGVuY3lfcDk5X21zGA0gASgBEhQKDGNpcmN1aXRfb3BlbhgOIAEoCBIWCg53b3JrZXJzX3JlbW90ZRgPIAEoDRIPCgdyZXRyaWVzGBAgASgEGjMKEUVycm9yc0J5Q29kZUVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoBDoCOAEiIAoQV2F0Y2hQb29sUmVxdWVzdBIMCgRwb29sGAEgASgJIsUBChFXYXRjaFBvb2xSZXNwb25zZRIsCgRraW5kGAEgASgOMh4ucHlmbGVldC5wb29sLnYxLlBvb2xFdmVudEtpbmQSDAoEcG9vbBgCIAEoCRIoCgR0aW1lGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIRCgl3b3JrZXJfaWQYBCABKAkSEgoKd29ya2VyX3BpZBgFIAEoBRISCgpzZXNzaW9uX2lkGAYgASgJEg8KB21lc3NhZ2UYByABKAkqcQoIQWZmaW5pdHkSGAoUQUZGSU5JVFlfVU5TUEVDSUZJRUQQABIRCg1BRkZJTklUWV9ISU5UEAESGQoVQUZGSU5JVFlfU1RSSUNUX1FVRVVFEAISHQoZQUZGSU5JVFlfU1RSSUNUX0ZBSUxfRkFTVBADKmcKDlZhcmlhYmxlQ2hhbmdlEh8KG1ZBUklBQkxFX0NIQU5HRV9VTlNQRUNJRklFRBAAEhcKE1ZBUklBQkxFX0NIQU5HRV9TRVQQARIbChdWQVJJQUJMRV9DSEFOR0VfREVMRVRFRBACKs4CCg1Qb29sRXZlbnRLaW5kEh8KG1BPT0xfRVZFTlRfS0lORF9VTlNQRUNJRklFRBAAEiMKH1BPT0xfRVZFTlRfS0lORF9XT1JLRVJfU1RBUlRJTkcQARIgChxQT09MX0VWRU5UX0tJTkRfV09SS0VSX1JFQURZEAISHwobUE9PTF9FVkVOVF9LSU5EX1dPUktFUl9ESUVEEAMSIwofUE9PTF9FVkVOVF9LSU5EX1dPUktFUl9SRUNZQ0xFRBAEEiQKIFBPT0xfRVZFTlRfS0lORF9TRVNTSU9OX1JFUElOTkVEEAUSIwofUE9PTF9FVkVOVF9LSU5EX1FVRVVFX1NBVFVSQVRFRBAGEiAKHFBPT0xfRVZFTlRfS0lORF9DSVJDVUlUX09QRU4QBxIiCh5QT09MX0VWRU5UX0tJTkRfQ0lSQ1VJVF9DTE9TRUQQCDLpCwoLUG9vbFNlcnZpY2USTAoHRXhlY3V0ZRIfLnB5ZmxlZXQucG9vbC52MS5FeGVjdXRlUmVxdWVzdBogLnB5ZmxlZXQucG9vbC52MS5FeGVjdXRlUmVzcG9uc2USYAoNRXhlY3V0ZVN0cmVhbRIlLnB5ZmxlZXQucG9vbC52MS5FeGVjdXRlU3RyZWFtUmVxdWVzdBomLnB5ZmxlZXQucG9vbC52MS5FeGVjdXRlU3RyZWFtUmVzcG9uc2UwARJcCgtFeGVjdXRlTWFueRIjLnB5ZmxlZXQucG9vbC52MS5FeGVjdXRlTWFueVJlcXVlc3QaJC5weWZsZWV0LnBvb2wudjEuRXhlY3V0ZU1hbnlSZXNwb25zZSgBMAESXgoNQ3JlYXRlU2Vzc2lvbhIlLnB5ZmxlZXQucG9vbC52MS5DcmVhdGVTZXNzaW9uUmVxdWVzdBomLnB5ZmxlZXQucG9vbC52MS5DcmVhdGVTZXNzaW9uUmVzcG9uc2USWgoKR2V0U2Vzc2lvbhIiLnB5ZmxlZXQucG9vbC52MS5HZXRTZXNzaW9uUmVxdWVzdBojLnB5ZmxlZXQucG9vbC52MS5HZXRTZXNzaW9uUmVzcG9uc2UiA5ACARJgCgxMaXN0U2Vzc2lvbnMSJC5weWZsZWV0LnBvb2wudjEuTGlzdFNlc3Npb25zUmVxdWVzdBolLnB5ZmxlZXQucG9vbC52MS5MaXN0U2Vzc2lvbnNSZXNwb25zZSIDkAIBEl4KDURlbGV0ZVNlc3Npb24SJS5weWZsZWV0LnBvb2wudjEuRGVsZXRlU2Vzc2lvblJlcXVlc3QaJi5weWZsZWV0LnBvb2wudjEuRGVsZXRlU2Vzc2lvblJlc3BvbnNlElgKC1NldFZhcmlhYmxlEiMucHlmbGVldC5wb29sLnYxLlNldFZhcmlhYmxlUmVxdWVzdBokLnB5ZmxlZXQucG9vbC52MS5TZXRWYXJpYWJsZVJlc3BvbnNlEl0KC0dldFZhcmlhYmxlEiMucHlmbGVldC5wb29sLnYxLkdldFZhcmlhYmxlUmVxdWVzdBokLnB5ZmxlZXQucG9vbC52MS5HZXRWYXJpYWJsZVJlc3BvbnNlIgOQAgESYwoNTGlzdFZhcmlhYmxlcxIlLnB5ZmxlZXQucG9vbC52MS5MaXN0VmFyaWFibGVzUmVxdWVzdBomLnB5ZmxlZXQucG9vbC52MS5MaXN0VmFyaWFibGVzUmVzcG9uc2UiA5ACARJhCg5EZWxldGVWYXJpYWJsZRImLnB5ZmxlZXQucG9vbC52MS5EZWxldGVWYXJpYWJsZVJlcXVlc3QaJy5weWZsZWV0LnBvb2wudjEuRGVsZXRlVmFyaWFibGVSZXNwb25zZRJjCg5XYXRjaFZhcmlhYmxlcxImLnB5ZmxlZXQucG9vbC52MS5XYXRjaFZhcmlhYmxlc1JlcXVlc3QaJy5weWZsZWV0LnBvb2wudjEuV2F0Y2hWYXJpYWJsZXNSZXNwb25zZTABElcKCUxpc3RUb29scxIhLnB5ZmxlZXQucG9vbC52MS5MaXN0VG9vbHNSZXF1ZXN0GiIucHlmbGVldC5wb29sLnYxLkxpc3RUb29sc1Jlc3BvbnNlIgOQAgESVwoJTGlzdFBvb2xzEiEucHlmbGVldC5wb29sLnYxLkxpc3RQb29sc1JlcXVlc3QaIi5weWZsZWV0LnBvb2wudjEuTGlzdFBvb2xzUmVzcG9uc2UiA5ACARJgCgxHZXRQb29sU3RhdHMSJC5weWZsZWV0LnBvb2wudjEuR2V0UG9vbFN0YXRzUmVxdWVzdBolLnB5ZmxlZXQucG9vbC52MS5HZXRQb29sU3RhdHNSZXNwb25zZSIDkAIBElQKCVdhdGNoUG9vbBIhLnB5ZmxlZXQucG9vbC52MS5XYXRjaFBvb2xSZXF1ZXN0GiIucHlmbGVldC5wb29sLnYxLldhdGNoUG9vbFJlc3BvbnNlMAFiBnByb3RvMw", [file_google_protobuf_duration, file_google_protobuf_struct, file_google_protobuf_timestamp, file_pyfleet_pool_v1_error, file_pyfleet_pool_v1_tool, file_pyfleet_pool_v1_variable]);
 
 /**
  * ExecuteRequest names a tool and its arguments.
@@ -224,6 +224,17 @@ export type ExecuteStreamRequest = Message<"pyfleet.pool.v1.ExecuteStreamRequest
    * @generated from field: google.protobuf.Duration timeout = 7;
    */
   timeout?: Duration | undefined;
+
+  /**
+   * Lets the server put up to this many JSON chunks in one message
+   * (`chunk_batch`, each chunk as JSON text): the chunks that are ready when
+   * it writes, so a fast generator needs far fewer messages and a slow one
+   * gets each chunk at once. 0 or 1: one `chunk` per message. The SDKs set
+   * it and hand out the chunks one by one.
+   *
+   * @generated from field: uint32 max_chunks_per_message = 8;
+   */
+  maxChunksPerMessage: number;
 };
 
 /**
@@ -234,7 +245,7 @@ export const ExecuteStreamRequestSchema: GenMessage<ExecuteStreamRequest> = /*@_
   messageDesc(file_pyfleet_pool_v1_pool, 3);
 
 /**
- * ExecuteStreamResponse is one chunk of a stream, or its end.
+ * ExecuteStreamResponse is one chunk of a stream (or several), or its end.
  *
  * @generated from message pyfleet.pool.v1.ExecuteStreamResponse
  */
@@ -266,6 +277,15 @@ export type ExecuteStreamResponse = Message<"pyfleet.pool.v1.ExecuteStreamRespon
      */
     value: StreamDone;
     case: "done";
+  } | {
+    /**
+     * Yielded JSON values, in order (only when the request set
+     * max_chunks_per_message above 1).
+     *
+     * @generated from field: pyfleet.pool.v1.ChunkBatch chunk_batch = 4;
+     */
+    value: ChunkBatch;
+    case: "chunkBatch";
   } | { case: undefined; value?: undefined };
 };
 
@@ -275,6 +295,27 @@ export type ExecuteStreamResponse = Message<"pyfleet.pool.v1.ExecuteStreamRespon
  */
 export const ExecuteStreamResponseSchema: GenMessage<ExecuteStreamResponse> = /*@__PURE__*/
   messageDesc(file_pyfleet_pool_v1_pool, 4);
+
+/**
+ * ChunkBatch carries consecutive JSON chunks of a stream.
+ *
+ * @generated from message pyfleet.pool.v1.ChunkBatch
+ */
+export type ChunkBatch = Message<"pyfleet.pool.v1.ChunkBatch"> & {
+  /**
+   * Each chunk as UTF-8 JSON text, in the order the tool yielded them.
+   *
+   * @generated from field: repeated string json = 1;
+   */
+  json: string[];
+};
+
+/**
+ * Describes the message pyfleet.pool.v1.ChunkBatch.
+ * Use `create(ChunkBatchSchema)` to create a new message.
+ */
+export const ChunkBatchSchema: GenMessage<ChunkBatch> = /*@__PURE__*/
+  messageDesc(file_pyfleet_pool_v1_pool, 5);
 
 /**
  * StreamDone closes a successful stream.
@@ -309,7 +350,7 @@ export type StreamDone = Message<"pyfleet.pool.v1.StreamDone"> & {
  * Use `create(StreamDoneSchema)` to create a new message.
  */
 export const StreamDoneSchema: GenMessage<StreamDone> = /*@__PURE__*/
-  messageDesc(file_pyfleet_pool_v1_pool, 5);
+  messageDesc(file_pyfleet_pool_v1_pool, 6);
 
 /**
  * ExecuteManyRequest is one call on the pipelined channel.
@@ -380,7 +421,7 @@ export type ExecuteManyRequest = Message<"pyfleet.pool.v1.ExecuteManyRequest"> &
  * Use `create(ExecuteManyRequestSchema)` to create a new message.
  */
 export const ExecuteManyRequestSchema: GenMessage<ExecuteManyRequest> = /*@__PURE__*/
-  messageDesc(file_pyfleet_pool_v1_pool, 6);
+  messageDesc(file_pyfleet_pool_v1_pool, 7);
 
 /**
  * ExecuteManyResponse answers one ExecuteManyRequest.
@@ -422,7 +463,7 @@ export type ExecuteManyResponse = Message<"pyfleet.pool.v1.ExecuteManyResponse">
  * Use `create(ExecuteManyResponseSchema)` to create a new message.
  */
 export const ExecuteManyResponseSchema: GenMessage<ExecuteManyResponse> = /*@__PURE__*/
-  messageDesc(file_pyfleet_pool_v1_pool, 7);
+  messageDesc(file_pyfleet_pool_v1_pool, 8);
 
 /**
  * Session is a context pinned to one worker, with server-side variables.
@@ -520,7 +561,7 @@ export type Session = Message<"pyfleet.pool.v1.Session"> & {
  * Use `create(SessionSchema)` to create a new message.
  */
 export const SessionSchema: GenMessage<Session> = /*@__PURE__*/
-  messageDesc(file_pyfleet_pool_v1_pool, 8);
+  messageDesc(file_pyfleet_pool_v1_pool, 9);
 
 /**
  * SessionStats counts a session's activity.
@@ -562,7 +603,7 @@ export type SessionStats = Message<"pyfleet.pool.v1.SessionStats"> & {
  * Use `create(SessionStatsSchema)` to create a new message.
  */
 export const SessionStatsSchema: GenMessage<SessionStats> = /*@__PURE__*/
-  messageDesc(file_pyfleet_pool_v1_pool, 9);
+  messageDesc(file_pyfleet_pool_v1_pool, 10);
 
 /**
  * CreateSessionRequest describes a new session.
@@ -612,7 +653,7 @@ export type CreateSessionRequest = Message<"pyfleet.pool.v1.CreateSessionRequest
  * Use `create(CreateSessionRequestSchema)` to create a new message.
  */
 export const CreateSessionRequestSchema: GenMessage<CreateSessionRequest> = /*@__PURE__*/
-  messageDesc(file_pyfleet_pool_v1_pool, 10);
+  messageDesc(file_pyfleet_pool_v1_pool, 11);
 
 /**
  * CreateSessionResponse returns the new session.
@@ -633,7 +674,7 @@ export type CreateSessionResponse = Message<"pyfleet.pool.v1.CreateSessionRespon
  * Use `create(CreateSessionResponseSchema)` to create a new message.
  */
 export const CreateSessionResponseSchema: GenMessage<CreateSessionResponse> = /*@__PURE__*/
-  messageDesc(file_pyfleet_pool_v1_pool, 11);
+  messageDesc(file_pyfleet_pool_v1_pool, 12);
 
 /**
  * GetSessionRequest names a session.
@@ -654,7 +695,7 @@ export type GetSessionRequest = Message<"pyfleet.pool.v1.GetSessionRequest"> & {
  * Use `create(GetSessionRequestSchema)` to create a new message.
  */
 export const GetSessionRequestSchema: GenMessage<GetSessionRequest> = /*@__PURE__*/
-  messageDesc(file_pyfleet_pool_v1_pool, 12);
+  messageDesc(file_pyfleet_pool_v1_pool, 13);
 
 /**
  * GetSessionResponse returns a session.
@@ -675,7 +716,7 @@ export type GetSessionResponse = Message<"pyfleet.pool.v1.GetSessionResponse"> &
  * Use `create(GetSessionResponseSchema)` to create a new message.
  */
 export const GetSessionResponseSchema: GenMessage<GetSessionResponse> = /*@__PURE__*/
-  messageDesc(file_pyfleet_pool_v1_pool, 13);
+  messageDesc(file_pyfleet_pool_v1_pool, 14);
 
 /**
  * ListSessionsRequest filters and pages the caller's sessions.
@@ -710,7 +751,7 @@ export type ListSessionsRequest = Message<"pyfleet.pool.v1.ListSessionsRequest">
  * Use `create(ListSessionsRequestSchema)` to create a new message.
  */
 export const ListSessionsRequestSchema: GenMessage<ListSessionsRequest> = /*@__PURE__*/
-  messageDesc(file_pyfleet_pool_v1_pool, 14);
+  messageDesc(file_pyfleet_pool_v1_pool, 15);
 
 /**
  * ListSessionsResponse is one page of sessions.
@@ -738,7 +779,7 @@ export type ListSessionsResponse = Message<"pyfleet.pool.v1.ListSessionsResponse
  * Use `create(ListSessionsResponseSchema)` to create a new message.
  */
 export const ListSessionsResponseSchema: GenMessage<ListSessionsResponse> = /*@__PURE__*/
-  messageDesc(file_pyfleet_pool_v1_pool, 15);
+  messageDesc(file_pyfleet_pool_v1_pool, 16);
 
 /**
  * DeleteSessionRequest names a session.
@@ -759,7 +800,7 @@ export type DeleteSessionRequest = Message<"pyfleet.pool.v1.DeleteSessionRequest
  * Use `create(DeleteSessionRequestSchema)` to create a new message.
  */
 export const DeleteSessionRequestSchema: GenMessage<DeleteSessionRequest> = /*@__PURE__*/
-  messageDesc(file_pyfleet_pool_v1_pool, 16);
+  messageDesc(file_pyfleet_pool_v1_pool, 17);
 
 /**
  * DeleteSessionResponse is empty.
@@ -774,7 +815,7 @@ export type DeleteSessionResponse = Message<"pyfleet.pool.v1.DeleteSessionRespon
  * Use `create(DeleteSessionResponseSchema)` to create a new message.
  */
 export const DeleteSessionResponseSchema: GenMessage<DeleteSessionResponse> = /*@__PURE__*/
-  messageDesc(file_pyfleet_pool_v1_pool, 17);
+  messageDesc(file_pyfleet_pool_v1_pool, 18);
 
 /**
  * SetVariableRequest creates or updates a session variable.
@@ -839,7 +880,7 @@ export type SetVariableRequest = Message<"pyfleet.pool.v1.SetVariableRequest"> &
  * Use `create(SetVariableRequestSchema)` to create a new message.
  */
 export const SetVariableRequestSchema: GenMessage<SetVariableRequest> = /*@__PURE__*/
-  messageDesc(file_pyfleet_pool_v1_pool, 18);
+  messageDesc(file_pyfleet_pool_v1_pool, 19);
 
 /**
  * SetVariableResponse returns the variable after the update.
@@ -860,7 +901,7 @@ export type SetVariableResponse = Message<"pyfleet.pool.v1.SetVariableResponse">
  * Use `create(SetVariableResponseSchema)` to create a new message.
  */
 export const SetVariableResponseSchema: GenMessage<SetVariableResponse> = /*@__PURE__*/
-  messageDesc(file_pyfleet_pool_v1_pool, 19);
+  messageDesc(file_pyfleet_pool_v1_pool, 20);
 
 /**
  * GetVariableRequest names a variable.
@@ -888,7 +929,7 @@ export type GetVariableRequest = Message<"pyfleet.pool.v1.GetVariableRequest"> &
  * Use `create(GetVariableRequestSchema)` to create a new message.
  */
 export const GetVariableRequestSchema: GenMessage<GetVariableRequest> = /*@__PURE__*/
-  messageDesc(file_pyfleet_pool_v1_pool, 20);
+  messageDesc(file_pyfleet_pool_v1_pool, 21);
 
 /**
  * GetVariableResponse returns a variable.
@@ -909,7 +950,7 @@ export type GetVariableResponse = Message<"pyfleet.pool.v1.GetVariableResponse">
  * Use `create(GetVariableResponseSchema)` to create a new message.
  */
 export const GetVariableResponseSchema: GenMessage<GetVariableResponse> = /*@__PURE__*/
-  messageDesc(file_pyfleet_pool_v1_pool, 21);
+  messageDesc(file_pyfleet_pool_v1_pool, 22);
 
 /**
  * ListVariablesRequest names a session.
@@ -930,7 +971,7 @@ export type ListVariablesRequest = Message<"pyfleet.pool.v1.ListVariablesRequest
  * Use `create(ListVariablesRequestSchema)` to create a new message.
  */
 export const ListVariablesRequestSchema: GenMessage<ListVariablesRequest> = /*@__PURE__*/
-  messageDesc(file_pyfleet_pool_v1_pool, 22);
+  messageDesc(file_pyfleet_pool_v1_pool, 23);
 
 /**
  * ListVariablesResponse returns a session's variables.
@@ -951,7 +992,7 @@ export type ListVariablesResponse = Message<"pyfleet.pool.v1.ListVariablesRespon
  * Use `create(ListVariablesResponseSchema)` to create a new message.
  */
 export const ListVariablesResponseSchema: GenMessage<ListVariablesResponse> = /*@__PURE__*/
-  messageDesc(file_pyfleet_pool_v1_pool, 23);
+  messageDesc(file_pyfleet_pool_v1_pool, 24);
 
 /**
  * DeleteVariableRequest names a variable.
@@ -986,7 +1027,7 @@ export type DeleteVariableRequest = Message<"pyfleet.pool.v1.DeleteVariableReque
  * Use `create(DeleteVariableRequestSchema)` to create a new message.
  */
 export const DeleteVariableRequestSchema: GenMessage<DeleteVariableRequest> = /*@__PURE__*/
-  messageDesc(file_pyfleet_pool_v1_pool, 24);
+  messageDesc(file_pyfleet_pool_v1_pool, 25);
 
 /**
  * DeleteVariableResponse is empty.
@@ -1001,7 +1042,7 @@ export type DeleteVariableResponse = Message<"pyfleet.pool.v1.DeleteVariableResp
  * Use `create(DeleteVariableResponseSchema)` to create a new message.
  */
 export const DeleteVariableResponseSchema: GenMessage<DeleteVariableResponse> = /*@__PURE__*/
-  messageDesc(file_pyfleet_pool_v1_pool, 25);
+  messageDesc(file_pyfleet_pool_v1_pool, 26);
 
 /**
  * WatchVariablesRequest selects the variables to watch.
@@ -1036,7 +1077,7 @@ export type WatchVariablesRequest = Message<"pyfleet.pool.v1.WatchVariablesReque
  * Use `create(WatchVariablesRequestSchema)` to create a new message.
  */
 export const WatchVariablesRequestSchema: GenMessage<WatchVariablesRequest> = /*@__PURE__*/
-  messageDesc(file_pyfleet_pool_v1_pool, 26);
+  messageDesc(file_pyfleet_pool_v1_pool, 27);
 
 /**
  * WatchVariablesResponse is one variable change.
@@ -1064,7 +1105,7 @@ export type WatchVariablesResponse = Message<"pyfleet.pool.v1.WatchVariablesResp
  * Use `create(WatchVariablesResponseSchema)` to create a new message.
  */
 export const WatchVariablesResponseSchema: GenMessage<WatchVariablesResponse> = /*@__PURE__*/
-  messageDesc(file_pyfleet_pool_v1_pool, 27);
+  messageDesc(file_pyfleet_pool_v1_pool, 28);
 
 /**
  * ListToolsRequest names a pool.
@@ -1085,7 +1126,7 @@ export type ListToolsRequest = Message<"pyfleet.pool.v1.ListToolsRequest"> & {
  * Use `create(ListToolsRequestSchema)` to create a new message.
  */
 export const ListToolsRequestSchema: GenMessage<ListToolsRequest> = /*@__PURE__*/
-  messageDesc(file_pyfleet_pool_v1_pool, 28);
+  messageDesc(file_pyfleet_pool_v1_pool, 29);
 
 /**
  * ListToolsResponse lists a pool's tools.
@@ -1106,7 +1147,7 @@ export type ListToolsResponse = Message<"pyfleet.pool.v1.ListToolsResponse"> & {
  * Use `create(ListToolsResponseSchema)` to create a new message.
  */
 export const ListToolsResponseSchema: GenMessage<ListToolsResponse> = /*@__PURE__*/
-  messageDesc(file_pyfleet_pool_v1_pool, 29);
+  messageDesc(file_pyfleet_pool_v1_pool, 30);
 
 /**
  * ListPoolsRequest is empty.
@@ -1121,7 +1162,7 @@ export type ListPoolsRequest = Message<"pyfleet.pool.v1.ListPoolsRequest"> & {
  * Use `create(ListPoolsRequestSchema)` to create a new message.
  */
 export const ListPoolsRequestSchema: GenMessage<ListPoolsRequest> = /*@__PURE__*/
-  messageDesc(file_pyfleet_pool_v1_pool, 30);
+  messageDesc(file_pyfleet_pool_v1_pool, 31);
 
 /**
  * ListPoolsResponse lists the pools.
@@ -1142,7 +1183,7 @@ export type ListPoolsResponse = Message<"pyfleet.pool.v1.ListPoolsResponse"> & {
  * Use `create(ListPoolsResponseSchema)` to create a new message.
  */
 export const ListPoolsResponseSchema: GenMessage<ListPoolsResponse> = /*@__PURE__*/
-  messageDesc(file_pyfleet_pool_v1_pool, 31);
+  messageDesc(file_pyfleet_pool_v1_pool, 32);
 
 /**
  * PoolInfo summarises a pool.
@@ -1213,7 +1254,7 @@ export type PoolInfo = Message<"pyfleet.pool.v1.PoolInfo"> & {
  * Use `create(PoolInfoSchema)` to create a new message.
  */
 export const PoolInfoSchema: GenMessage<PoolInfo> = /*@__PURE__*/
-  messageDesc(file_pyfleet_pool_v1_pool, 32);
+  messageDesc(file_pyfleet_pool_v1_pool, 33);
 
 /**
  * GetPoolStatsRequest names a pool.
@@ -1234,7 +1275,7 @@ export type GetPoolStatsRequest = Message<"pyfleet.pool.v1.GetPoolStatsRequest">
  * Use `create(GetPoolStatsRequestSchema)` to create a new message.
  */
 export const GetPoolStatsRequestSchema: GenMessage<GetPoolStatsRequest> = /*@__PURE__*/
-  messageDesc(file_pyfleet_pool_v1_pool, 33);
+  messageDesc(file_pyfleet_pool_v1_pool, 34);
 
 /**
  * GetPoolStatsResponse returns a pool's statistics.
@@ -1255,7 +1296,7 @@ export type GetPoolStatsResponse = Message<"pyfleet.pool.v1.GetPoolStatsResponse
  * Use `create(GetPoolStatsResponseSchema)` to create a new message.
  */
 export const GetPoolStatsResponseSchema: GenMessage<GetPoolStatsResponse> = /*@__PURE__*/
-  messageDesc(file_pyfleet_pool_v1_pool, 34);
+  messageDesc(file_pyfleet_pool_v1_pool, 35);
 
 /**
  * PoolStats is a snapshot of a pool's gauges and counters.
@@ -1381,7 +1422,7 @@ export type PoolStats = Message<"pyfleet.pool.v1.PoolStats"> & {
  * Use `create(PoolStatsSchema)` to create a new message.
  */
 export const PoolStatsSchema: GenMessage<PoolStats> = /*@__PURE__*/
-  messageDesc(file_pyfleet_pool_v1_pool, 35);
+  messageDesc(file_pyfleet_pool_v1_pool, 36);
 
 /**
  * WatchPoolRequest names a pool.
@@ -1402,7 +1443,7 @@ export type WatchPoolRequest = Message<"pyfleet.pool.v1.WatchPoolRequest"> & {
  * Use `create(WatchPoolRequestSchema)` to create a new message.
  */
 export const WatchPoolRequestSchema: GenMessage<WatchPoolRequest> = /*@__PURE__*/
-  messageDesc(file_pyfleet_pool_v1_pool, 36);
+  messageDesc(file_pyfleet_pool_v1_pool, 37);
 
 /**
  * WatchPoolResponse is one pool event.
@@ -1465,7 +1506,7 @@ export type WatchPoolResponse = Message<"pyfleet.pool.v1.WatchPoolResponse"> & {
  * Use `create(WatchPoolResponseSchema)` to create a new message.
  */
 export const WatchPoolResponseSchema: GenMessage<WatchPoolResponse> = /*@__PURE__*/
-  messageDesc(file_pyfleet_pool_v1_pool, 37);
+  messageDesc(file_pyfleet_pool_v1_pool, 38);
 
 /**
  * Affinity says how strictly a session's calls stay on its pinned worker.
