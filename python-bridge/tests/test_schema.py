@@ -78,3 +78,17 @@ def test_hand_encoded_result_frames_match_protobuf() -> None:
         payload = W.Payload(raw=data) if raw else W.Payload(json=data)
         body = W.WorkerFrame(result=W.Result(id=call_id, value=payload)).SerializeToString()
         assert result_frame(call_id, data, raw) == struct.pack(">I", len(body)) + body
+
+
+def test_hand_encoded_chunk_frames_match_protobuf() -> None:
+    import struct
+
+    from pyfleet.worker.v1 import worker_pb2 as W
+    from pyfleet_bridge.wire import chunk_frame, split_frames
+
+    for call_id, items in [(1, [(b'{"i":0}', False)]), (70000, [(b"", False), (b"\x01" * 300, True), (b"[1]", False)]), (5, [])]:
+        payloads = [W.Payload(raw=d) if raw else W.Payload(json=d) for d, raw in items]
+        body = W.WorkerFrame(chunk=W.Chunk(id=call_id, items=payloads)).SerializeToString()
+        frame = chunk_frame(call_id, items)
+        assert frame == struct.pack(">I", len(body)) + body
+        assert split_frames(frame + frame) == [body, body]

@@ -16,6 +16,7 @@ from pyfleet.worker.v1 import worker_pb2
 from pyfleet_bridge.adapter import Adapter, collect_tools
 from pyfleet_bridge.capture import forward_logging
 from pyfleet_bridge.link import ChunkCoalescer, LinkClosed
+from pyfleet_bridge.wire import split_frames
 from pyfleet_bridge.runtime import Runtime
 from pyfleet_bridge.serve import EXIT_OK, EXIT_STARTUP, EXIT_USAGE, concurrency_of, hello, ready
 
@@ -28,7 +29,7 @@ class GrpcLink:
     def __init__(self) -> None:
         self._out: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._closed = threading.Event()
-        self._chunks = ChunkCoalescer(self._send_many)
+        self._chunks = ChunkCoalescer(self.send_raw)
         self.responses: Iterator[Any] | None = None
 
     def send(self, frame: worker_pb2.WorkerFrame) -> None:
@@ -36,12 +37,8 @@ class GrpcLink:
             raise LinkClosed()
         self._out.put(worker_pb2.AttachRequest(frame=frame))
 
-    def _send_many(self, frames: list[worker_pb2.WorkerFrame]) -> None:
-        for frame in frames:
-            self.send(frame)
-
-    def send_chunk(self, call_id: int, payload: worker_pb2.Payload) -> None:
-        self._chunks.chunk(call_id, payload)
+    def send_chunk(self, call_id: int, data: bytes, raw: bool) -> None:
+        self._chunks.chunk(call_id, data, raw)
 
     def send_after_chunks(self, frame: worker_pb2.WorkerFrame) -> None:
         self._chunks.frame(frame)
@@ -54,8 +51,9 @@ class GrpcLink:
             yield item
 
     def send_raw(self, data: bytes) -> None:
-        """A length-prefixed frame (see wire.py), re-wrapped for the stream."""
-        self.send(worker_pb2.WorkerFrame.FromString(data[4:]))
+        """Length-prefixed frames (see wire.py), re-wrapped for the stream."""
+        for body in split_frames(data):
+            self.send(worker_pb2.WorkerFrame.FromString(body))
 
     def read_batch(self) -> list[worker_pb2.ServerFrame]:
         """The next frame; [] when the stream has ended."""

@@ -12,6 +12,8 @@ from typing import Protocol
 
 from pyfleet.worker.v1 import worker_pb2
 
+from pyfleet_bridge.wire import chunk_frame
+
 MAX_FRAME_BYTES = 64 * 1024 * 1024
 _HEADER = struct.Struct(">I")
 
@@ -27,7 +29,7 @@ class ProtocolError(Exception):
 class Link(Protocol):
     def send(self, frame: worker_pb2.WorkerFrame) -> None: ...
 
-    def send_chunk(self, call_id: int, payload: worker_pb2.Payload) -> None: ...
+    def send_chunk(self, call_id: int, data: bytes, raw: bool) -> None: ...
 
     def send_after_chunks(self, frame: worker_pb2.WorkerFrame) -> None: ...
 
@@ -43,23 +45,24 @@ class ChunkCoalescer:
     since its last write into as few frames as possible: a fast generator gets
     big frames, a slow one gets each chunk sent at once."""
 
-    def __init__(self, write_frames: "WriteFrames") -> None:
-        self._write = write_frames
-        self._queue: deque[tuple[int, worker_pb2.Payload | None, worker_pb2.WorkerFrame | None]] = deque()
+    def __init__(self, write: WriteBytes) -> None:
+        self._write = write
+        #: (call id, data, raw) for a chunk, or (0, frame, False) for a frame that follows them.
+        self._queue: deque[tuple[int, bytes | worker_pb2.WorkerFrame, bool]] = deque()
         self._ready = threading.Condition()
         self._closed = False
         self._thread = threading.Thread(target=self._run, name="pyfleet-chunks", daemon=True)
         self._thread.start()
 
-    def chunk(self, call_id: int, payload: worker_pb2.Payload) -> None:
+    def chunk(self, call_id: int, data: bytes, raw: bool) -> None:
         with self._ready:
-            self._queue.append((call_id, payload, None))
+            self._queue.append((call_id, data, raw))
             self._ready.notify()
 
     def frame(self, frame: worker_pb2.WorkerFrame) -> None:
         """A frame that must follow the chunks queued before it (a stream's Result or Error)."""
         with self._ready:
-            self._queue.append((0, None, frame))
+            self._queue.append((0, frame, False))
             self._ready.notify()
 
     def close(self) -> None:
@@ -76,27 +79,29 @@ class ChunkCoalescer:
                     return
                 batch = list(self._queue)
                 self._queue.clear()
-            frames: list[worker_pb2.WorkerFrame] = []
-            current: worker_pb2.Chunk | None = None
-            for call_id, payload, frame in batch:
-                if frame is not None:
-                    frames.append(frame)
-                    current = None
-                    continue
-                if current is None or current.id != call_id:
-                    wrapper = worker_pb2.WorkerFrame()
-                    current = wrapper.chunk
-                    current.id = call_id
-                    frames.append(wrapper)
-                current.items.append(payload)
+            parts: list[bytes] = []
+            current_id = 0
+            items: list[tuple[bytes, bool]] = []
+            for call_id, item, raw in batch:
+                if items and call_id != current_id:
+                    parts.append(chunk_frame(current_id, items))
+                    items = []
+                if isinstance(item, bytes):
+                    current_id = call_id
+                    items.append((item, raw))
+                else:
+                    body = item.SerializeToString()
+                    parts.append(_HEADER.pack(len(body)) + body)
+            if items:
+                parts.append(chunk_frame(current_id, items))
             try:
-                self._write(frames)
+                self._write(b"".join(parts))
             except LinkClosed:
                 return
 
 
-class WriteFrames(Protocol):
-    def __call__(self, frames: list[worker_pb2.WorkerFrame]) -> None: ...
+class WriteBytes(Protocol):
+    def __call__(self, data: bytes) -> None: ...
 
 
 class SocketLink:
@@ -111,7 +116,7 @@ class SocketLink:
         self._rbuf = bytearray()
         self._lock = threading.Lock()
         self._closed = False
-        self._chunks = ChunkCoalescer(self._write_many)
+        self._chunks = ChunkCoalescer(self._sendall)
 
     @classmethod
     def connect(cls, path: str) -> SocketLink:
@@ -127,19 +132,11 @@ class SocketLink:
         body = frame.SerializeToString()
         self._sendall(_HEADER.pack(len(body)) + body)
 
-    def send_chunk(self, call_id: int, payload: worker_pb2.Payload) -> None:
-        self._chunks.chunk(call_id, payload)
+    def send_chunk(self, call_id: int, data: bytes, raw: bool) -> None:
+        self._chunks.chunk(call_id, data, raw)
 
     def send_after_chunks(self, frame: worker_pb2.WorkerFrame) -> None:
         self._chunks.frame(frame)
-
-    def _write_many(self, frames: list[worker_pb2.WorkerFrame]) -> None:
-        parts = []
-        for frame in frames:
-            body = frame.SerializeToString()
-            parts.append(_HEADER.pack(len(body)))
-            parts.append(body)
-        self._sendall(b"".join(parts))
 
     def _sendall(self, data: bytes) -> None:
         with self._lock:

@@ -58,12 +58,6 @@ def serialize(value: Any) -> tuple[bytes, bool]:
         raise NotSerializable(f"value of type {type(value).__qualname__} is neither JSON-serializable nor bytes: {e}") from None
 
 
-def encode(value: Any) -> worker_pb2.Payload:
-    """A return or yielded value as a Payload: bytes as raw, everything else as JSON."""
-    data, raw = serialize(value)
-    return worker_pb2.Payload(raw=data) if raw else worker_pb2.Payload(json=data)
-
-
 def decode(payload: worker_pb2.Payload) -> Any:
     kind = payload.WhichOneof("kind")
     if kind == "raw":
@@ -375,7 +369,7 @@ class Runtime:
                 item = next(gen)
             except StopIteration as stop:
                 return stop.value
-            payload = encode(item)
+            data, raw = serialize(item)
             cond = st.cond
             assert cond is not None
             with cond:
@@ -384,7 +378,7 @@ class Runtime:
                 if ctx.cancelled:
                     raise _Cancelled()
                 st.credits -= 1
-            self.link.send_chunk(st.id, payload)
+            self.link.send_chunk(st.id, data, raw)
 
     async def _run_async(self, st: CallState) -> None:
         st.task = asyncio.current_task()
@@ -416,12 +410,12 @@ class Runtime:
         async for item in agen:
             if st.ctx.cancelled:
                 raise _Cancelled()
-            payload = encode(item)
+            data, raw = serialize(item)
             while st.credits <= 0:
                 st.credit_event.clear()
                 await st.credit_event.wait()
             st.credits -= 1
-            self.link.send_chunk(st.id, payload)
+            self.link.send_chunk(st.id, data, raw)
         return None
 
     # ---- finishing ----
@@ -468,7 +462,7 @@ class Runtime:
                     self.link.send_after_chunks(K.WorkerFrame(result=K.Result(id=st.id, value=payload)))
                 else:
                     # A plain tool called as a stream: its value is the single chunk.
-                    self.link.send_chunk(st.id, payload)
+                    self.link.send_chunk(st.id, data, raw)
                     self.link.send_after_chunks(K.WorkerFrame(result=K.Result(id=st.id, value=worker_pb2.Payload(json=b"null"))))
         except LinkClosed:
             pass

@@ -2,7 +2,7 @@ import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { ServerFrameSchema, WorkerFrameSchema } from "@pyfleet/sdk/gen/pyfleet/worker/v1/worker_pb";
 import { describe, expect, it } from "vitest";
 import { encodeFrame } from "../../src/pool/link/framing.js";
-import { type CallFields, decodeResultFrame, encodeCallFrame } from "../../src/pool/link/hot-frames.js";
+import { type CallFields, decodeChunkFrame, decodeResultFrame, encodeCallFrame } from "../../src/pool/link/hot-frames.js";
 
 const base: CallFields = {
   id: 1, tool: "echo", args: new Uint8Array(), binaryArgs: {}, sessionId: "", timeoutMs: 0, stream: false, chunkWindow: 0, requestId: "",
@@ -38,6 +38,21 @@ describe("hand-written hot frames", () => {
     expect(fast.frame.value.id).toBe(general.frame.value.id);
     expect(fast.frame.value.value?.kind.case).toBe(general.frame.value.value?.kind.case);
     expect(Buffer.from(fast.frame.value.value!.kind.value as Uint8Array)).toEqual(Buffer.from(general.frame.value.value!.kind.value as Uint8Array));
+  });
+
+  it.each([
+    ["one json item", 1, [{ kind: { case: "json" as const, value: Buffer.from('{"i":0}') } }]],
+    ["mixed items, big id", 70_000, [{ kind: { case: "json" as const, value: new Uint8Array() } }, { kind: { case: "raw" as const, value: Buffer.alloc(300, 1) } }]],
+    ["no items", 5, []],
+  ])("reads a Chunk frame as the protobuf codec does: %s", (_, id, items) => {
+    const bytes = toBinary(WorkerFrameSchema, create(WorkerFrameSchema, { frame: { case: "chunk", value: { id, items } } }));
+    const fast = decodeChunkFrame(bytes);
+    const general = fromBinary(WorkerFrameSchema, bytes);
+    if (fast?.frame.case !== "chunk" || general.frame.case !== "chunk") throw new Error("not a chunk frame");
+    expect(fast.frame.value.id).toBe(general.frame.value.id);
+    expect(fast.frame.value.items.map((p) => [p.kind.case, Buffer.from(p.kind.value as Uint8Array).toString("hex")]))
+      .toEqual(general.frame.value.items.map((p) => [p.kind.case, Buffer.from(p.kind.value as Uint8Array).toString("hex")]));
+    expect(decodeChunkFrame(bytes.subarray(0, bytes.length - 1))).toBeUndefined();
   });
 
   it("leaves every other frame, and anything it does not fully understand, to the general codec", () => {

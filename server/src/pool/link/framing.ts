@@ -6,7 +6,7 @@ import {
   WorkerFrameSchema,
 } from "@pyfleet/sdk/gen/pyfleet/worker/v1/worker_pb";
 import { PyfleetError } from "../../errors.js";
-import { decodeResultFrame } from "./hot-frames.js";
+import { decodeChunkFrame, decodeResultFrame } from "./hot-frames.js";
 
 /** Frames larger than this are a protocol error: the link is closed. */
 export const MAX_FRAME_BYTES = 64 * 1024 * 1024;
@@ -50,7 +50,7 @@ export class FrameDecoder {
       if (buf.length - offset - HEADER_BYTES < size) break;
       const start = offset + HEADER_BYTES;
       const body = buf.subarray(start, start + size);
-      frames.push(decodeResultFrame(body) ?? fromBinary(WorkerFrameSchema, body));
+      frames.push(decodeResultFrame(body) ?? decodeChunkFrame(body) ?? fromBinary(WorkerFrameSchema, body));
       offset = start + size;
     }
     if (offset < buf.length) {

@@ -1,8 +1,8 @@
 import type { Call, WorkerFrame } from "@pyfleet/sdk/gen/pyfleet/worker/v1/worker_pb";
 
 /**
- * Hand-written wire code for the two frames every call makes: the Call out
- * and its Result back. The reflective protobuf codec costs more per call
+ * Hand-written wire code for the frames every call makes: the Call out and
+ * its Result back (and a stream's Chunk frames). The reflective protobuf codec costs more per call
  * than the link itself; these write and read the same bytes (a test checks
  * both against toBinary/fromBinary). Anything else takes the general codec.
  */
@@ -21,6 +21,9 @@ const CALL_REQUEST_ID = 0x4a;
 const MAP_KEY = 0x0a;
 const MAP_VALUE = 0x12;
 const WORKER_FRAME_RESULT = 0x1a; // WorkerFrame.result = 3
+const WORKER_FRAME_CHUNK = 0x22; // WorkerFrame.chunk = 4
+const CHUNK_ID = 0x08;
+const CHUNK_ITEM = 0x12;
 const RESULT_ID = 0x08;
 const RESULT_VALUE = 0x12;
 const PAYLOAD_JSON = 0x0a;
@@ -172,4 +175,38 @@ export function decodeResultFrame(body: Uint8Array): WorkerFrame | undefined {
       value: { id, value: { kind: { case: kind === PAYLOAD_JSON ? "json" : "raw", value } } },
     },
   } as WorkerFrame;
+}
+
+/**
+ * A WorkerFrame that is exactly a Chunk as the Python runtime writes it (id,
+ * then json or raw items), as plain data shaped like the message; undefined
+ * for anything else, which the general codec reads.
+ */
+export function decodeChunkFrame(body: Uint8Array): WorkerFrame | undefined {
+  const end = body.length;
+  if (end < 2 || body[0] !== WORKER_FRAME_CHUNK) return undefined;
+  const outer = readVarint(body, 1, end);
+  if (!outer || outer[1] + outer[0] !== end) return undefined;
+  let o = outer[1];
+  let id = 0;
+  if (body[o] === CHUNK_ID) {
+    const v = readVarint(body, o + 1, end);
+    if (!v) return undefined;
+    [id, o] = v;
+  }
+  const items: { kind: { case: "json" | "raw"; value: Uint8Array } }[] = [];
+  while (o < end) {
+    if (body[o] !== CHUNK_ITEM) return undefined;
+    const itemLen = readVarint(body, o + 1, end);
+    if (!itemLen) return undefined;
+    const itemEnd = itemLen[1] + itemLen[0];
+    if (itemEnd > end) return undefined;
+    const kind = body[itemLen[1]];
+    if (kind !== PAYLOAD_JSON && kind !== PAYLOAD_RAW) return undefined;
+    const len = readVarint(body, itemLen[1] + 1, itemEnd);
+    if (!len || len[1] + len[0] !== itemEnd) return undefined;
+    items.push({ kind: { case: kind === PAYLOAD_JSON ? "json" : "raw", value: body.subarray(len[1], itemEnd) } });
+    o = itemEnd;
+  }
+  return { frame: { case: "chunk", value: { id, items } } } as WorkerFrame;
 }
