@@ -50,6 +50,8 @@ class ChunkCoalescer:
         #: (call id, data, raw) for a chunk, or (0, frame, False) for a frame that follows them.
         self._queue: deque[tuple[int, bytes | worker_pb2.WorkerFrame, bool]] = deque()
         self._ready = threading.Condition()
+        #: The writer is waiting for work: only then does a chunk need to wake it.
+        self._idle = False
         self._closed = False
         self._thread = threading.Thread(target=self._run, name="pyfleet-chunks", daemon=True)
         self._thread.start()
@@ -57,7 +59,8 @@ class ChunkCoalescer:
     def chunk(self, call_id: int, data: bytes, raw: bool) -> None:
         with self._ready:
             self._queue.append((call_id, data, raw))
-            self._ready.notify()
+            if self._idle:
+                self._ready.notify()
 
     def frame(self, frame: worker_pb2.WorkerFrame) -> None:
         """A frame that must follow the chunks queued before it (a stream's Result or Error)."""
@@ -74,7 +77,9 @@ class ChunkCoalescer:
         while True:
             with self._ready:
                 while not self._queue and not self._closed:
+                    self._idle = True
                     self._ready.wait()
+                    self._idle = False
                 if not self._queue and self._closed:
                     return
                 batch = list(self._queue)
