@@ -630,7 +630,6 @@ class Runtime:
             pending = list(self._calls) + [q.id for q in self._queued]
         for call_id in pending:
             self._cancel(call_id, "shutdown")
-        self._flush()
         with self._lock:
             end = time.monotonic() + 1.0
             while self._calls and time.monotonic() < end:

@@ -1128,6 +1128,7 @@ export class Pool {
 
   private onWorkerDied(worker: Worker, death: WorkerDeath) {
     this.workers.delete(worker.id);
+    this.template?.forking.delete(worker.id);
     this.tokens.get(worker.id)?.();
     this.tokens.delete(worker.id);
     const time = Date.now();

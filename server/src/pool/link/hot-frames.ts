@@ -21,10 +21,9 @@ const CALL_REQUEST_ID = 0x4a;
 const MAP_KEY = 0x0a;
 const MAP_VALUE = 0x12;
 const WORKER_FRAME_RESULT = 0x1a; // WorkerFrame.result = 3
+const ID = 0x08; // Result.id and Chunk.id = 1, varint
 const WORKER_FRAME_CHUNK = 0x22; // WorkerFrame.chunk = 4
-const CHUNK_ID = 0x08;
 const CHUNK_ITEM = 0x12;
-const RESULT_ID = 0x08;
 const RESULT_VALUE = 0x12;
 const PAYLOAD_JSON = 0x0a;
 const PAYLOAD_RAW = 0x12;
@@ -143,38 +142,45 @@ function readVarint(buf: Uint8Array, at: number, end: number): [number, number] 
 }
 
 /**
+ * The start of a WorkerFrame holding just the message `tag` opens, whose
+ * field 1 (optional) is its id: [id, offset of the next field], or undefined.
+ */
+function readFrameStart(body: Uint8Array, tag: number): [number, number] | undefined {
+  const end = body.length;
+  if (end < 2 || body[0] !== tag) return undefined;
+  const outer = readVarint(body, 1, end);
+  if (!outer || outer[1] + outer[0] !== end) return undefined;
+  const o = outer[1];
+  if (body[o] !== ID) return [0, o];
+  return readVarint(body, o + 1, end);
+}
+
+/** A Payload filling body[at, end) exactly, as plain data; undefined for anything else. */
+function readPayload(body: Uint8Array, at: number, end: number): { kind: { case: "json" | "raw"; value: Uint8Array } } | undefined {
+  const kind = body[at];
+  if (kind !== PAYLOAD_JSON && kind !== PAYLOAD_RAW) return undefined;
+  const len = readVarint(body, at + 1, end);
+  if (!len || len[1] + len[0] !== end) return undefined;
+  return { kind: { case: kind === PAYLOAD_JSON ? "json" : "raw", value: body.subarray(len[1], end) } };
+}
+
+/**
  * A WorkerFrame that is exactly a Result as the Python runtime writes it
  * (id, then one json or raw payload), as plain data shaped like the
  * message; undefined for anything else, which the general codec reads.
  */
 export function decodeResultFrame(body: Uint8Array): WorkerFrame | undefined {
+  const start = readFrameStart(body, WORKER_FRAME_RESULT);
+  if (!start) return undefined;
+  const [id, o] = start;
   const end = body.length;
-  if (end < 2 || body[0] !== WORKER_FRAME_RESULT) return undefined;
-  const outer = readVarint(body, 1, end);
-  if (!outer || outer[1] + outer[0] !== end) return undefined;
-  let o = outer[1];
-  let id = 0;
-  if (body[o] === RESULT_ID) {
-    const v = readVarint(body, o + 1, end);
-    if (!v) return undefined;
-    [id, o] = v;
-  }
-  if (o === end) return undefined; // no payload: the general codec decides
-  if (body[o] !== RESULT_VALUE) return undefined;
+  // No payload: the general codec decides.
+  if (o === end || body[o] !== RESULT_VALUE) return undefined;
   const payloadLen = readVarint(body, o + 1, end);
   if (!payloadLen || payloadLen[1] + payloadLen[0] !== end) return undefined;
-  o = payloadLen[1];
-  const kind = body[o];
-  if (kind !== PAYLOAD_JSON && kind !== PAYLOAD_RAW) return undefined;
-  const len = readVarint(body, o + 1, end);
-  if (!len || len[1] + len[0] !== end) return undefined;
-  const value = body.subarray(len[1], end);
-  return {
-    frame: {
-      case: "result",
-      value: { id, value: { kind: { case: kind === PAYLOAD_JSON ? "json" : "raw", value } } },
-    },
-  } as WorkerFrame;
+  const value = readPayload(body, payloadLen[1], end);
+  if (!value) return undefined;
+  return { frame: { case: "result", value: { id, value } } } as WorkerFrame;
 }
 
 /**
@@ -183,17 +189,11 @@ export function decodeResultFrame(body: Uint8Array): WorkerFrame | undefined {
  * for anything else, which the general codec reads.
  */
 export function decodeChunkFrame(body: Uint8Array): WorkerFrame | undefined {
+  const start = readFrameStart(body, WORKER_FRAME_CHUNK);
+  if (!start) return undefined;
+  const id = start[0];
+  let o = start[1];
   const end = body.length;
-  if (end < 2 || body[0] !== WORKER_FRAME_CHUNK) return undefined;
-  const outer = readVarint(body, 1, end);
-  if (!outer || outer[1] + outer[0] !== end) return undefined;
-  let o = outer[1];
-  let id = 0;
-  if (body[o] === CHUNK_ID) {
-    const v = readVarint(body, o + 1, end);
-    if (!v) return undefined;
-    [id, o] = v;
-  }
   const items: { kind: { case: "json" | "raw"; value: Uint8Array } }[] = [];
   while (o < end) {
     if (body[o] !== CHUNK_ITEM) return undefined;
@@ -201,11 +201,9 @@ export function decodeChunkFrame(body: Uint8Array): WorkerFrame | undefined {
     if (!itemLen) return undefined;
     const itemEnd = itemLen[1] + itemLen[0];
     if (itemEnd > end) return undefined;
-    const kind = body[itemLen[1]];
-    if (kind !== PAYLOAD_JSON && kind !== PAYLOAD_RAW) return undefined;
-    const len = readVarint(body, itemLen[1] + 1, itemEnd);
-    if (!len || len[1] + len[0] !== itemEnd) return undefined;
-    items.push({ kind: { case: kind === PAYLOAD_JSON ? "json" : "raw", value: body.subarray(len[1], itemEnd) } });
+    const item = readPayload(body, itemLen[1], itemEnd);
+    if (!item) return undefined;
+    items.push(item);
     o = itemEnd;
   }
   return { frame: { case: "chunk", value: { id, items } } } as WorkerFrame;
