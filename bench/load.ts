@@ -1,9 +1,9 @@
 // A load generator in its own process (so client work does not share the
 // server's event loop). Usage: load.ts '<json options>'; prints one JSON line.
-import { create } from "@bufbuild/protobuf";
 import { type Client, createClient } from "@connectrpc/connect";
 import { createConnectTransport, Http2SessionManager } from "@connectrpc/connect-node";
-import { type ExecuteManyRequest, ExecuteManyRequestSchema, PoolService } from "@pyfleet/sdk/gen/pyfleet/pool/v1/pool_pb";
+import { PoolService } from "@pyfleet/sdk/gen/pyfleet/pool/v1/pool_pb";
+import { createClient as createSdkClient, type ManyRequest } from "@pyfleet/sdk/node";
 import { closedLoop, percentile, sequential } from "./lib.js";
 
 interface Options {
@@ -45,28 +45,31 @@ async function main() {
       return { ops: r.opsPerSecond, p50_ms: percentile(r.latencies, 0.5), p99_ms: percentile(r.latencies, 0.99), errors: r.errors, total: r.total };
     }
     case "pipeline": {
-      // One ExecuteMany stream with `window` requests outstanding.
-      const c = client();
+      // One ExecuteMany stream with `window` calls outstanding, through the
+      // SDK as users call it (calls and answers batched per message).
+      const c = createSdkClient({ baseUrl: options.url });
       const window = options.window ?? 256;
       const until = performance.now() + (options.ms ?? 5_000);
       let sent = 0;
       let received = 0;
       let release: (() => void) | undefined;
-      async function* requests(): AsyncGenerator<ExecuteManyRequest> {
+      async function* requests(): AsyncGenerator<ManyRequest> {
         while (performance.now() < until) {
           while (sent - received >= window) await new Promise<void>((r) => (release = r));
-          yield create(ExecuteManyRequestSchema, { id: String(sent++), tool: "echo", args: ARGS });
+          yield { id: String(sent++), tool: "echo", args: ARGS };
         }
       }
       const start = performance.now();
       let errors = 0;
-      for await (const res of c.executeMany(requests())) {
+      for await (const res of c.pool.executeMany(requests())) {
         received++;
-        if (res.outcome.case === "error") errors++;
+        if (!res.ok) errors++;
         release?.();
         release = undefined;
       }
-      return { ops: received / ((performance.now() - start) / 1000), errors, total: received };
+      const ops = received / ((performance.now() - start) / 1000);
+      c.close();
+      return { ops, errors, total: received };
     }
     case "stream": {
       const c = client();

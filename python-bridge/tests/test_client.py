@@ -95,6 +95,10 @@ def test_execute_many_pipelines_with_per_call_errors(server) -> None:
         assert results["r1"].ok and results["r1"].value == {"i": 1, "message": "x"}
         assert not results["r5"].ok and isinstance(results["r5"].error, Unknown)
         assert results["r5"].error.tool_error is not None and results["r5"].error.tool_error.type == "ValueError"
+        # A list travels in batches of calls; any other iterable one call per message.
+        many = [{"tool": "add", "args": {"a": i, "b": 1}} for i in range(600)]
+        assert sorted(r.value for r in client.execute_many(many)) == list(range(1, 601))
+        assert sorted(r.value for r in client.execute_many(r for r in many[:20])) == list(range(1, 21))
 
 
 def test_async_client(server) -> None:

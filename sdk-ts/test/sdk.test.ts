@@ -52,6 +52,33 @@ describe.each(["connect", "grpc", "grpc-web"] as const)("the Node client over %s
 });
 
 describe("the Node client", () => {
+  it("pipelines calls from an array and from an async source that waits on its own answers", async () => {
+    const server = await readyServer();
+    const c = nodeClient(server.url);
+    const values: number[] = [];
+    for await (const res of c.pool.executeMany(Array.from({ length: 700 }, (_, i) => ({ tool: "add", args: { a: i, b: 1 } })))) {
+      if (res.ok) values.push(res.value as number);
+    }
+    expect(values.sort((a, b) => a - b)).toEqual(Array.from({ length: 700 }, (_, i) => i + 1));
+
+    // A source that sends its next call only after the previous answer: the
+    // client must send what it has at once, never wait to fill a batch.
+    let answered: (() => void) | undefined;
+    async function* feedback() {
+      for (let i = 0; i < 20; i++) {
+        yield { id: `f${i}`, tool: "add", args: { a: i, b: i } };
+        await new Promise<void>((resolve) => (answered = resolve));
+      }
+    }
+    const ids: string[] = [];
+    for await (const res of c.pool.executeMany(feedback())) {
+      expect(res).toMatchObject({ ok: true, value: 2 * Number(res.id.slice(1)) });
+      ids.push(res.id);
+      answered?.();
+    }
+    expect(ids).toEqual(Array.from({ length: 20 }, (_, i) => `f${i}`));
+  });
+
   it("leaving a stream cancels the Python generator", async () => {
     const server = await readyServer({ pools: [{ name: "default", size: 1, cancelGraceMs: 10_000 }] });
     const c = nodeClient(server.url);

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Generator, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlparse
@@ -19,6 +19,8 @@ from pyfleet.pool.v1 import pool_pb2, pool_pb2_grpc
 
 #: Chunks the server may pack in one stream message (ExecuteStreamRequest.max_chunks_per_message).
 CHUNKS_PER_MESSAGE = 256
+#: Calls sent in one ExecuteMany message (from a list), and answers the server may pack in one.
+CALLS_PER_MESSAGE = 256
 
 
 def stream_chunks(message: pool_pb2.ExecuteStreamResponse) -> Iterator[Any]:
@@ -130,6 +132,8 @@ def _info(info: pool_pb2.CallInfo) -> CallInfo:
 def _result(res: pool_pb2.ExecuteResponse) -> Any:
     if res.binary_result:
         return res.binary_result
+    if res.result_json:
+        return json.loads(res.result_json)
     return values.from_value(res.result) if res.HasField("result") else None
 
 
@@ -384,25 +388,42 @@ class Client:
     def execute_many(self, requests: Iterable[dict[str, Any]], *, pool: str = "") -> Iterator[ManyResult]:
         """Pipelines many calls over one stream; results come back as they finish, in any order.
 
-        Each request is a dict with `tool` and optionally `id`, `args`, `session`, `timeout`, `idempotent`."""
+        Each request is a dict with `tool` and optionally `id`, `args`, `session`, `timeout`, `idempotent`.
+        A list (or other sequence) travels in messages of up to CALLS_PER_MESSAGE calls; any other iterable
+        one call per message, as it yields them (it may be waiting on results)."""
+
+        def call_of(r: dict[str, Any], i: int) -> pool_pb2.ExecuteManyRequest:
+            session = r.get("session")
+            return pool_pb2.ExecuteManyRequest(
+                # JSON text both ways: far cheaper than Struct and Value for both sides.
+                id=str(r.get("id", i)), pool=r.get("pool", pool), tool=r["tool"],
+                args_json=json.dumps(r["args"]) if r.get("args") is not None else "", result_as_json=True,
+                session_id=session.id if isinstance(session, Session) else session or "",
+                idempotent=bool(r.get("idempotent", False)), timeout=_duration(r.get("timeout")))
 
         def messages() -> Iterator[pool_pb2.ExecuteManyRequest]:
+            if isinstance(requests, Sequence):
+                # A list is all there at once: send it in few messages. Another
+                # iterable may be waiting on results, so its calls go one by one.
+                for at in range(0, len(requests), CALLS_PER_MESSAGE):
+                    calls = [call_of(r, at + k) for k, r in enumerate(requests[at:at + CALLS_PER_MESSAGE])]
+                    yield pool_pb2.ExecuteManyRequest(calls=calls, max_answers_per_message=CALLS_PER_MESSAGE)
+                return
             for i, r in enumerate(requests):
-                session = r.get("session")
-                yield pool_pb2.ExecuteManyRequest(
-                    id=str(r.get("id", i)), pool=r.get("pool", pool), tool=r["tool"], args=values.to_struct(r.get("args")),
-                    session_id=session.id if isinstance(session, Session) else session or "",
-                    idempotent=bool(r.get("idempotent", False)), timeout=_duration(r.get("timeout")))
+                message = call_of(r, i)
+                message.max_answers_per_message = CALLS_PER_MESSAGE
+                yield message
 
         call = self.pools.ExecuteMany(messages(), timeout=self.timeout)
         try:
-            for res in call:
-                if res.WhichOneof("outcome") == "result":
-                    yield ManyResult(res.id, value=_result(res.result))
-                else:
-                    t = res.error.tool_error
-                    tool_error = ToolErrorInfo(t.type, t.message, t.traceback, t.tool, t.worker_id) if res.error.HasField("tool_error") else None
-                    yield ManyResult(res.id, error=from_status(res.error.code, res.error.message, tool_error))
+            for message in call:
+                for res in message.answers or [message]:
+                    if res.WhichOneof("outcome") == "result":
+                        yield ManyResult(res.id, value=_result(res.result))
+                    else:
+                        t = res.error.tool_error
+                        tool_error = ToolErrorInfo(t.type, t.message, t.traceback, t.tool, t.worker_id) if res.error.HasField("tool_error") else None
+                        yield ManyResult(res.id, error=from_status(res.error.code, res.error.message, tool_error))
         except grpc.RpcError as error:
             raise from_rpc_error(error) from None
         finally:

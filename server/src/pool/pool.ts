@@ -45,12 +45,23 @@ export interface CallInfo {
   ranMs: number;
 }
 
-export interface CallResult {
+/** A tool's return value: JSON text as the worker sent it (parsed on first use), or bytes. */
+export class CallResult {
+  private parsed: { value: JsonValue } | undefined;
+
+  constructor(
+    /** UTF-8 JSON text; undefined when the tool returned bytes. */
+    readonly json: Uint8Array | undefined,
+    /** Set when the tool returned bytes. */
+    readonly binary: Uint8Array | undefined,
+    readonly info: CallInfo,
+  ) {}
+
   /** The JSON return value (null when the tool returned bytes). */
-  value: JsonValue;
-  /** Set when the tool returned bytes. */
-  binary: Uint8Array | undefined;
-  info: CallInfo;
+  get value(): JsonValue {
+    this.parsed ??= { value: this.json ? JSON.parse(decoder.decode(this.json)) as JsonValue : null };
+    return this.parsed.value;
+  }
 }
 
 export type StreamEvent =
@@ -138,7 +149,28 @@ interface PendingCall {
   settled: boolean;
   timer: NodeJS.Timeout | undefined;
   queueTimer: NodeJS.Timeout | undefined;
-  detach: (() => void) | undefined;
+  /** The calls sharing its abort signal (see callsOf). */
+  signalGroup: Set<PendingCall> | undefined;
+}
+
+/** A unary call's outcome: settles its promise. (A class, not closures: one object per call.) */
+class ResultOutcome implements Outcome {
+  constructor(
+    private readonly resolve: (result: CallResult) => void,
+    private readonly reject: (error: PyfleetError) => void,
+  ) {}
+
+  chunk(): void {}
+
+  result(payload: Payload | undefined, info: CallInfo): void {
+    this.resolve(payload?.kind.case === "raw"
+      ? new CallResult(undefined, payload.kind.value, info)
+      : new CallResult(payload?.kind.case === "json" ? payload.kind.value : NULL_JSON, undefined, info));
+  }
+
+  fail(error: PyfleetError): void {
+    this.reject(error);
+  }
 }
 
 const decoder = new TextDecoder();
@@ -201,6 +233,7 @@ export class Pool {
   /** Link tokens of local workers, revoked when they die. */
   private readonly tokens = new Map<string, () => void>();
   private readonly running = new Set<PendingCall>();
+  private readonly signalGroups = new WeakMap<AbortSignal, Set<PendingCall>>();
   /** Dial-in worker group -> when one of its workers last took a call. */
   private readonly groupActive = new Map<string, number>();
   private pumping = false;
@@ -283,11 +316,7 @@ export class Pool {
   /** Runs a tool and returns its value with where and how it ran. */
   call(tool: string, args: JsonObject = {}, options: ExecuteOptions = {}): Promise<CallResult> {
     return new Promise<CallResult>((resolve, reject) => {
-      this.submit(tool, args, options, false, {
-        chunk: () => {},
-        result: (payload, info) => resolve({ ...decodePayload(payload), info }),
-        fail: reject,
-      });
+      this.submit(tool, args, options, false, new ResultOutcome(resolve, reject));
     });
   }
 
@@ -563,7 +592,7 @@ export class Pool {
       settled: false,
       timer: undefined,
       queueTimer: undefined,
-      detach: undefined,
+      signalGroup: undefined,
     };
     this.counters.callsTotal++;
     if (session) session.calls++;
@@ -574,18 +603,8 @@ export class Pool {
         this.counters.error("canceled");
         throw new PyfleetError("canceled", "the call was cancelled before it started");
       }
-      // The signal's reason may say why (e.g. the RPC's deadline); otherwise the caller cancelled.
-      const pool = this;
-      // A listener object (see the sink in dispatch for why not an arrow).
-      const onAbort = {
-        handleEvent() {
-          pool.fail(call, signal.reason instanceof PyfleetError
-            ? signal.reason
-            : new PyfleetError("canceled", `call to "${tool}" was cancelled by the caller`));
-        },
-      };
-      signal.addEventListener("abort", onAbort, { once: true });
-      call.detach = () => signal.removeEventListener("abort", onAbort);
+      call.signalGroup = this.callsOf(signal);
+      call.signalGroup.add(call);
     }
     if (call.deadline !== undefined) {
       const ms = call.deadline - start;
@@ -602,6 +621,32 @@ export class Pool {
       this.enqueue(call, false);
     }
     return call;
+  }
+
+  /**
+   * The running calls that share an abort signal. One listener per signal,
+   * however many calls use it: a pipelined stream passes one signal to
+   * hundreds of calls, and each add or remove of a listener walks them all.
+   */
+  private callsOf(signal: AbortSignal): Set<PendingCall> {
+    let group = this.signalGroups.get(signal);
+    if (group) return group;
+    const calls = new Set<PendingCall>();
+    this.signalGroups.set(signal, calls);
+    const pool = this;
+    // A listener object (see the sink in dispatch for why not an arrow).
+    signal.addEventListener("abort", {
+      handleEvent() {
+        pool.signalGroups.delete(signal);
+        // The signal's reason may say why (e.g. the RPC's deadline); otherwise the caller cancelled.
+        const reason = signal.reason instanceof PyfleetError ? signal.reason : undefined;
+        for (const call of [...calls]) {
+          pool.fail(call, reason ?? new PyfleetError("canceled", `call to "${call.request.tool}" was cancelled by the caller`));
+        }
+      },
+    }, { once: true });
+    group = calls;
+    return group;
   }
 
   private enqueue(call: PendingCall, front: boolean) {
@@ -718,7 +763,10 @@ export class Pool {
         pool.running.delete(call);
         pool.afterCall(worker);
         pool.counters.latency(now() - call.createdAt);
-        pool.settle(call, () => call.outcome.result(value, pool.info(call, worker)));
+        if (pool.settle(call)) {
+          call.outcome.result(value, pool.info(call, worker));
+          pool.checkIdle();
+        }
       },
       error(frame) {
         pool.running.delete(call);
@@ -813,24 +861,31 @@ export class Pool {
     if (call.settled) return;
     this.counters.error(error.code);
     if (call.session) call.session.errors++;
-    this.settle(call, () => call.outcome.fail(error));
+    if (this.settle(call)) {
+      call.outcome.fail(error);
+      this.checkIdle();
+    }
   }
 
-  /** Ends a call once: clears its timers, takes it out of the queue, stops it on its worker. */
-  private settle(call: PendingCall, deliver: () => void) {
-    if (call.settled) return;
+  /**
+   * Ends a call once: clears its timers, takes it out of the queue, stops it
+   * on its worker. False if it had ended already; otherwise the caller
+   * delivers the outcome, then calls checkIdle.
+   */
+  private settle(call: PendingCall): boolean {
+    if (call.settled) return false;
     call.settled = true;
     clearTimeout(call.timer);
     clearTimeout(call.queueTimer);
-    call.detach?.();
-    const index = this.queue.indexOf(call);
+    call.signalGroup?.delete(call);
+    // Only a call that is not running can be in the queue (the scan is long under load).
+    const index = call.active ? -1 : this.queue.indexOf(call);
     if (index >= 0) this.queue.splice(index, 1);
     if (call.active) {
       // Still running in Python: stop it there. The slot frees when the worker confirms.
       call.active.call.cancel("the caller stopped waiting");
     }
-    deliver();
-    this.checkIdle();
+    return true;
   }
 
   private afterCall(worker: Worker) {

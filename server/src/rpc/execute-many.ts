@@ -1,4 +1,4 @@
-import { create } from "@bufbuild/protobuf";
+import { create, type JsonObject } from "@bufbuild/protobuf";
 import type { HandlerContext } from "@connectrpc/connect";
 import {
   type ExecuteManyRequest,
@@ -7,15 +7,20 @@ import {
 } from "@pyfleet/sdk/gen/pyfleet/pool/v1/pool_pb";
 import { PyfleetError, STATUS_NUMBERS } from "../errors.js";
 import type { PoolRegistry } from "../pool/index.js";
-import { callInfoToProto, toValue } from "./pool-convert.js";
+import { resultToProto } from "./pool-convert.js";
 import { callOptions, domainSignal } from "./pool.js";
 import { durationMs } from "./validate.js";
 
+/** ExecuteManyRequest.max_answers_per_message is capped here, so a message stays small. */
+const MAX_ANSWERS_PER_MESSAGE = 1024;
+
 /**
- * The pipelined channel: reads requests as long as fewer than `maxPipelined`
+ * The pipelined channel: reads calls as long as fewer than `maxPipelined`
  * are unanswered (an unread answer counts as unanswered), runs them
- * concurrently, and yields each answer as it completes. A failed request is
- * answered with its status; the stream goes on.
+ * concurrently, and yields each answer as it completes. A failed call is
+ * answered with its status; the stream goes on. A message may carry several
+ * calls (`calls`), and answers ready together share a message when the
+ * client allows it (`max_answers_per_message`).
  */
 export async function* executeMany(
   pools: PoolRegistry,
@@ -24,19 +29,15 @@ export async function* executeMany(
   maxPipelined: number,
 ): AsyncGenerator<ExecuteManyResponse> {
   const ready: ExecuteManyResponse[] = [];
+  let maxAnswers = 1;
   const unanswered = new Set<string>();
   let inputDone = false;
   let inputError: unknown;
   let wake: (() => void) | undefined;
   let slotFreed: (() => void) | undefined;
   let outstanding = 0;
-  // One listener on the stream's signal; each request gets its own signal,
-  // so none carries hundreds of listeners (each add and remove walks them).
+  // One signal for the stream's calls (the pool keeps one listener per signal).
   const abort = domainSignal(ctx.signal);
-  const running = new Map<string, AbortController>();
-  abort.signal.addEventListener("abort", () => {
-    for (const controller of running.values()) controller.abort(abort.signal.reason);
-  }, { once: true });
   const notify = () => {
     wake?.();
     wake = undefined;
@@ -54,46 +55,46 @@ export async function* executeMany(
     }));
   };
 
-  const reader = (async () => {
+  const start = (req: ExecuteManyRequest) => {
+    outstanding++;
+    if (req.id === "") {
+      fail("", new PyfleetError("invalid_argument", "id is required: tag each request with your own id"));
+      return;
+    }
+    if (unanswered.has(req.id)) {
+      fail(req.id, new PyfleetError("invalid_argument", `id "${req.id}" is already in use by an unanswered request`));
+      return;
+    }
+    unanswered.add(req.id);
     try {
-      for await (const req of requests) {
-        while (outstanding >= maxPipelined) await new Promise<void>((resolve) => (slotFreed = resolve));
-        outstanding++;
-        if (req.id === "") {
-          fail("", new PyfleetError("invalid_argument", "id is required: tag each request with your own id"));
-          continue;
-        }
-        if (unanswered.has(req.id)) {
-          fail(req.id, new PyfleetError("invalid_argument", `id "${req.id}" is already in use by an unanswered request`));
-          continue;
-        }
-        unanswered.add(req.id);
-        try {
-          const pool = pools.get(req.pool);
-          const tool = req.tool;
-          if (tool === "") throw new PyfleetError("invalid_argument", "tool is required");
-          const controller = new AbortController();
-          if (abort.signal.aborted) controller.abort(abort.signal.reason);
-          running.set(req.id, controller);
-          pool.call(tool, req.args ?? {}, callOptions(ctx, req, durationMs(req.timeout, "timeout"), controller.signal)).then(
-            (result) => {
-              running.delete(req.id);
-              unanswered.delete(req.id);
-              answer(create(ExecuteManyResponseSchema, {
-                id: req.id,
-                outcome: { case: "result", value: { result: toValue(result.value), binaryResult: result.binary ?? new Uint8Array(), info: callInfoToProto(result.info) } },
-              }));
-            },
-            (e: unknown) => {
-              running.delete(req.id);
-              unanswered.delete(req.id);
-              fail(req.id, e);
-            },
-          );
-        } catch (e) {
-          running.delete(req.id);
+      const pool = pools.get(req.pool);
+      const tool = req.tool;
+      if (tool === "") throw new PyfleetError("invalid_argument", "tool is required");
+      pool.call(tool, argsOf(req), callOptions(ctx, req, durationMs(req.timeout, "timeout"), abort.signal)).then(
+        (result) => {
+          unanswered.delete(req.id);
+          answer(create(ExecuteManyResponseSchema, { id: req.id, outcome: { case: "result", value: resultToProto(result, req.resultAsJson) } }));
+        },
+        (e: unknown) => {
           unanswered.delete(req.id);
           fail(req.id, e);
+        },
+      );
+    } catch (e) {
+      unanswered.delete(req.id);
+      fail(req.id, e);
+    }
+  };
+
+  const reader = (async () => {
+    try {
+      for await (const message of requests) {
+        if (message.maxAnswersPerMessage > 0) maxAnswers = Math.min(message.maxAnswersPerMessage, MAX_ANSWERS_PER_MESSAGE);
+        const calls = message.calls.length > 0 ? batchOf(message) : [message];
+        for (const call of calls) {
+          if (call !== message && call.maxAnswersPerMessage > 0) maxAnswers = Math.min(call.maxAnswersPerMessage, MAX_ANSWERS_PER_MESSAGE);
+          while (outstanding >= maxPipelined) await new Promise<void>((resolve) => (slotFreed = resolve));
+          start(call);
         }
       }
     } catch (e) {
@@ -106,10 +107,11 @@ export async function* executeMany(
 
   try {
     for (;;) {
-      const next = ready.shift();
-      if (next) {
-        yield next;
-        outstanding--;
+      if (ready.length > 0) {
+        // Answers that finished together go in one message when the client allows it.
+        const count = Math.min(ready.length, maxAnswers);
+        yield count === 1 ? ready.shift()! : create(ExecuteManyResponseSchema, { answers: ready.splice(0, count) });
+        outstanding -= count;
         slotFreed?.();
         slotFreed = undefined;
         continue;
@@ -124,4 +126,33 @@ export async function* executeMany(
     // Ended early (the client left, or its input failed): stop what still runs.
     if (unanswered.size > 0) abort.cancel("the ExecuteMany stream ended before this request was answered");
   }
+}
+
+/** The calls a batch message carries, after checking it is only a carrier. */
+function batchOf(message: ExecuteManyRequest): ExecuteManyRequest[] {
+  const own = message.id !== "" || message.tool !== "" || message.pool !== "" || message.sessionId !== "" || message.idempotent
+    || message.args !== undefined || message.timeout !== undefined || Object.keys(message.binaryArgs).length > 0;
+  if (own) {
+    throw new PyfleetError("invalid_argument", "a message that sets `calls` carries no call of its own: move its id, tool and arguments into an entry of `calls`");
+  }
+  for (const call of message.calls) {
+    if (call.calls.length > 0) throw new PyfleetError("invalid_argument", `call "${call.id}": an entry of \`calls\` may not set \`calls\` itself`);
+  }
+  return message.calls;
+}
+
+/** A call's arguments, from `args` or `args_json` (which must hold a JSON object). */
+function argsOf(req: ExecuteManyRequest): JsonObject {
+  if (req.argsJson === "") return req.args ?? {};
+  if (req.args !== undefined) throw new PyfleetError("invalid_argument", "set args or args_json, not both");
+  let args: unknown;
+  try {
+    args = JSON.parse(req.argsJson);
+  } catch (e) {
+    throw new PyfleetError("invalid_argument", `args_json is not valid JSON (${(e as Error).message}); send a JSON object as UTF-8 text`);
+  }
+  if (typeof args !== "object" || args === null || Array.isArray(args)) {
+    throw new PyfleetError("invalid_argument", "args_json must be a JSON object of keyword arguments, like {\"a\": 1}");
+  }
+  return args as JsonObject;
 }

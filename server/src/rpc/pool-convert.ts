@@ -4,6 +4,8 @@ import {
   Affinity,
   type CallInfo,
   CallInfoSchema,
+  type ExecuteResponse,
+  ExecuteResponseSchema,
   PoolEventKind,
   type PoolStats,
   PoolStatsSchema,
@@ -12,7 +14,7 @@ import {
   type WatchPoolResponse,
   WatchPoolResponseSchema,
 } from "@pyfleet/sdk/gen/pyfleet/pool/v1/pool_pb";
-import type { AffinityMode, CallInfo as DomainCallInfo, PoolEvent, PoolStatsSnapshot, SessionRecord } from "../pool/index.js";
+import type { AffinityMode, CallInfo as DomainCallInfo, CallResult, PoolEvent, PoolStatsSnapshot, SessionRecord } from "../pool/index.js";
 
 /** Translations between pool domain objects and pyfleet.pool.v1 messages. */
 
@@ -101,6 +103,17 @@ export function eventToProto(e: PoolEvent): WatchPoolResponse {
     workerPid: e.pid ?? 0,
     sessionId: e.sessionId ?? "",
     message: e.message ?? "",
+  });
+}
+
+const utf8 = new TextDecoder();
+
+/** A call's result as an ExecuteResponse: the value as a Value, or as the worker's JSON text when asked for. */
+export function resultToProto(result: CallResult, asJson: boolean): ExecuteResponse {
+  return create(ExecuteResponseSchema, {
+    ...(asJson ? (result.json ? { resultJson: utf8.decode(result.json) } : {}) : { result: toValue(result.value) }),
+    ...(result.binary ? { binaryResult: result.binary } : {}),
+    info: callInfoToProto(result.info),
   });
 }
 

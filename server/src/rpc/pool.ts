@@ -4,7 +4,6 @@ import {
   CreateSessionResponseSchema,
   DeleteSessionResponseSchema,
   DeleteVariableResponseSchema,
-  ExecuteResponseSchema,
   type ExecuteStreamResponse,
   ExecuteStreamResponseSchema,
   GetPoolStatsResponseSchema,
@@ -22,7 +21,7 @@ import {
 import { PyfleetError } from "../errors.js";
 import type { ExecuteOptions, PoolRegistry } from "../pool/index.js";
 import { executeMany } from "./execute-many.js";
-import { affinityFromProto, callInfoToProto, toValue, eventToProto, sessionToProto, statsToProto } from "./pool-convert.js";
+import { affinityFromProto, callInfoToProto, eventToProto, resultToProto, sessionToProto, statsToProto, toValue } from "./pool-convert.js";
 import { requestIdKey, tenantKey } from "./context.js";
 import { durationMs, earliest, required, requiredMessage } from "./validate.js";
 
@@ -92,11 +91,7 @@ export function poolService(pools: PoolRegistry, options: PoolServiceOptions): P
       const abort = domainSignal(ctx.signal);
       try {
         const result = await pool.call(required(req.tool, "tool"), req.args ?? {}, callOptions(ctx, req, durationMs(req.timeout, "timeout"), abort.signal));
-        return create(ExecuteResponseSchema, {
-          result: toValue(result.value),
-          binaryResult: result.binary ?? new Uint8Array(),
-          info: callInfoToProto(result.info),
-        });
+        return resultToProto(result, false);
       } finally {
         abort.release();
       }

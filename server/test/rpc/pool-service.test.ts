@@ -162,4 +162,55 @@ describe("ExecuteMany", () => {
     for await (const res of pool.executeMany(requests())) out.push(`${res.id}:${res.outcome.case === "error" ? res.outcome.value.code : "ok"}`);
     expect(out.sort()).toEqual([":3", "a:3", "a:ok", "b:ok"]);
   });
+
+  it("carries several calls per message and packs ready answers up to max_answers_per_message", async () => {
+    const server = await readyServer();
+    const pool = clientFor(PoolService, server.url, "connect");
+    const perMessage = 200;
+    async function* messages(): AsyncGenerator<MessageInitShape<typeof ExecuteManyRequestSchema>> {
+      for (let m = 0; m < 5; m++) {
+        const calls = Array.from({ length: perMessage }, (_, k): MessageInitShape<typeof ExecuteManyRequestSchema> => {
+          const i = m * perMessage + k;
+          return i % 50 === 0 ? { id: `r${i}`, tool: "fail", args: { message: "bad" } } : { id: `r${i}`, tool: "add", args: { a: i, b: 1 } };
+        });
+        yield m === 0 ? { calls, maxAnswersPerMessage: 64 } : { calls };
+      }
+    }
+    const seen = new Map<string, number | string>();
+    let responses = 0;
+    for await (const res of pool.executeMany(messages())) {
+      responses++;
+      expect(res.answers.length).toBeLessThanOrEqual(64);
+      for (const answer of res.answers.length > 0 ? res.answers : [res]) {
+        expect(seen.has(answer.id)).toBe(false);
+        const kind = answer.outcome.case === "result" ? answer.outcome.value.result?.kind : undefined;
+        seen.set(answer.id, kind?.case === "numberValue" ? kind.value : String(answer.outcome.case === "error" ? answer.outcome.value.code : "none"));
+      }
+    }
+    expect(seen.size).toBe(1000);
+    for (const [id, value] of seen) {
+      const i = Number(id.slice(1));
+      expect(value).toBe(i % 50 === 0 ? String(Code.Unknown) : i + 1);
+    }
+    expect(responses).toBeLessThan(1000);
+  });
+
+  it("ends the stream with INVALID_ARGUMENT when a batch message also carries a call of its own, or nests calls", async () => {
+    const server = await readyServer();
+    const pool = clientFor(PoolService, server.url, "connect");
+    const drain = async (messages: MessageInitShape<typeof ExecuteManyRequestSchema>[]) => {
+      async function* stream() {
+        yield* messages;
+      }
+      for await (const _ of pool.executeMany(stream())) { /* answers before the bad message */ }
+    };
+    const own = await connectError(drain([{ id: "x", tool: "echo", calls: [{ id: "y", tool: "echo" }] }]));
+    expect(own.code).toBe(Code.InvalidArgument);
+    expect(own.rawMessage).toMatch(/carries no call of its own/);
+    const nested = await connectError(drain([{ calls: [{ id: "y", tool: "echo", calls: [{ id: "z", tool: "echo" }] }] }]));
+    expect(nested.code).toBe(Code.InvalidArgument);
+    expect(nested.rawMessage).toMatch(/"y": an entry of `calls` may not set `calls`/);
+    // The server is still up and answers.
+    expect((await pool.execute({ tool: "add", args: { a: 2, b: 3 } })).result?.kind.value).toBe(5);
+  });
 });

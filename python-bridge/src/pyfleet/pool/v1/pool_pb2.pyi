@@ -82,14 +82,16 @@ class ExecuteRequest(_message.Message):
     def __init__(self, pool: _Optional[str] = ..., tool: _Optional[str] = ..., args: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., binary_args: _Optional[_Mapping[str, bytes]] = ..., session_id: _Optional[str] = ..., idempotent: _Optional[bool] = ..., timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
 
 class ExecuteResponse(_message.Message):
-    __slots__ = ("result", "binary_result", "info")
+    __slots__ = ("result", "binary_result", "info", "result_json")
     RESULT_FIELD_NUMBER: _ClassVar[int]
     BINARY_RESULT_FIELD_NUMBER: _ClassVar[int]
     INFO_FIELD_NUMBER: _ClassVar[int]
+    RESULT_JSON_FIELD_NUMBER: _ClassVar[int]
     result: _struct_pb2.Value
     binary_result: bytes
     info: CallInfo
-    def __init__(self, result: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ..., binary_result: _Optional[bytes] = ..., info: _Optional[_Union[CallInfo, _Mapping]] = ...) -> None: ...
+    result_json: str
+    def __init__(self, result: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ..., binary_result: _Optional[bytes] = ..., info: _Optional[_Union[CallInfo, _Mapping]] = ..., result_json: _Optional[str] = ...) -> None: ...
 
 class CallInfo(_message.Message):
     __slots__ = ("worker_id", "worker_pid", "attempts", "queued", "ran")
@@ -161,7 +163,7 @@ class StreamDone(_message.Message):
     def __init__(self, chunks: _Optional[int] = ..., result: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ..., info: _Optional[_Union[CallInfo, _Mapping]] = ...) -> None: ...
 
 class ExecuteManyRequest(_message.Message):
-    __slots__ = ("id", "pool", "tool", "args", "binary_args", "session_id", "idempotent", "timeout")
+    __slots__ = ("id", "pool", "tool", "args", "binary_args", "session_id", "idempotent", "timeout", "calls", "args_json", "result_as_json", "max_answers_per_message")
     class BinaryArgsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -177,6 +179,10 @@ class ExecuteManyRequest(_message.Message):
     SESSION_ID_FIELD_NUMBER: _ClassVar[int]
     IDEMPOTENT_FIELD_NUMBER: _ClassVar[int]
     TIMEOUT_FIELD_NUMBER: _ClassVar[int]
+    CALLS_FIELD_NUMBER: _ClassVar[int]
+    ARGS_JSON_FIELD_NUMBER: _ClassVar[int]
+    RESULT_AS_JSON_FIELD_NUMBER: _ClassVar[int]
+    MAX_ANSWERS_PER_MESSAGE_FIELD_NUMBER: _ClassVar[int]
     id: str
     pool: str
     tool: str
@@ -185,17 +191,23 @@ class ExecuteManyRequest(_message.Message):
     session_id: str
     idempotent: bool
     timeout: _duration_pb2.Duration
-    def __init__(self, id: _Optional[str] = ..., pool: _Optional[str] = ..., tool: _Optional[str] = ..., args: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., binary_args: _Optional[_Mapping[str, bytes]] = ..., session_id: _Optional[str] = ..., idempotent: _Optional[bool] = ..., timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
+    calls: _containers.RepeatedCompositeFieldContainer[ExecuteManyRequest]
+    args_json: str
+    result_as_json: bool
+    max_answers_per_message: int
+    def __init__(self, id: _Optional[str] = ..., pool: _Optional[str] = ..., tool: _Optional[str] = ..., args: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., binary_args: _Optional[_Mapping[str, bytes]] = ..., session_id: _Optional[str] = ..., idempotent: _Optional[bool] = ..., timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., calls: _Optional[_Iterable[_Union[ExecuteManyRequest, _Mapping]]] = ..., args_json: _Optional[str] = ..., result_as_json: _Optional[bool] = ..., max_answers_per_message: _Optional[int] = ...) -> None: ...
 
 class ExecuteManyResponse(_message.Message):
-    __slots__ = ("id", "result", "error")
+    __slots__ = ("id", "result", "error", "answers")
     ID_FIELD_NUMBER: _ClassVar[int]
     RESULT_FIELD_NUMBER: _ClassVar[int]
     ERROR_FIELD_NUMBER: _ClassVar[int]
+    ANSWERS_FIELD_NUMBER: _ClassVar[int]
     id: str
     result: ExecuteResponse
     error: _error_pb2.CallStatus
-    def __init__(self, id: _Optional[str] = ..., result: _Optional[_Union[ExecuteResponse, _Mapping]] = ..., error: _Optional[_Union[_error_pb2.CallStatus, _Mapping]] = ...) -> None: ...
+    answers: _containers.RepeatedCompositeFieldContainer[ExecuteManyResponse]
+    def __init__(self, id: _Optional[str] = ..., result: _Optional[_Union[ExecuteResponse, _Mapping]] = ..., error: _Optional[_Union[_error_pb2.CallStatus, _Mapping]] = ..., answers: _Optional[_Iterable[_Union[ExecuteManyResponse, _Mapping]]] = ...) -> None: ...
 
 class Session(_message.Message):
     __slots__ = ("id", "pool", "affinity", "ttl", "owner", "worker_id", "labels", "created_at", "last_used_at", "expires_at", "state_lost_at", "stats")
