@@ -107,6 +107,17 @@ describe("deadlines and cancellation", () => {
     expect(await pidOf(pool)).toBe(before);
   });
 
+  it("calls sharing one signal: a finished one keeps its result, the others end with the signal's reason", async () => {
+    const pool = await startPool({ cancelGraceMs: 10_000 });
+    const abort = new AbortController();
+    expect((await pool.call("add", { a: 1, b: 2 }, { signal: abort.signal })).value).toBe(3);
+    const running = [1, 2, 3].map(() => rejection(pool.execute("sleep", { seconds: 60 }, { signal: abort.signal })));
+    abort.abort(new PyfleetError("deadline_exceeded", "the stream's deadline passed"));
+    for (const error of await Promise.all(running)) expect(error).toMatchObject({ code: "deadline_exceeded", message: "the stream's deadline passed" });
+    expect((await rejection(pool.execute("echo", {}, { signal: abort.signal }))).code).toBe("canceled");
+    expect(await pool.execute("add", { a: 2, b: 2 })).toBe(4);
+  });
+
   it("a queued call whose deadline passes gets DEADLINE_EXCEEDED", async () => {
     const pool = await startPool();
     const abort = new AbortController();
