@@ -6,7 +6,7 @@ import inspect
 import json
 import typing
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar, overload
 
 from pyfleet_bridge.schema import ParamType, annotation_text, param_type
@@ -86,6 +86,13 @@ class ToolInfo:
     is_generator: bool
     idempotent: bool
     returns: str
+    #: Derived once, looked up per call: the parameters by name, and the required ones.
+    by_name: dict[str, Param] = field(init=False, repr=False, compare=False)
+    required: tuple[str, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "by_name", {p.name: p for p in self.params})
+        object.__setattr__(self, "required", tuple(p.name for p in self.params if p.required))
 
 
 def _is_context(name: str, annotation: Any) -> bool:

@@ -292,7 +292,7 @@ class Runtime:
             raise ValueError("args must be a JSON object of keyword arguments")
         for name, blob in call.binary_args.items():
             args[name] = bytes(blob)
-        known = {p.name: p for p in info.params}
+        known = info.by_name
         kwargs: dict[str, Any] = {}
         for name, value in args.items():
             param = known.get(name)
@@ -302,7 +302,7 @@ class Runtime:
                     continue
                 raise ValueError(f'tool "{info.name}" has no argument "{name}"; it takes: {", ".join(known) or "no arguments"}')
             kwargs[name] = check_value(info.name, name, param.type, value)
-        missing = [p.name for p in info.params if p.required and p.name not in kwargs]
+        missing = [name for name in info.required if name not in kwargs] if info.required else None
         if missing:
             raise ValueError(f'tool "{info.name}" is missing required argument{"s" if len(missing) > 1 else ""} '
                              + ", ".join(f'"{m}"' for m in missing))

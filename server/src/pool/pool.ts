@@ -629,7 +629,7 @@ export class Pool {
    * hundreds of calls, and each add or remove of a listener walks them all.
    */
   private callsOf(signal: AbortSignal): Set<PendingCall> {
-    let group = this.signalGroups.get(signal);
+    const group = this.signalGroups.get(signal);
     if (group) return group;
     const calls = new Set<PendingCall>();
     this.signalGroups.set(signal, calls);
@@ -645,8 +645,7 @@ export class Pool {
         }
       },
     }, { once: true });
-    group = calls;
-    return group;
+    return calls;
   }
 
   private enqueue(call: PendingCall, front: boolean) {
