@@ -7,7 +7,7 @@ export { defaultPython, poolConfigSchema, resolvePoolConfig, type PoolConfig, ty
 export type { PoolEvent, PoolEventKind } from "./events.js";
 export { LinkServer, StreamLink, type Link } from "./link/index.js";
 export { PoolRegistry } from "./registry.js";
-export { ChunkEvent, Pool, type CallInfo, type CallResult, type ExecuteOptions, type PoolStatsSnapshot, type StreamEvent, type ToolStream, type WorkerSummary } from "./pool.js";
+export { CallResult, ChunkEvent, Pool, type CallInfo, type ExecuteOptions, type PoolStatsSnapshot, type StreamEvent, type ToolStream, type WorkerSummary } from "./pool.js";
 export { typedValueToJson, type AffinityMode, type SessionRecord, type SetVariableInput, type VariableChange } from "./sessions/index.js";
 export type { Worker, WorkerState } from "./worker.js";
 

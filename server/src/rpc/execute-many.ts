@@ -1,13 +1,9 @@
-import { create, type JsonObject } from "@bufbuild/protobuf";
+import type { JsonObject } from "@bufbuild/protobuf";
 import type { HandlerContext } from "@connectrpc/connect";
-import {
-  type ExecuteManyRequest,
-  type ExecuteManyResponse,
-  ExecuteManyResponseSchema,
-} from "@pyfleet/sdk/gen/pyfleet/pool/v1/pool_pb";
-import { PyfleetError, STATUS_NUMBERS } from "../errors.js";
+import type { ExecuteManyRequest, ExecuteManyResponse } from "@pyfleet/sdk/gen/pyfleet/pool/v1/pool_pb";
+import { PyfleetError } from "../errors.js";
 import type { PoolRegistry } from "../pool/index.js";
-import { resultToProto } from "./pool-convert.js";
+import { type Answer, answersMessage, answerToProto } from "./many-answers.js";
 import { callOptions, domainSignal } from "./pool.js";
 import { durationMs } from "./validate.js";
 
@@ -28,7 +24,7 @@ export async function* executeMany(
   ctx: HandlerContext,
   maxPipelined: number,
 ): AsyncGenerator<ExecuteManyResponse> {
-  const ready: ExecuteManyResponse[] = [];
+  const ready: Answer[] = [];
   let maxAnswers = 1;
   const unanswered = new Set<string>();
   let inputDone = false;
@@ -43,16 +39,12 @@ export async function* executeMany(
     wake = undefined;
   };
 
-  const answer = (response: ExecuteManyResponse) => {
-    ready.push(response);
+  const answer = (done: Answer) => {
+    ready.push(done);
     notify();
   };
   const fail = (id: string, e: unknown) => {
-    const err = e instanceof PyfleetError ? e : new PyfleetError("internal", "internal error; the server log has the details");
-    answer(create(ExecuteManyResponseSchema, {
-      id,
-      outcome: { case: "error", value: { code: STATUS_NUMBERS[err.code], message: err.message, ...(err.toolError ? { toolError: err.toolError } : {}) } },
-    }));
+    answer({ id, error: e instanceof PyfleetError ? e : new PyfleetError("internal", "internal error; the server log has the details") });
   };
 
   const start = (req: ExecuteManyRequest) => {
@@ -73,7 +65,7 @@ export async function* executeMany(
       pool.call(tool, argsOf(req), callOptions(ctx, req, durationMs(req.timeout, "timeout"), abort.signal)).then(
         (result) => {
           unanswered.delete(req.id);
-          answer(create(ExecuteManyResponseSchema, { id: req.id, outcome: { case: "result", value: resultToProto(result, req.resultAsJson) } }));
+          answer({ id: req.id, result, asJson: req.resultAsJson });
         },
         (e: unknown) => {
           unanswered.delete(req.id);
@@ -110,7 +102,7 @@ export async function* executeMany(
       if (ready.length > 0) {
         // Answers that finished together go in one message when the client allows it.
         const count = Math.min(ready.length, maxAnswers);
-        yield count === 1 ? ready.shift()! : create(ExecuteManyResponseSchema, { answers: ready.splice(0, count) });
+        yield count === 1 ? answerToProto(ready.shift()!) : answersMessage(ready.splice(0, count));
         outstanding -= count;
         slotFreed?.();
         slotFreed = undefined;

@@ -1,4 +1,5 @@
 import type { Call, WorkerFrame } from "@pyfleet/sdk/gen/pyfleet/worker/v1/worker_pb";
+import { fieldSize, varintSize, writeVarint } from "../../wire.js";
 
 /**
  * Hand-written wire code for the frames every call makes: the Call out and
@@ -30,24 +31,6 @@ const PAYLOAD_RAW = 0x12;
 
 /** The fields of a Call, as plain data. */
 export type CallFields = Pick<Call, "id" | "tool" | "args" | "binaryArgs" | "sessionId" | "timeoutMs" | "stream" | "chunkWindow" | "requestId">;
-
-function varintSize(n: number): number {
-  return n < 0x80 ? 1 : n < 0x4000 ? 2 : n < 0x200000 ? 3 : n < 0x10000000 ? 4 : 5;
-}
-
-function writeVarint(buf: Buffer, offset: number, n: number): number {
-  while (n >= 0x80) {
-    buf[offset++] = (n & 0x7f) | 0x80;
-    n >>>= 7;
-  }
-  buf[offset++] = n;
-  return offset;
-}
-
-/** Size of a length-delimited field (tag, length, bytes) holding `len` bytes. */
-function fieldSize(len: number): number {
-  return 1 + varintSize(len) + len;
-}
 
 /** A length-prefixed ServerFrame carrying a Call, as toBinary would write it (fields in number order, defaults omitted). */
 export function encodeCallFrame(call: CallFields): Buffer {
