@@ -49,7 +49,8 @@ class ChunkCoalescer:
         self._write = write
         #: (call id, data, raw) for a chunk, or (0, frame, False) for a frame that follows them.
         self._queue: deque[tuple[int, bytes | worker_pb2.WorkerFrame, bool]] = deque()
-        self._ready = threading.Condition()
+        # A plain lock: nothing here takes it twice, and an RLock costs more per chunk.
+        self._ready = threading.Condition(threading.Lock())
         #: The writer is waiting for work: only then does a chunk need to wake it.
         self._idle = False
         self._closed = False
@@ -60,6 +61,8 @@ class ChunkCoalescer:
         with self._ready:
             self._queue.append((call_id, data, raw))
             if self._idle:
+                # Once: the chunks that follow before it runs join the same write.
+                self._idle = False
                 self._ready.notify()
 
     def frame(self, frame: worker_pb2.WorkerFrame) -> None:

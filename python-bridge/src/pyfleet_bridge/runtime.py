@@ -17,6 +17,7 @@ from typing import Any
 from pyfleet import _values as values
 from pyfleet.worker.v1 import worker_pb2
 
+from pyfleet_bridge import jsontext
 from pyfleet_bridge.adapter import Adapter, ToolInfo
 from pyfleet_bridge.context import Context, callback_error
 from pyfleet_bridge.link import Link, LinkClosed
@@ -44,8 +45,8 @@ class NotSerializable(Exception):
     pass
 
 
-_dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode
-_loads = json.JSONDecoder().decode
+_dumps = jsontext.dumps
+_loads = jsontext.loads
 
 
 def serialize(value: Any) -> tuple[bytes, bool]:
@@ -362,6 +363,9 @@ class Runtime:
 
     def _drain_sync(self, st: CallState, gen: Any) -> Any:
         ctx = st.ctx
+        cond = st.cond
+        assert cond is not None
+        send = self.link.send_chunk
         while True:
             if ctx.cancelled:
                 raise _Cancelled()
@@ -370,15 +374,13 @@ class Runtime:
             except StopIteration as stop:
                 return stop.value
             data, raw = serialize(item)
-            cond = st.cond
-            assert cond is not None
             with cond:
                 while st.credits <= 0 and not ctx.cancelled:
                     cond.wait(ctx.time_remaining())
-                if ctx.cancelled:
+                if st.credits <= 0:  # the wait ended by cancellation
                     raise _Cancelled()
                 st.credits -= 1
-            self.link.send_chunk(st.id, data, raw)
+            send(st.id, data, raw)
 
     async def _run_async(self, st: CallState) -> None:
         st.task = asyncio.current_task()
