@@ -123,7 +123,8 @@ export async function* executeMany(
 /** The calls a batch message carries, after checking it is only a carrier. */
 function batchOf(message: ExecuteManyRequest): ExecuteManyRequest[] {
   const own = message.id !== "" || message.tool !== "" || message.pool !== "" || message.sessionId !== "" || message.idempotent
-    || message.args !== undefined || message.timeout !== undefined || Object.keys(message.binaryArgs).length > 0;
+    || message.args !== undefined || message.argsJson !== "" || message.resultAsJson || message.timeout !== undefined
+    || Object.keys(message.binaryArgs).length > 0;
   if (own) {
     throw new PyfleetError("invalid_argument", "a message that sets `calls` carries no call of its own: move its id, tool and arguments into an entry of `calls`");
   }
