@@ -178,7 +178,8 @@ class PoolServiceServicer:
 
         Errors ending the whole stream: UNAUTHENTICATED, CANCELED,
         DEADLINE_EXCEEDED (the stream's own deadline), RESOURCE_EXHAUSTED (a
-        message over the size limit).
+        message over the size limit), INVALID_ARGUMENT (a malformed batch message,
+        see ExecuteManyRequest.calls).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -428,8 +428,8 @@ export type ExecuteManyRequest = Message<"pyfleet.pool.v1.ExecuteManyRequest"> &
    * Several calls in one message, each handled exactly as if it came in a
    * message of its own, in order. It saves the per-message cost when calls
    * are sent faster than one by one. A message that sets `calls` carries no
-   * call of its own (leave fields 1-8 empty), and an entry may not set
-   * `calls` itself: either ends the stream with INVALID_ARGUMENT.
+   * call of its own (leave its other call fields empty), and an entry may not
+   * set `calls` itself: either ends the stream with INVALID_ARGUMENT.
    *
    * @generated from field: repeated pyfleet.pool.v1.ExecuteManyRequest calls = 9;
    */
@@ -1777,7 +1777,8 @@ export const PoolService: GenService<{
    *
    * Errors ending the whole stream: UNAUTHENTICATED, CANCELED,
    * DEADLINE_EXCEEDED (the stream's own deadline), RESOURCE_EXHAUSTED (a
-   * message over the size limit).
+   * message over the size limit), INVALID_ARGUMENT (a malformed batch message,
+   * see ExecuteManyRequest.calls).
    *
    * @generated from rpc pyfleet.pool.v1.PoolService.ExecuteMany
    */
