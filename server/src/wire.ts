@@ -22,3 +22,30 @@ export function writeVarint(buf: Buffer, offset: number, n: number): number {
 export function fieldSize(len: number): number {
   return 1 + varintSize(len) + len;
 }
+
+/** Size of a varint field (one-byte tag, value). */
+export function varintFieldSize(n: number): number {
+  return 1 + varintSize(n);
+}
+
+/** Writes a one-byte tag and a varint; returns the offset after them. */
+export function writeVarintField(buf: Buffer, offset: number, tag: number, n: number): number {
+  buf[offset++] = tag;
+  return writeVarint(buf, offset, n);
+}
+
+/** Writes a tag and a length (the field's bytes follow); returns the offset after them. */
+export const writeLengthPrefix = writeVarintField;
+
+/** Writes a length-delimited field holding `text` as UTF-8 (`len` its byte length). */
+export function writeStringField(buf: Buffer, offset: number, tag: number, text: string, len: number): number {
+  offset = writeVarintField(buf, offset, tag, len);
+  return offset + buf.write(text, offset);
+}
+
+/** Writes a length-delimited field holding `bytes`. */
+export function writeBytesField(buf: Buffer, offset: number, tag: number, bytes: Uint8Array): number {
+  offset = writeVarintField(buf, offset, tag, bytes.length);
+  buf.set(bytes, offset);
+  return offset + bytes.length;
+}

@@ -59,7 +59,7 @@ export class CallResult {
 
   /** The JSON return value (null when the tool returned bytes). */
   get value(): JsonValue {
-    this.parsed ??= { value: this.json ? JSON.parse(decoder.decode(this.json)) as JsonValue : null };
+    this.parsed ??= { value: this.json ? parseJson(this.json) : null };
     return this.parsed.value;
   }
 }
@@ -80,7 +80,7 @@ export class ChunkEvent {
   ) {}
 
   get value(): JsonValue {
-    this.parsed ??= { value: JSON.parse(decoder.decode(this.json)) as JsonValue };
+    this.parsed ??= { value: parseJson(this.json) };
     return this.parsed.value;
   }
 }
@@ -165,7 +165,7 @@ class ResultOutcome implements Outcome {
   result(payload: Payload | undefined, info: CallInfo): void {
     this.resolve(payload?.kind.case === "raw"
       ? new CallResult(undefined, payload.kind.value, info)
-      : new CallResult(payload?.kind.case === "json" ? payload.kind.value : NULL_JSON, undefined, info));
+      : new CallResult(jsonOf(payload), undefined, info));
   }
 
   fail(error: PyfleetError): void {
@@ -192,15 +192,13 @@ const KIND_CODES: Record<ErrorKind, ErrorCode> = {
   [ErrorKind.NOT_STARTED]: "unavailable",
 };
 
-function decodePayload(payload: Payload | undefined): { value: JsonValue; binary: Uint8Array | undefined } {
-  switch (payload?.kind.case) {
-    case "json":
-      return { value: JSON.parse(decoder.decode(payload.kind.value)) as JsonValue, binary: undefined };
-    case "raw":
-      return { value: null, binary: payload.kind.value };
-    default:
-      return { value: null, binary: undefined };
-  }
+/** A payload's JSON text; "null" when it carries none (no value, or bytes). */
+function jsonOf(payload: Payload | undefined): Uint8Array {
+  return payload?.kind.case === "json" ? payload.kind.value : NULL_JSON;
+}
+
+function parseJson(json: Uint8Array): JsonValue {
+  return JSON.parse(decoder.decode(json)) as JsonValue;
 }
 
 function now(): number {
@@ -337,11 +335,11 @@ export class Pool {
       pending = this.submit(tool, args, { ...options, signal }, true, {
         chunk: (items) => {
           for (const item of items) {
-            channel.push(item.kind.case === "raw" ? { kind: "binary", value: item.kind.value } : new ChunkEvent(item.kind.case === "json" ? item.kind.value : NULL_JSON));
+            channel.push(item.kind.case === "raw" ? { kind: "binary", value: item.kind.value } : new ChunkEvent(jsonOf(item)));
           }
         },
         result: (payload, info) => {
-          channel.push({ kind: "done", result: decodePayload(payload).value, chunks: pending?.chunksDelivered ?? 0, info });
+          channel.push({ kind: "done", result: parseJson(jsonOf(payload)), chunks: pending?.chunksDelivered ?? 0, info });
           channel.close();
         },
         fail: (error) => channel.fail(error),
@@ -939,7 +937,7 @@ export class Pool {
     try {
       const op = frame.op;
       if (op.case === "callTool") {
-        const args = op.value.args.length > 0 ? (JSON.parse(decoder.decode(op.value.args)) as JsonObject) : {};
+        const args = op.value.args.length > 0 ? (parseJson(op.value.args) as JsonObject) : {};
         this.call(op.value.tool, args, {}).then(
           (r) => ok({ case: "value", value: r.binary ? { kind: { case: "raw", value: r.binary } } : { kind: { case: "json", value: Buffer.from(JSON.stringify(r.value)) } } }),
           failWith,

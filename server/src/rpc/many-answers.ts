@@ -3,7 +3,7 @@ import { WireType } from "@bufbuild/protobuf/wire";
 import { type ExecuteManyResponse, ExecuteManyResponseSchema } from "@pyfleet/sdk/gen/pyfleet/pool/v1/pool_pb";
 import { PyfleetError, STATUS_NUMBERS } from "../errors.js";
 import type { CallInfo, CallResult } from "../pool/index.js";
-import { fieldSize, varintSize, writeVarint } from "../wire.js";
+import { fieldSize, varintFieldSize, varintSize, writeBytesField, writeLengthPrefix, writeStringField, writeVarint, writeVarintField } from "../wire.js";
 import { resultToProto } from "./pool-convert.js";
 
 /** A finished ExecuteMany call, as plain data until it is written. */
@@ -65,44 +65,24 @@ function answerBytes(answer: Answer): Uint8Array {
   const queued = durationOf(info.queuedMs);
   const ran = durationOf(info.ranMs);
   const infoLen = (workerLen > 0 ? fieldSize(workerLen) : 0)
-    + (info.workerPid !== 0 ? 1 + varintSize(info.workerPid) : 0)
-    + (info.attempts !== 0 ? 1 + varintSize(info.attempts) : 0)
+    + (info.workerPid !== 0 ? varintFieldSize(info.workerPid) : 0)
+    + (info.attempts !== 0 ? varintFieldSize(info.attempts) : 0)
     + fieldSize(durationSize(queued)) + fieldSize(durationSize(ran));
   const resultLen = fieldSize(infoLen) + fieldSize(json.length);
   const bodyLen = (idLen > 0 ? fieldSize(idLen) : 0) + fieldSize(resultLen);
 
   const buf = Buffer.allocUnsafe(varintSize(bodyLen) + bodyLen);
   let o = writeVarint(buf, 0, bodyLen);
-  if (idLen > 0) {
-    buf[o++] = ANSWER_ID;
-    o = writeVarint(buf, o, idLen);
-    o += buf.write(id, o);
-  }
-  buf[o++] = ANSWER_RESULT;
-  o = writeVarint(buf, o, resultLen);
-  buf[o++] = RESULT_INFO;
-  o = writeVarint(buf, o, infoLen);
-  if (workerLen > 0) {
-    buf[o++] = INFO_WORKER_ID;
-    o = writeVarint(buf, o, workerLen);
-    o += buf.write(info.workerId, o);
-  }
-  if (info.workerPid !== 0) {
-    buf[o++] = INFO_WORKER_PID;
-    o = writeVarint(buf, o, info.workerPid);
-  }
-  if (info.attempts !== 0) {
-    buf[o++] = INFO_ATTEMPTS;
-    o = writeVarint(buf, o, info.attempts);
-  }
-  buf[o++] = INFO_QUEUED;
-  o = writeDuration(buf, o, queued);
-  buf[o++] = INFO_RAN;
-  o = writeDuration(buf, o, ran);
+  if (idLen > 0) o = writeStringField(buf, o, ANSWER_ID, id, idLen);
+  o = writeLengthPrefix(buf, o, ANSWER_RESULT, resultLen);
+  o = writeLengthPrefix(buf, o, RESULT_INFO, infoLen);
+  if (workerLen > 0) o = writeStringField(buf, o, INFO_WORKER_ID, info.workerId, workerLen);
+  if (info.workerPid !== 0) o = writeVarintField(buf, o, INFO_WORKER_PID, info.workerPid);
+  if (info.attempts !== 0) o = writeVarintField(buf, o, INFO_ATTEMPTS, info.attempts);
+  o = writeDuration(buf, o, INFO_QUEUED, queued);
+  o = writeDuration(buf, o, INFO_RAN, ran);
   // A string field's bytes are its UTF-8 text: the worker's JSON goes as it came.
-  buf[o++] = RESULT_JSON;
-  o = writeVarint(buf, o, json.length);
-  buf.set(json, o);
+  writeBytesField(buf, o, RESULT_JSON, json);
   return buf;
 }
 
@@ -114,19 +94,13 @@ function durationOf(ms: number): { seconds: number; nanos: number } {
 }
 
 function durationSize(d: { seconds: number; nanos: number }): number {
-  return (d.seconds !== 0 ? 1 + varintSize(d.seconds) : 0) + (d.nanos !== 0 ? 1 + varintSize(d.nanos) : 0);
+  return (d.seconds !== 0 ? varintFieldSize(d.seconds) : 0) + (d.nanos !== 0 ? varintFieldSize(d.nanos) : 0);
 }
 
-/** A Duration's length and fields. */
-function writeDuration(buf: Buffer, o: number, d: { seconds: number; nanos: number }): number {
-  o = writeVarint(buf, o, durationSize(d));
-  if (d.seconds !== 0) {
-    buf[o++] = DURATION_SECONDS;
-    o = writeVarint(buf, o, d.seconds);
-  }
-  if (d.nanos !== 0) {
-    buf[o++] = DURATION_NANOS;
-    o = writeVarint(buf, o, d.nanos);
-  }
+/** A Duration field: tag, length, its non-zero fields. */
+function writeDuration(buf: Buffer, o: number, tag: number, d: { seconds: number; nanos: number }): number {
+  o = writeLengthPrefix(buf, o, tag, durationSize(d));
+  if (d.seconds !== 0) o = writeVarintField(buf, o, DURATION_SECONDS, d.seconds);
+  if (d.nanos !== 0) o = writeVarintField(buf, o, DURATION_NANOS, d.nanos);
   return o;
 }

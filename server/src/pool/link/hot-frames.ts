@@ -1,5 +1,5 @@
 import type { Call, WorkerFrame } from "@pyfleet/sdk/gen/pyfleet/worker/v1/worker_pb";
-import { fieldSize, varintSize, writeVarint } from "../../wire.js";
+import { fieldSize, varintFieldSize, writeBytesField, writeLengthPrefix, writeStringField, writeVarintField } from "../../wire.js";
 
 /**
  * Hand-written wire code for the frames every call makes: the Call out and
@@ -38,7 +38,7 @@ export function encodeCallFrame(call: CallFields): Buffer {
   const sessionLen = call.sessionId === "" ? 0 : Buffer.byteLength(call.sessionId);
   const requestLen = call.requestId === "" ? 0 : Buffer.byteLength(call.requestId);
   const entries = Object.entries(call.binaryArgs);
-  let size = call.id === 0 ? 0 : 1 + varintSize(call.id);
+  let size = call.id === 0 ? 0 : varintFieldSize(call.id);
   if (toolLen > 0) size += fieldSize(toolLen);
   if (call.args.length > 0) size += fieldSize(call.args.length);
   const entrySizes: number[] = [];
@@ -50,66 +50,29 @@ export function encodeCallFrame(call: CallFields): Buffer {
     size += fieldSize(entry);
   }
   if (sessionLen > 0) size += fieldSize(sessionLen);
-  if (call.timeoutMs !== 0) size += 1 + varintSize(call.timeoutMs);
-  if (call.stream) size += 2;
-  if (call.chunkWindow !== 0) size += 1 + varintSize(call.chunkWindow);
+  if (call.timeoutMs !== 0) size += varintFieldSize(call.timeoutMs);
+  if (call.stream) size += varintFieldSize(1);
+  if (call.chunkWindow !== 0) size += varintFieldSize(call.chunkWindow);
   if (requestLen > 0) size += fieldSize(requestLen);
 
   const frameLen = fieldSize(size);
   const buf = Buffer.allocUnsafe(4 + frameLen);
   buf.writeUInt32BE(frameLen, 0);
-  let o = 4;
-  buf[o++] = SERVER_FRAME_CALL;
-  o = writeVarint(buf, o, size);
-  if (call.id !== 0) {
-    buf[o++] = CALL_ID;
-    o = writeVarint(buf, o, call.id);
-  }
-  if (toolLen > 0) {
-    buf[o++] = CALL_TOOL;
-    o = writeVarint(buf, o, toolLen);
-    o += buf.write(call.tool, o);
-  }
-  if (call.args.length > 0) {
-    buf[o++] = CALL_ARGS;
-    o = writeVarint(buf, o, call.args.length);
-    buf.set(call.args, o);
-    o += call.args.length;
-  }
+  let o = writeLengthPrefix(buf, 4, SERVER_FRAME_CALL, size);
+  if (call.id !== 0) o = writeVarintField(buf, o, CALL_ID, call.id);
+  if (toolLen > 0) o = writeStringField(buf, o, CALL_TOOL, call.tool, toolLen);
+  if (call.args.length > 0) o = writeBytesField(buf, o, CALL_ARGS, call.args);
   for (let i = 0; i < entries.length; i++) {
     const [key, value] = entries[i]!;
-    buf[o++] = CALL_BINARY_ARGS;
-    o = writeVarint(buf, o, entrySizes[i]!);
-    buf[o++] = MAP_KEY;
-    o = writeVarint(buf, o, Buffer.byteLength(key));
-    o += buf.write(key, o);
-    buf[o++] = MAP_VALUE;
-    o = writeVarint(buf, o, value.length);
-    buf.set(value, o);
-    o += value.length;
+    o = writeLengthPrefix(buf, o, CALL_BINARY_ARGS, entrySizes[i]!);
+    o = writeStringField(buf, o, MAP_KEY, key, Buffer.byteLength(key));
+    o = writeBytesField(buf, o, MAP_VALUE, value);
   }
-  if (sessionLen > 0) {
-    buf[o++] = CALL_SESSION_ID;
-    o = writeVarint(buf, o, sessionLen);
-    o += buf.write(call.sessionId, o);
-  }
-  if (call.timeoutMs !== 0) {
-    buf[o++] = CALL_TIMEOUT_MS;
-    o = writeVarint(buf, o, call.timeoutMs);
-  }
-  if (call.stream) {
-    buf[o++] = CALL_STREAM;
-    buf[o++] = 1;
-  }
-  if (call.chunkWindow !== 0) {
-    buf[o++] = CALL_CHUNK_WINDOW;
-    o = writeVarint(buf, o, call.chunkWindow);
-  }
-  if (requestLen > 0) {
-    buf[o++] = CALL_REQUEST_ID;
-    o = writeVarint(buf, o, requestLen);
-    o += buf.write(call.requestId, o);
-  }
+  if (sessionLen > 0) o = writeStringField(buf, o, CALL_SESSION_ID, call.sessionId, sessionLen);
+  if (call.timeoutMs !== 0) o = writeVarintField(buf, o, CALL_TIMEOUT_MS, call.timeoutMs);
+  if (call.stream) o = writeVarintField(buf, o, CALL_STREAM, 1);
+  if (call.chunkWindow !== 0) o = writeVarintField(buf, o, CALL_CHUNK_WINDOW, call.chunkWindow);
+  if (requestLen > 0) writeStringField(buf, o, CALL_REQUEST_ID, call.requestId, requestLen);
   return buf;
 }
 
