@@ -59,3 +59,28 @@ export function processesInGroup(pgid: number): number[] {
   }
   return out;
 }
+
+/** A process's command line with spaces between arguments, or "" once it is gone. */
+export function commandLine(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, "utf8").replace(/\0+$/, "").replace(/\0/g, " ");
+  } catch {
+    return "";
+  }
+}
+
+/**
+ * The members of a process group once every command in `commands` runs in
+ * it. A group grows after its leader starts (a shell forks its children
+ * later), so reading it at once races with that start; this waits for the
+ * fact instead.
+ */
+export async function groupRunning(pgid: number, commands: string[], timeoutMs: number): Promise<number[]> {
+  let members: number[] = [];
+  await until(() => {
+    members = processesInGroup(pgid);
+    const running = new Set(members.map(commandLine));
+    return commands.every((c) => running.has(c));
+  }, timeoutMs, `process group ${pgid} to run ${commands.map((c) => `"${c}"`).join(" and ")}`);
+  return members;
+}

@@ -4,7 +4,7 @@ import { execa } from "execa";
 import { describe, expect, it, onTestFinished } from "vitest";
 import { LocalProvider } from "../../src/compute/index.js";
 import { createLogger } from "../../src/log/index.js";
-import { processesInGroup, until, waitForExit } from "../procs.js";
+import { commandLine, groupRunning, until, waitForExit } from "../procs.js";
 
 function localProvider() {
   const p = new LocalProvider({ python: "python3", logger: createLogger("silent") });
@@ -18,13 +18,14 @@ describe("local provider", () => {
     const m = await local.spawn(create(MachineSpecSchema, { command: ["sleep", "300"] }), "r");
     expect(m.status).toBe(MachineStatus.RUNNING);
     const group = m.pids[0]!;
-    const before = processesInGroup(group);
-    expect(before.length).toBeGreaterThanOrEqual(2);
+    // The supervisor shell, its stdin watcher and the command.
+    const before = await groupRunning(group, ["sleep 300", "cat"], 5_000);
+    expect(before).toContain(group);
     expect((await local.stop(m.id)).status).toBe(MachineStatus.STOPPED);
     await waitForExit(before, 5_000);
     const restarted = await local.start(m.id);
     expect(restarted.status).toBe(MachineStatus.RUNNING);
-    const again = processesInGroup(restarted.pids[0]!);
+    const again = await groupRunning(restarted.pids[0]!, ["sleep 300", "cat"], 5_000);
     expect((await local.terminate(m.id)).status).toBe(MachineStatus.TERMINATED);
     await waitForExit(again, 5_000);
   });
@@ -41,8 +42,9 @@ describe("local provider", () => {
     const host = execa("node", ["--conditions=pyfleet-source", "--import", "tsx", "server/test/compute/fixtures/local-host.ts"], { reject: false });
     const line = await new Promise<string>((resolve) => host.stdout!.once("data", (b: Buffer) => resolve(b.toString())));
     const { group } = JSON.parse(line) as { group: number };
-    const members = processesInGroup(group);
-    expect(members.length).toBeGreaterThanOrEqual(2);
+    // Wait for the compute's own start (its shell forks the command after the fixture prints the group).
+    const members = await groupRunning(group, ["sleep 300", "cat"], 5_000);
+    expect(members.map(commandLine)).toContain("sleep 300");
     host.kill("SIGKILL");
     await host;
     await waitForExit(members, 5_000);
