@@ -41,7 +41,7 @@ def callback_error(code: int, message: str) -> CallbackError:
 class Context:
     """Everything about the current call a tool may need.
 
-    - `session_id`: the session, or None.
+    - `session_id`: the session's key in its pool, or None: its id, as `tenant/id` when the caller has an API key.
     - `state`: a dict that lives on this worker for the session (a fresh one per call without a session).
     - `cancelled`: true once the caller cancelled or the deadline passed; long loops should check it.
     - `deadline` / `time_remaining()`: the call's deadline (time.monotonic() based), if any.

@@ -385,9 +385,9 @@ export class Pool {
     return this.sessions.get(id, owner);
   }
 
-  /** A session by id for any tenant, or undefined (for routing by id). */
-  findSession(id: string): SessionRecord | undefined {
-    return this.sessions.find(id);
+  /** The tenant's session with this id, or undefined (for routing by id). */
+  findSession(id: string, owner = ""): SessionRecord | undefined {
+    return this.sessions.find(id, owner);
   }
 
   listSessions(owner = "", pageSize = 100, pageToken = ""): { sessions: SessionRecord[]; nextPageToken: string } {
@@ -572,7 +572,7 @@ export class Pool {
         tool,
         args: Buffer.from(JSON.stringify(args)),
         binaryArgs,
-        sessionId: session?.id ?? "",
+        sessionId: session?.key ?? "",
         stream,
         chunkWindow: this.config.chunkWindow,
         requestId: options.requestId ?? "",
@@ -925,7 +925,7 @@ export class Pool {
   }
 
   private onSessionEnd(session: SessionRecord) {
-    if (session.workerId) this.workers.get(session.workerId)?.releaseSession(session.id);
+    if (session.workerId) this.workers.get(session.workerId)?.releaseSession(session.key);
   }
 
   private onCallback(active: ActiveCall, frame: Callback, reply: (r: CallbackResult) => void) {
@@ -946,7 +946,7 @@ export class Pool {
       }
       const sessionId = active.request.sessionId;
       if (!sessionId) throw new PyfleetError("failed_precondition", "session variables need a session: call the tool with a session_id");
-      const session = this.sessions.find(sessionId);
+      const session = this.sessions.findByKey(sessionId);
       if (!session) throw new PyfleetError("not_found", `session "${sessionId}" has ended`);
       this.sessions.touch(session);
       const vars = this.sessions.variables(session);

@@ -30,8 +30,8 @@ export class PoolRegistry {
   /** The pool holding a session and the session, for the caller's tenant; NOT_FOUND otherwise. */
   session(id: string, owner: string): { pool: Pool; session: SessionRecord } {
     for (const pool of this.pools.values()) {
-      const session = pool.findSession(id);
-      if (session && session.owner === owner) return { pool, session };
+      const session = pool.findSession(id, owner);
+      if (session) return { pool, session };
     }
     throw new PyfleetError("not_found", `no session "${id}" (it may have expired; sessions live for their TTL after their last use)`);
   }

@@ -11,13 +11,30 @@ describe("session store", () => {
     expect(() => store.get(s.id, "bob")).toThrow(expect.objectContaining({ code: "not_found" }));
   });
 
+  it("scopes client-chosen ids per tenant: the same id in another tenant is a session of its own", () => {
+    const ended: string[] = [];
+    const store = new SessionStore("p", { ...limits, maxSessions: 10 }, (s, reason) => ended.push(`${s.owner}:${s.id}:${reason}`));
+    const alice = store.create({ owner: "alice", sessionId: "shared" });
+    const bob = store.create({ owner: "bob", sessionId: "shared" });
+    expect(bob).not.toBe(alice);
+    expect([alice.key, bob.key]).toEqual(["alice/shared", "bob/shared"]);
+    expect(store.get("shared", "alice")).toBe(alice);
+    expect(store.get("shared", "bob")).toBe(bob);
+    expect(store.findByKey("bob/shared")).toBe(bob);
+    expect(() => store.create({ owner: "bob", sessionId: "shared" })).toThrow(expect.objectContaining({ code: "already_exists" }));
+    store.delete("shared", "bob");
+    expect(ended).toEqual(["bob:shared:deleted"]);
+    expect(store.get("shared", "alice")).toBe(alice);
+    expect(store.find("shared", "bob")).toBeUndefined();
+  });
+
   it("expires sessions after their TTL from last use, and reports why they ended", () => {
     const ended: string[] = [];
     const store = new SessionStore("p", limits, (s, reason) => ended.push(`${s.id}:${reason}`));
     const s = store.create({ owner: "", ttlMs: 1_000, sessionId: "mine" }, 0);
     store.touch(s, 900);
-    expect(store.find("mine", 1_800)?.id).toBe("mine");
-    expect(store.find("mine", 2_000)).toBeUndefined();
+    expect(store.find("mine", "", 1_800)?.id).toBe("mine");
+    expect(store.find("mine", "", 2_000)).toBeUndefined();
     expect(ended).toEqual(["mine:expired"]);
   });
 

@@ -7,6 +7,11 @@ export type AffinityMode = "hint" | "strict_queue" | "strict_fail_fast";
 /** One session. Kept small: a pool may hold 100,000 of them. */
 export interface SessionRecord {
   readonly id: string;
+  /**
+   * Unique among all tenants' sessions of the pool (ids are per tenant): what
+   * workers know the session by, and what their callbacks name it by.
+   */
+  readonly key: string;
   readonly pool: string;
   readonly owner: string;
   readonly affinity: AffinityMode;
@@ -48,8 +53,18 @@ const MAX_TTL_MS = 7 * 24 * 3600_000;
 const CLIENT_ID = /^[A-Za-z0-9_-]{1,64}$/;
 const MAX_LABELS = 32;
 
-/** A pool's sessions: creation, lookup with tenant isolation, TTL, pinning. */
+/** A session's key: ids cannot hold "/", so the tenant prefix keeps keys of different tenants apart. */
+function sessionKey(owner: string, id: string): string {
+  return owner === "" ? id : `${owner}/${id}`;
+}
+
+/**
+ * A pool's sessions: creation, lookup with tenant isolation, TTL, pinning.
+ * Ids are per tenant: another tenant choosing the same id gets a session of
+ * its own, and learns nothing about the first.
+ */
 export class SessionStore {
+  /** By key (tenant and id). */
   private readonly sessions = new Map<string, SessionRecord>();
   /** worker id -> sessions pinned to it, so a death touches only those. */
   private readonly byWorker = new Map<string, Set<SessionRecord>>();
@@ -84,9 +99,11 @@ export class SessionStore {
       throw new PyfleetError("resource_exhausted", `pool "${this.pool}" has ${this.sessions.size} open sessions (maxSessions); delete unused sessions or wait for their TTL`);
     }
     const id = input.sessionId || newId("ses");
-    if (this.sessions.has(id)) throw new PyfleetError("already_exists", `session "${id}" already exists`);
+    const key = sessionKey(input.owner, id);
+    if (this.sessions.has(key)) throw new PyfleetError("already_exists", `session "${id}" already exists`);
     const session: SessionRecord = {
       id,
+      key,
       pool: this.pool,
       owner: input.owner,
       affinity: input.affinity ?? "hint",
@@ -103,22 +120,27 @@ export class SessionStore {
       repins: 0,
       variables: undefined,
     };
-    this.sessions.set(id, session);
+    this.sessions.set(key, session);
     return session;
   }
 
   /** The caller's live session; NOT_FOUND for unknown, expired, or another tenant's. */
   get(id: string, owner: string, now = Date.now()): SessionRecord {
-    const session = this.find(id, now);
-    if (!session || session.owner !== owner) {
+    const session = this.find(id, owner, now);
+    if (!session) {
       throw new PyfleetError("not_found", `no session "${id}" (it may have expired; sessions live for their TTL after their last use)`);
     }
     return session;
   }
 
-  /** A live session by id, whoever owns it. */
-  find(id: string, now = Date.now()): SessionRecord | undefined {
-    const session = this.sessions.get(id);
+  /** The tenant's live session with this id, or undefined. */
+  find(id: string, owner: string, now = Date.now()): SessionRecord | undefined {
+    return this.findByKey(sessionKey(owner, id), now);
+  }
+
+  /** A live session by its key (as workers name it), or undefined. */
+  findByKey(key: string, now = Date.now()): SessionRecord | undefined {
+    const session = this.sessions.get(key);
     if (session && now - session.lastUsedAt > session.ttlMs) {
       this.end(session, "expired");
       return undefined;
@@ -190,7 +212,7 @@ export class SessionStore {
   }
 
   private end(session: SessionRecord, reason: SessionEndReason) {
-    if (!this.sessions.delete(session.id)) return;
+    if (!this.sessions.delete(session.key)) return;
     if (session.workerId) this.byWorker.get(session.workerId)?.delete(session);
     session.variables?.close();
     this.onEnd(session, reason);

@@ -189,8 +189,9 @@ class PoolServiceServicer:
         """CreateSession opens a session on a pool and pins it to a worker on its
         first call.
 
-        Errors: NOT_FOUND (pool); ALREADY_EXISTS (a session with the requested
-        id exists); RESOURCE_EXHAUSTED (session quota reached);
+        Errors: NOT_FOUND (pool); ALREADY_EXISTS (the caller's tenant has a
+        session with the requested id; ids are per tenant, so another tenant's
+        never clash); RESOURCE_EXHAUSTED (session quota reached);
         INVALID_ARGUMENT (bad ttl or id).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)

@@ -691,6 +691,8 @@ export type CreateSessionRequest = Message<"pyfleet.pool.v1.CreateSessionRequest
 
   /**
    * Optional client-chosen id: 1 to 64 characters of letters, digits, `_`, `-`.
+   * Unique per tenant: another tenant may choose the same id for a session of
+   * its own.
    *
    * @generated from field: string session_id = 4;
    */
@@ -1791,8 +1793,9 @@ export const PoolService: GenService<{
    * CreateSession opens a session on a pool and pins it to a worker on its
    * first call.
    *
-   * Errors: NOT_FOUND (pool); ALREADY_EXISTS (a session with the requested
-   * id exists); RESOURCE_EXHAUSTED (session quota reached);
+   * Errors: NOT_FOUND (pool); ALREADY_EXISTS (the caller's tenant has a
+   * session with the requested id; ids are per tenant, so another tenant's
+   * never clash); RESOURCE_EXHAUSTED (session quota reached);
    * INVALID_ARGUMENT (bad ttl or id).
    *
    * @generated from rpc pyfleet.pool.v1.PoolService.CreateSession
