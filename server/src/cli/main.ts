@@ -4,7 +4,9 @@ import { PyfleetError } from "../errors.js";
 import type { ProviderServeOptions } from "./provider-serve.js";
 import type { ServeOptions } from "./serve.js";
 import { computeCommands } from "./commands/compute.js";
+import { configCommands } from "./commands/config.js";
 import { poolCommands } from "./commands/pool.js";
+import { setupCommands } from "./commands/setup.js";
 
 const program = new Command("pyfleet")
   .description("pyfleet: Python tools and GPU machines behind one Connect/gRPC API")
@@ -34,6 +36,8 @@ program
 
 poolCommands(program);
 computeCommands(program);
+setupCommands(program);
+configCommands(program);
 
 const isServe = process.argv[2] === "serve" || (process.argv[2] === "provider" && process.argv[3] === "serve");
 program.parseAsync().then(

@@ -1,4 +1,6 @@
 export { defaults, poolDefaults } from "./defaults.js";
-export { formatIssues } from "./issues.js";
-export { applyEnv, loadConfig, resolveConfig } from "./load.js";
+export { type ConfigIssue, describeIssue, formatIssues, keyName } from "./issues.js";
+export { ConfigError, type LocatedIssue } from "./source.js";
+export { applyEnv, loadConfig, resolveConfig, validateConfig } from "./load.js";
 export { logLevels, serverConfigSchema, type LogLevel, type ServerConfig, type ServerConfigInput } from "./types.js";
+export { configJsonSchema, configJsonSchemaText } from "./schema.js";

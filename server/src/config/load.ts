@@ -1,22 +1,44 @@
-import { readFileSync } from "node:fs";
-import { parse as parseYaml } from "yaml";
 import { PyfleetError } from "../errors.js";
-import { formatIssues } from "./issues.js";
+import { type ConfigIssue, describeIssue, toConfigIssues } from "./issues.js";
+import { ConfigError, ConfigSource, formatLocated, type LocatedIssue } from "./source.js";
 import { type ServerConfig, type ServerConfigInput, serverConfigSchema } from "./types.js";
+
+/** Every problem of a configuration at once (schema, then cross-key rules), or the resolved config. */
+export function validateConfig(input: unknown): { config: ServerConfig; issues?: never } | { config?: never; issues: ConfigIssue[] } {
+  const parsed = serverConfigSchema.safeParse(input);
+  if (!parsed.success) return { issues: toConfigIssues(parsed.error.issues) };
+  const config = parsed.data;
+  const issues: ConfigIssue[] = [];
+  const names = config.pools.map((p) => p.name);
+  names.forEach((n, i) => {
+    if (names.indexOf(n) !== i) issues.push({ path: ["pools", i, "name"], message: `two pools are named "${n}"` });
+  });
+  if (config.defaultPool !== undefined && config.pools.length > 0 && !names.includes(config.defaultPool)) {
+    issues.push({ path: ["defaultPool"], message: `no pool is named "${config.defaultPool}" (pools: ${names.join(", ")})` });
+  }
+  const providers = config.compute.providers.map((p) => p.name);
+  providers.forEach((n, i) => {
+    if (providers.indexOf(n) !== i) issues.push({ path: ["compute", "providers", i, "name"], message: `two providers are named "${n}"` });
+  });
+  return issues.length > 0 ? { issues } : { config };
+}
 
 /** Fills in every default and checks every key; errors name the key. */
 export function resolveConfig(input: ServerConfigInput = {}): ServerConfig {
-  const parsed = serverConfigSchema.safeParse(input);
-  if (!parsed.success) throw new PyfleetError("invalid_argument", `config: ${formatIssues("", parsed.error.issues)}`);
-  const config = parsed.data;
-  const names = config.pools.map((p) => p.name);
-  const dup = names.find((n, i) => names.indexOf(n) !== i);
-  if (dup) throw new PyfleetError("invalid_argument", `config: pools: two pools are named "${dup}"`);
-  if (config.defaultPool !== undefined && config.pools.length > 0 && !names.includes(config.defaultPool)) {
-    throw new PyfleetError("invalid_argument", `config: defaultPool: no pool is named "${config.defaultPool}" (pools: ${names.join(", ")})`);
-  }
-  return config;
+  const checked = validateConfig(input);
+  if (checked.issues) throw new ConfigError(`config: ${checked.issues.map(describeIssue).join("; ")}`, checked.issues);
+  return checked.config;
 }
+
+/** The environment variables that set keys, so a bad value names its variable rather than the file. */
+const ENV_KEYS: [variable: string, path: string[]][] = [
+  ["PYFLEET_HOST", ["host"]],
+  ["PYFLEET_PORT", ["port"]],
+  ["PYFLEET_DATA_DIR", ["dataDir"]],
+  ["PYFLEET_LOG_LEVEL", ["logLevel"]],
+  ["PYFLEET_API_KEYS", ["auth", "apiKeys"]],
+  ["PYFLEET_WORKER_TOKENS", ["auth", "workerTokens"]],
+];
 
 /**
  * Environment overrides, applied over the file:
@@ -46,26 +68,25 @@ export function applyEnv(input: Record<string, unknown>, env: NodeJS.ProcessEnv)
   return out;
 }
 
-/** Reads a YAML config file (if any), applies the environment, and resolves it. */
+/**
+ * Reads a YAML config file (if any), applies the environment, and resolves it.
+ * Problems come back as one ConfigError naming each key with its place in
+ * the file (`pyfleet.yaml:4:5`), or the variable or flag that set it.
+ */
 export function loadConfig(file: string | undefined, env: NodeJS.ProcessEnv = process.env, overrides: Record<string, unknown> = {}): ServerConfig {
-  let input: Record<string, unknown> = {};
-  if (file) {
-    let text: string;
-    try {
-      text = readFileSync(file, "utf8");
-    } catch (e) {
-      throw new PyfleetError("invalid_argument", `cannot read config file ${file}: ${(e as Error).message}`);
-    }
-    let doc: unknown;
-    try {
-      doc = parseYaml(text);
-    } catch (e) {
-      throw new PyfleetError("invalid_argument", `config file ${file} is not valid YAML: ${(e as Error).message}`);
-    }
-    if (doc !== null && doc !== undefined && (typeof doc !== "object" || Array.isArray(doc))) {
-      throw new PyfleetError("invalid_argument", `config file ${file} must be a YAML mapping of settings`);
-    }
-    input = (doc ?? {}) as Record<string, unknown>;
-  }
-  return resolveConfig({ ...applyEnv(input, env), ...overrides } as ServerConfigInput);
+  const source = file === undefined ? undefined : ConfigSource.read(file);
+  const checked = validateConfig({ ...applyEnv(source?.value ?? {}, env), ...overrides });
+  if (!checked.issues) return checked.config;
+  const located = checked.issues.map((issue): LocatedIssue => {
+    const startsWith = (prefix: readonly string[]) => prefix.every((part, i) => issue.path[i] === part);
+    const variable = ENV_KEYS.find(([name, path]) => env[name] && startsWith(path));
+    if (variable) return { ...issue, where: `$${variable[0]}` };
+    if (typeof issue.path[0] === "string" && issue.path[0] in overrides) return { ...issue, where: "command line" };
+    return source ? source.locate(issue) : issue;
+  }).sort((a, b) => (a.line ?? Infinity) - (b.line ?? Infinity));
+  const what = file === undefined ? "config" : `config file ${file}`;
+  const message = located.length === 1
+    ? (located[0]!.where ? formatLocated(located[0]!) : `${what}: ${formatLocated(located[0]!)}`)
+    : `${what} has ${located.length} problems:\n${located.map((i) => `  ${formatLocated(i)}`).join("\n")}`;
+  throw new ConfigError(message, located);
 }

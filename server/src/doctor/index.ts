@@ -1,0 +1,1 @@
+export { runDoctor, type Check, type CheckStatus, type DoctorOptions } from "./doctor.js";
