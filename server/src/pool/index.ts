@@ -7,7 +7,9 @@ export { defaultPython, poolConfigSchema, resolvePoolConfig, type PoolConfig, ty
 export type { PoolEvent, PoolEventKind } from "./events.js";
 export { LinkServer, StreamLink, type Link } from "./link/index.js";
 export { PoolRegistry } from "./registry.js";
-export { CallResult, ChunkEvent, Pool, type CallInfo, type ExecuteOptions, type PoolStatsSnapshot, type StreamEvent, type ToolStream, type WorkerSummary } from "./pool.js";
+export { CallResult, ChunkEvent, type CallInfo, type ExecuteOptions, type StreamEvent, type ToolStream } from "./calls.js";
+export { Pool } from "./pool.js";
+export type { PoolStatsSnapshot, WorkerSummary } from "./stats.js";
 export { typedValueToJson, type AffinityMode, type SessionRecord, type SetVariableInput, type VariableChange } from "./sessions/index.js";
 export type { Worker, WorkerState } from "./worker.js";
 

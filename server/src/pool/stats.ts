@@ -1,3 +1,5 @@
+import type { WorkerState } from "./worker.js";
+
 const WINDOW = 1024;
 
 /** A pool's counters and a sliding window of recent call latencies. */
@@ -26,4 +28,34 @@ export class PoolCounters {
     const at = (q: number) => sorted[Math.min(n - 1, Math.floor(q * n))]!;
     return { p50: at(0.5), p99: at(0.99) };
   }
+}
+
+export interface PoolStatsSnapshot {
+  pool: string;
+  workersStarting: number;
+  workersReady: number;
+  workersBusy: number;
+  workersDraining: number;
+  workersRemote: number;
+  queueDepth: number;
+  inFlight: number;
+  restarts: number;
+  retries: number;
+  callsTotal: number;
+  errorsByCode: Record<string, number>;
+  sessions: number;
+  latencyP50Ms: number;
+  latencyP99Ms: number;
+  circuitOpen: boolean;
+}
+
+export interface WorkerSummary {
+  id: string;
+  pid: number;
+  state: WorkerState;
+  remote: boolean;
+  group: string | undefined;
+  hostname: string;
+  inFlight: number;
+  callsDone: number;
 }

@@ -160,9 +160,14 @@ export class Worker {
     return this.calls.size;
   }
 
+  /** Ready or busy: serving calls. */
+  get serving(): boolean {
+    return this.state === "ready" || this.state === "busy";
+  }
+
   /** Free call slots; 0 unless the worker is ready. */
   get freeSlots(): number {
-    if ((this.state !== "ready" && this.state !== "busy") || this.linkClosed) return 0;
+    if (!this.serving || this.linkClosed) return 0;
     return Math.max(0, this.concurrency - this.calls.size);
   }
 
@@ -171,7 +176,7 @@ export class Worker {
    * while those are young, so nothing is stacked behind a slow call.
    */
   get prefetchSlots(): number {
-    if ((this.state !== "ready" && this.state !== "busy") || this.linkClosed) return 0;
+    if (!this.serving || this.linkClosed) return 0;
     const room = this.concurrency + this.options.prefetch - this.calls.size;
     if (room <= 0 || this.calls.size < this.concurrency) return Math.max(0, room);
     return this.oldestRunningMs() < this.options.prefetchStealMs ? room : 0;
@@ -223,7 +228,7 @@ export class Worker {
 
   /** Whether the worker can take one more call: a free slot or room to prefetch (the pool decides when to prefetch). */
   private get accepting(): boolean {
-    return this.link !== undefined && !this.linkClosed && (this.state === "ready" || this.state === "busy")
+    return this.link !== undefined && !this.linkClosed && this.serving
       && this.calls.size < this.concurrency + this.options.prefetch;
   }
 
@@ -336,7 +341,7 @@ export class Worker {
   }
 
   private updateLoadState() {
-    if (this.state === "ready" || this.state === "busy") {
+    if (this.serving) {
       this.state = this.calls.size >= this.concurrency ? "busy" : "ready";
     }
   }

@@ -1,0 +1,390 @@
+import type { ToolSpec } from "@pyfleet/sdk/gen/pyfleet/pool/v1/tool_pb";
+import { type Hello, type Log, LogLevel } from "@pyfleet/sdk/gen/pyfleet/worker/v1/worker_pb";
+import { PyfleetError } from "../errors.js";
+import { answerCallback, type CallbackHost } from "./callbacks.js";
+import type { PoolCore } from "./core.js";
+import type { Link, LinkServer } from "./link/index.js";
+import { spawnPython, type PythonProcess } from "./process.js";
+import type { Scheduler, SchedulerHooks } from "./scheduler.js";
+import { Template, TemplateStartupError } from "./template.js";
+import { type ActiveCall, Worker, type WorkerDeath } from "./worker.js";
+
+const RESTART_WINDOW_MS = 10_000;
+const MAX_RESTART_DELAY_MS = 1_000;
+
+/**
+ * Keeps a pool's workers: starts local ones up to `size` (spawned, or forked
+ * from a template that imported the adapter once), takes in dial-in ones,
+ * handles deaths (sessions, the circuit, paced restarts) and recycles
+ * workers by age, call count or memory.
+ */
+export class Supervisor implements SchedulerHooks {
+  private template: Template | undefined;
+  private templateStarting: Promise<Template> | undefined;
+  /** How workers start; with startMode "auto", undecided until a template reports whether forking is safe. */
+  private workerStart: "spawn" | "fork" | undefined;
+  private decidingStart = false;
+  private workerSeq = 0;
+  /** Link tokens of local workers, revoked when they die. */
+  private readonly tokens = new Map<string, () => void>();
+  private readonly recentRestarts: number[] = [];
+  private ensureTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly core: PoolCore,
+    private readonly scheduler: Scheduler,
+    private readonly linkServer: LinkServer,
+    private readonly callbackHost: CallbackHost,
+  ) {
+    if (core.config.startMode !== "auto") this.workerStart = core.config.startMode;
+  }
+
+  /** The start mode as configured, and for "auto" what it decided. */
+  get startModeInUse(): string {
+    const mode = this.core.config.startMode;
+    return mode === "auto" ? `auto${this.workerStart ? `: ${this.workerStart}` : ""}` : mode;
+  }
+
+  /** Process ids of the pool's local processes (workers and fork template). */
+  localPids(): number[] {
+    const pids = [...this.core.workers.values()].filter((w) => !w.remote && w.pid > 0).map((w) => w.pid);
+    if (this.template?.alive) pids.push(this.template.pid);
+    return pids;
+  }
+
+  /** Starts local workers until the pool has `size` of them (respecting startup concurrency and the circuit). */
+  ensureWorkers(): void {
+    const { config, circuit } = this.core;
+    if (this.core.closing || circuit.open) return;
+    let local = 0;
+    let starting = 0;
+    for (const w of this.core.workers.values()) {
+      if (w.remote) continue;
+      if (w.state === "starting") starting++;
+      if (w.state !== "draining" && w.state !== "dead") local++;
+    }
+    const target = circuit.state === "probing" ? Math.min(1, config.size) : config.size;
+    if (local < target && this.workerStart === undefined) {
+      this.decideStart();
+      return;
+    }
+    while (local < target && starting < config.startupConcurrency) {
+      local++;
+      starting++;
+      this.startWorker();
+    }
+  }
+
+  /** Adds a worker that dialed in; see Pool.attachRemote. */
+  attachRemote(hello: Hello, link: Link, group: string | undefined): Worker {
+    const worker = this.newWorker(this.nextWorkerId(), { remote: true, group });
+    worker.attach(hello, link);
+    this.core.emit("worker.starting", { workerId: worker.id, pid: worker.pid, message: `remote worker from ${hello.hostname || "unknown host"}` });
+    return worker;
+  }
+
+  /** The circuit opened: say so, and fail calls nothing can run. */
+  onCircuitOpen(): void {
+    this.core.emit("circuit.open", { message: this.core.circuit.lastError });
+    this.scheduler.failQueueIfStalled();
+  }
+
+  /** A call ended on `worker`: recycle it once it has served maxCallsPerWorker. */
+  callEnded(worker: Worker): void {
+    const max = this.core.config.maxCallsPerWorker;
+    if (max > 0 && worker.callsDone >= max && !worker.remote) {
+      this.recycle(worker, `served ${worker.callsDone} calls (maxCallsPerWorker)`);
+    }
+  }
+
+  /** Stops every worker and the template (calls are settled already). */
+  async stop(graceMs: number): Promise<void> {
+    clearTimeout(this.ensureTimer);
+    await Promise.all([...this.core.workers.values()].map((w) => w.shutdown(Math.min(1_000, graceMs))));
+    await this.template?.stop(500);
+  }
+
+  /**
+   * startMode "auto": a template imports the adapter and says whether forking
+   * from it is safe; workers are forked from it if so, spawned if not (or if
+   * the template cannot start: spawned workers then report why, as usual).
+   */
+  private decideStart() {
+    if (this.decidingStart) return;
+    this.decidingStart = true;
+    const { logger, name } = this.core;
+    this.ensureTemplate().then(
+      (template) => {
+        if (!template.forkUnsafe) {
+          this.workerStart = "fork";
+          return;
+        }
+        this.workerStart = "spawn";
+        logger.warn({ pool: name, reason: template.forkUnsafe },
+          `pool "${name}": ${template.forkUnsafe}, so its workers are spawned, not forked (startMode fork forks anyway)`);
+        if (this.template === template) this.template = undefined;
+        void template.stop(500);
+      },
+      (e: unknown) => {
+        this.workerStart = "spawn";
+        if (!this.core.closing) logger.warn({ pool: name, err: e }, `pool "${name}": the fork template did not start, so its workers are spawned`);
+      },
+    ).finally(() => {
+      this.decidingStart = false;
+      this.ensureWorkers();
+    });
+  }
+
+  /** Starts a Python worker process (or, with `template`, the fork template) that presents `token`. */
+  private spawnWorker(workerId: string, token: string, template: boolean): PythonProcess {
+    const { config } = this.core;
+    return spawnPython({
+      python: config.python,
+      args: ["-m", "pyfleet_bridge.worker", "--adapter", config.adapter, "--socket", this.linkServer.path,
+        "--worker-id", workerId, "--concurrency", String(config.concurrency), ...(template ? ["--template"] : [])],
+      env: { ...config.env, PYFLEET_WORKER_TOKEN: token },
+      cwd: config.cwd,
+      onOutput: (line, stream) => this.onProcessOutput(workerId, line, stream),
+    });
+  }
+
+  private startWorker() {
+    if (this.workerStart === "fork") {
+      void this.startForkedWorker();
+      return;
+    }
+    let worker: Worker | undefined;
+    const issued = this.linkServer.issue((hello, link) => worker?.attach(hello, link));
+    const workerId = this.nextWorkerId();
+    const proc = this.spawnWorker(workerId, issued.token, false);
+    worker = this.newWorker(workerId, { process: proc });
+    // Revoked once the worker is dead, not when its process exits: its Hello
+    // (and why it failed) may still be unread.
+    this.tokens.set(worker.id, issued.revoke);
+    this.core.emit("worker.starting", { workerId: worker.id, pid: proc.pid });
+  }
+
+  private async startForkedWorker() {
+    // Reserve the slot synchronously so ensureWorkers counts it.
+    const worker = this.newWorker(this.nextWorkerId(), { forked: true });
+    this.core.emit("worker.starting", { workerId: worker.id });
+    try {
+      const template = await this.ensureTemplate();
+      if (worker.state === "dead") return;
+      const issued = this.linkServer.issue((hello, link) => worker.attach(hello, link));
+      this.tokens.set(worker.id, issued.revoke);
+      template.fork(issued.token, worker.id);
+    } catch (e) {
+      // SIGKILLed while it started (an operator, the OOM killer): not the adapter's failure.
+      if (e instanceof TemplateStartupError && e.exit.signal === "SIGKILL") {
+        worker.forkLost(e.message);
+        return;
+      }
+      const failure = e instanceof TemplateStartupError ? e.startupFailure : undefined;
+      worker.kill(e instanceof Error ? e.message : String(e));
+      if (failure) this.recordStartupFailure(describeStartupFailure(failure.phase, failure.type, failure.message, "fork template"));
+    }
+  }
+
+  private ensureTemplate(): Promise<Template> {
+    if (this.template?.alive) return this.template.ready.then(() => this.template!);
+    this.templateStarting ??= (async () => {
+      const templateId = `${this.core.name}-template`;
+      const template = new Template({
+        linkServer: this.linkServer,
+        spawn: (token) => this.spawnWorker(templateId, token, true),
+        startupTimeoutMs: this.core.config.startupTimeoutMs,
+        events: {
+          died: (reason) => {
+            if (this.template === template) this.template = undefined;
+            for (const id of template.forking) this.core.workers.get(id)?.forkLost(reason);
+            template.forking.clear();
+            if (!this.core.closing) this.core.logger.warn({ reason }, `fork template died: ${reason}`);
+          },
+          output: (line, stream) => this.onProcessOutput(templateId, line, stream),
+        },
+      });
+      this.template = template;
+      try {
+        await template.ready;
+        if (template.tools.length > 0 && this.core.tools.size === 0) this.setTools(template.tools);
+        return template;
+      } finally {
+        this.templateStarting = undefined;
+      }
+    })();
+    return this.templateStarting;
+  }
+
+  private nextWorkerId(): string {
+    return `${this.core.name}-${++this.workerSeq}`;
+  }
+
+  private newWorker(id: string, how: { remote?: boolean; group?: string | undefined; process?: PythonProcess; forked?: boolean }): Worker {
+    const { config } = this.core;
+    const scheduler = this.scheduler;
+    const worker = new Worker({
+      id,
+      pool: this.core.name,
+      heartbeatIntervalMs: config.heartbeatIntervalMs,
+      heartbeatMisses: config.heartbeatMisses,
+      cancelGraceMs: config.cancelGraceMs,
+      startupTimeoutMs: config.startupTimeoutMs,
+      prefetch: config.prefetch,
+      prefetchStealMs: config.prefetchStealMs,
+      process: how.process,
+      forkedExit: how.forked ? (pid: number) => this.template?.childExit(pid) ?? Promise.resolve(undefined) : undefined,
+      remote: how.remote,
+      group: how.group,
+      hooks: {
+        ready: (w) => this.onWorkerReady(w),
+        capacity: (w) => {
+          scheduler.pump();
+          scheduler.checkIdle();
+          this.retireIfDrained(w);
+        },
+        died: (w, death) => this.onWorkerDied(w, death),
+        callback: (_w, call, frame, reply) => answerCallback(this.callbackHost, call, frame, reply),
+        log: (w, frame, call) => this.onWorkerLog(w, frame, call),
+        pong: (w) => {
+          if (config.maxWorkerRssMb > 0 && w.rssBytes > config.maxWorkerRssMb * 1024 * 1024) {
+            this.recycle(w, `uses ${Math.round(w.rssBytes / 1048576)} MiB (maxWorkerRssMb ${config.maxWorkerRssMb})`);
+          }
+        },
+      },
+    });
+    this.core.workers.set(id, worker);
+    return worker;
+  }
+
+  private onWorkerReady(worker: Worker) {
+    const { config } = this.core;
+    this.template?.forking.delete(worker.id);
+    this.setTools(worker.tools);
+    if (this.core.circuit.succeeded()) {
+      this.core.emit("circuit.closed", { workerId: worker.id, message: "a worker started; calls flow again" });
+    }
+    if (config.maxWorkerAgeMs > 0 && !worker.remote) {
+      setTimeout(() => this.recycle(worker, `reached maxWorkerAgeMs ${config.maxWorkerAgeMs}`), config.maxWorkerAgeMs).unref();
+    }
+    this.core.emit("worker.ready", { workerId: worker.id, pid: worker.pid, group: worker.group });
+    this.ensureWorkers();
+    this.scheduler.pump();
+  }
+
+  private setTools(tools: ToolSpec[]) {
+    this.core.tools = new Map(tools.map((t) => [t.name, t]));
+  }
+
+  private onWorkerDied(worker: Worker, death: WorkerDeath) {
+    const core = this.core;
+    core.workers.delete(worker.id);
+    this.template?.forking.delete(worker.id);
+    this.tokens.get(worker.id)?.();
+    this.tokens.delete(worker.id);
+    const time = Date.now();
+    for (const session of core.sessions.takePinned(worker.id)) {
+      if (session.affinity === "hint") {
+        session.workerId = undefined;
+        session.stateLostAt = time;
+        session.repinPending = true;
+      } else {
+        session.broken = true;
+      }
+    }
+    // Strict sessions waiting for this worker will never get it.
+    this.scheduler.failQueued((call) => call.session?.broken
+      ? new PyfleetError("unavailable", `session "${call.session.id}" lost its worker ${worker.id} (${death.reason}); create a new session`)
+      : undefined);
+    const stderr = worker.stderrTail();
+    if (death.expected && !worker.remote) {
+      if (!core.closing) core.emit("worker.recycled", { workerId: worker.id, pid: worker.pid, message: death.reason, group: worker.group });
+    } else {
+      core.emit("worker.died", { workerId: worker.id, pid: worker.pid, message: death.reason, group: worker.group });
+      if (!core.closing && !death.expected) core.logger.warn({ worker: worker.id, pid: worker.pid, reason: death.reason, stderr }, `worker ${worker.id} died: ${death.reason}`);
+    }
+    // SIGKILL is never the adapter's own doing (an operator, a supervisor or the
+    // OOM killer sent it), so it does not count toward the circuit; restarts
+    // are still paced by restartIntensity.
+    if (death.duringStartup && !death.expected && !worker.remote && death.exit?.signal !== "SIGKILL") {
+      const f = death.startupFailure;
+      this.recordStartupFailure(f ? describeStartupFailure(f.phase, f.type, f.message, `worker ${worker.id}`) : `worker ${worker.id} ${death.reason} before it was ready`);
+    }
+    if (!worker.remote && !core.closing) {
+      core.counters.restarts++;
+      this.scheduleEnsure(this.restartDelay());
+    }
+    this.scheduler.failQueueIfStalled();
+    this.scheduler.pump();
+    this.scheduler.checkIdle();
+  }
+
+  private recordStartupFailure(description: string) {
+    const circuit = this.core.circuit;
+    this.core.logger.error({ failures: circuit.failures + 1 }, description);
+    circuit.failed(description);
+  }
+
+  private restartDelay(): number {
+    const t = Date.now();
+    this.recentRestarts.push(t);
+    while (this.recentRestarts.length > 0 && this.recentRestarts[0]! < t - RESTART_WINDOW_MS) this.recentRestarts.shift();
+    const excess = this.recentRestarts.length - this.core.config.restartIntensity;
+    if (excess <= 0) return 0;
+    return Math.min(MAX_RESTART_DELAY_MS, this.core.config.restartBackoffMs * 2 ** Math.min(excess, 10));
+  }
+
+  private scheduleEnsure(delayMs: number) {
+    if (delayMs <= 0) {
+      this.ensureWorkers();
+      return;
+    }
+    if (this.ensureTimer) return;
+    this.ensureTimer = setTimeout(() => {
+      this.ensureTimer = undefined;
+      this.ensureWorkers();
+    }, delayMs);
+    this.ensureTimer.unref();
+  }
+
+  private recycle(worker: Worker, reason: string) {
+    if (worker.state === "dead" || worker.state === "draining" || this.core.closing) return;
+    this.core.logger.info({ worker: worker.id, reason }, `recycling worker ${worker.id}: ${reason}`);
+    worker.drain();
+    this.ensureWorkers();
+    this.retireIfDrained(worker);
+  }
+
+  private retireIfDrained(worker: Worker) {
+    if (worker.state === "draining" && worker.inFlight === 0 && !this.core.closing) {
+      void worker.shutdown(this.core.config.cancelGraceMs);
+    }
+  }
+
+  private onWorkerLog(worker: Worker, frame: Log, call: ActiveCall | undefined) {
+    const logger = this.core.logger;
+    const fields = { worker: worker.id, pid: worker.pid, logger: frame.logger, tool: call?.request.tool, requestId: call?.request.requestId };
+    switch (frame.level) {
+      case LogLevel.DEBUG:
+        logger.debug(fields, frame.message);
+        return;
+      case LogLevel.WARNING:
+        logger.warn(fields, frame.message);
+        return;
+      case LogLevel.ERROR:
+        logger.error(fields, frame.message);
+        return;
+      default:
+        logger.info(fields, frame.message);
+    }
+  }
+
+  private onProcessOutput(workerId: string, line: string, stream: "stdout" | "stderr") {
+    if (line.trim() === "") return;
+    this.core.logger[stream === "stderr" ? "warn" : "info"]({ worker: workerId, stream }, line);
+  }
+}
+
+function describeStartupFailure(phase: string, type: string, message: string, who: string): string {
+  return `${who} failed to ${phase === "setup" ? "run setup()" : "import the adapter"}: ${type}: ${message}`;
+}
