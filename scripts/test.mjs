@@ -4,6 +4,7 @@
 import { spawnSync } from "node:child_process";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { ensureChromium } from "./ensure-chromium.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const bin = join(root, "node_modules", ".bin");
@@ -16,6 +17,9 @@ const steps = [
   { name: "vitest", cmd: join(bin, "vitest"), args: ["run", ...process.argv.slice(2)] },
   { name: "pytest", cmd: python, args: ["-m", "pytest", "python-bridge/tests"] },
 ];
+
+// The browser tests need Chromium; a failure here shows up in those tests, named.
+ensureChromium();
 
 const results = [];
 for (const step of steps) {

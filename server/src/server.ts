@@ -12,6 +12,7 @@ import { apiKeySet, WorkerTokens } from "./auth/index.js";
 import { createCompute, type Orchestrator, type ToolRunner, type WorkerGroupHost } from "./compute/index.js";
 import { resolveConfig, type ServerConfig, type ServerConfigInput } from "./config/index.js";
 import { HealthRegistry } from "./health/index.js";
+import { withCors } from "./http/cors.js";
 import { listen, type RequestHandler } from "./http/listener.js";
 import { createLogger, type Logger } from "./log/index.js";
 import { createMetrics } from "./metrics/index.js";
@@ -156,7 +157,7 @@ export async function createServer(input: ServerConfigInput = {}, options: Creat
   const listener = await listen({
     host,
     port: config.port,
-    handler,
+    handler: withCors(config.cors, handler),
     idleTimeoutMs: config.idleTimeoutMs,
     tls: config.tls && { cert: readFileSync(config.tls.certFile), key: readFileSync(config.tls.keyFile) },
   });

@@ -38,12 +38,14 @@ const ENV_KEYS: [variable: string, path: string[]][] = [
   ["PYFLEET_LOG_LEVEL", ["logLevel"]],
   ["PYFLEET_API_KEYS", ["auth", "apiKeys"]],
   ["PYFLEET_WORKER_TOKENS", ["auth", "workerTokens"]],
+  ["PYFLEET_CORS_ORIGINS", ["cors", "allowedOrigins"]],
 ];
 
 /**
  * Environment overrides, applied over the file:
  * PYFLEET_HOST, PYFLEET_PORT, PYFLEET_DATA_DIR, PYFLEET_LOG_LEVEL,
- * PYFLEET_API_KEYS ("name:key,name:key"), PYFLEET_WORKER_TOKENS ("t1,t2").
+ * PYFLEET_API_KEYS ("name:key,name:key"), PYFLEET_WORKER_TOKENS ("t1,t2"),
+ * PYFLEET_CORS_ORIGINS ("https://a.example,https://b.example").
  */
 export function applyEnv(input: Record<string, unknown>, env: NodeJS.ProcessEnv): Record<string, unknown> {
   const out: Record<string, unknown> = { ...input };
@@ -62,6 +64,9 @@ export function applyEnv(input: Record<string, unknown>, env: NodeJS.ProcessEnv)
       if (at <= 0) throw new PyfleetError("invalid_argument", `PYFLEET_API_KEYS entry ${i + 1} must look like "name:key"`);
       return { name: entry.slice(0, at).trim(), key: entry.slice(at + 1).trim() };
     });
+  }
+  if (env.PYFLEET_CORS_ORIGINS) {
+    out.cors = { ...((out.cors as Record<string, unknown> | undefined) ?? {}), allowedOrigins: env.PYFLEET_CORS_ORIGINS.split(",").map((o) => o.trim()).filter(Boolean) };
   }
   if (env.PYFLEET_WORKER_TOKENS) auth.workerTokens = env.PYFLEET_WORKER_TOKENS.split(",").map((t) => t.trim()).filter(Boolean);
   if (Object.keys(auth).length > 0) out.auth = auth;

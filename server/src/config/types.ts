@@ -29,6 +29,14 @@ export const serverConfigSchema = z.object({
     /** Tokens remote workers present to dial in (WorkerLinkService.Attach). */
     workerTokens: z.array(z.string().min(16, "must be at least 16 characters")).default([]),
   }).strict().default({ apiKeys: [], workerTokens: [] }),
+  /** Browsers on other origins (CORS); none by default. */
+  cors: z.object({
+    allowedOrigins: z.array(z.string().regex(/^(\*|https?:\/\/[^/\s]+)$/, 'must be an origin like "https://app.example.com" (scheme://host[:port], no path), or "*"')).default([]),
+    /** Request headers a browser may send beyond those Connect, gRPC-Web and API keys need. */
+    allowedHeaders: z.array(z.string().min(1)).default([]),
+    /** Response headers a browser may read beyond those the protocols need. */
+    exposedHeaders: z.array(z.string().min(1)).default([]),
+  }).strict().default({ allowedOrigins: [], allowedHeaders: [], exposedHeaders: [] }),
   pools: z.array(poolConfigSchema).default([{ name: d.defaultPool }].map((p) => poolConfigSchema.parse(p))),
   /** Default: "default" if such a pool exists, else the first pool. */
   defaultPool: z.string().optional(),
