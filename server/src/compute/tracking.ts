@@ -1,0 +1,216 @@
+import net from "node:net";
+import { ComputeStatus } from "@pyfleet/sdk/gen/pyfleet/compute/v1/compute_pb";
+import { type Machine, MachineStatus } from "@pyfleet/sdk/gen/pyfleet/provider/v1/provider_pb";
+import { BoundedChannel } from "../channel.js";
+import { PyfleetError } from "../errors.js";
+import { type ComputeChange, type ComputeContext, statusName } from "./context.js";
+import type { ComputeRecord } from "./store.js";
+
+const TRANSITIONAL = new Set([ComputeStatus.PENDING, ComputeStatus.PROVISIONING, ComputeStatus.RUNNING, ComputeStatus.STOPPING, ComputeStatus.TERMINATING]);
+const WATCH_BACKLOG = 10_000;
+
+function machineStatus(m: Machine): ComputeStatus {
+  switch (m.status) {
+    case MachineStatus.PROVISIONING:
+      return ComputeStatus.PROVISIONING;
+    case MachineStatus.RUNNING:
+      return ComputeStatus.RUNNING;
+    case MachineStatus.STOPPING:
+      return ComputeStatus.STOPPING;
+    case MachineStatus.STOPPED:
+      return ComputeStatus.STOPPED;
+    case MachineStatus.TERMINATED:
+      return ComputeStatus.TERMINATED;
+    case MachineStatus.FAILED:
+      return ComputeStatus.FAILED;
+    default:
+      return ComputeStatus.PROVISIONING;
+  }
+}
+
+/** Whether a TCP connection to host:port succeeds within a second. */
+function reachable(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host, port, timeout: 1_000 });
+    const done = (ok: boolean) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.once("connect", () => done(true));
+    socket.once("timeout", () => done(false));
+    socket.once("error", () => done(false));
+  });
+}
+
+/**
+ * Knows what state each compute is in: records a machine's state on its
+ * compute (READY once its ports answer or its workers attached), saves each
+ * change and announces it, polls computes on their way to a stable state
+ * (worker attachments wake them early), and terminates them.
+ */
+export class Tracker {
+  private readonly tracking = new Set<string>();
+  private readonly wakers = new Map<string, () => void>();
+
+  constructor(private readonly ctx: ComputeContext) {}
+
+  /** Records a machine's state on its compute; READY once its ports answer or its workers are attached. */
+  async apply(record: ComputeRecord, machine: Machine): Promise<void> {
+    record.providerId = machine.id;
+    record.gpuType = machine.gpuType || record.gpuType;
+    if (machine.costPerHour > 0) record.costPerHour = machine.costPerHour;
+    record.endpoints = machine.endpoints;
+    let status = machineStatus(machine);
+    if (status === ComputeStatus.RUNNING && (await this.isReady(record))) status = ComputeStatus.READY;
+    const message = status === ComputeStatus.READY || status === ComputeStatus.RUNNING ? "" : machine.message || record.statusMessage;
+    this.save(record, status, message);
+  }
+
+  /** Saves a compute's new status and announces the change. */
+  save(record: ComputeRecord, status: ComputeStatus, message: string): void {
+    const previous = record.status;
+    record.status = status;
+    record.statusMessage = message;
+    record.updatedAt = Date.now();
+    if (status === ComputeStatus.READY && record.readyAt === undefined) record.readyAt = record.updatedAt;
+    this.ctx.store.updateCompute(record);
+    if (previous !== status) this.announce(record, previous);
+  }
+
+  /** Logs a compute's status and emits it as a change. */
+  announce(record: ComputeRecord, previous: ComputeStatus): void {
+    this.ctx.logger.info({ compute: record.id, provider: record.provider, status: statusName(record.status), previous: previous ? statusName(previous) : undefined },
+      `compute ${record.id} is ${statusName(record.status)}${record.statusMessage ? `: ${record.statusMessage}` : ""}`);
+    this.ctx.events.emit("change", { compute: { ...record }, previous } satisfies ComputeChange);
+  }
+
+  /** The changes that pass `filter`, until `signal` aborts or the reader leaves. */
+  subscribe(filter: (c: ComputeChange) => boolean, signal: AbortSignal): BoundedChannel<ComputeChange> {
+    const events = this.ctx.events;
+    const channel = new BoundedChannel<ComputeChange>(WATCH_BACKLOG, () => new PyfleetError("resource_exhausted", "the watcher fell too far behind; watch again"));
+    const listener = (c: ComputeChange) => {
+      if (filter(c)) channel.push(c);
+    };
+    events.on("change", listener);
+    const stop = () => channel.close();
+    signal.addEventListener("abort", stop, { once: true });
+    channel.onDone(() => {
+      events.off("change", listener);
+      signal.removeEventListener("abort", stop);
+    });
+    return channel;
+  }
+
+  /** Reads the compute's machine from its provider; a machine the provider no longer has is TERMINATED. */
+  async refresh(record: ComputeRecord): Promise<void> {
+    if (!record.providerId) return;
+    try {
+      await this.apply(record, await this.ctx.provider(record.provider).get(record.providerId));
+    } catch (e) {
+      if (e instanceof PyfleetError && e.code === "not_found") {
+        this.save(record, ComputeStatus.TERMINATED, `the machine is gone at provider "${record.provider}"`);
+        return;
+      }
+      throw e;
+    }
+  }
+
+  /** Polls a compute until it settles (ready, stopped or gone); worker attachments wake it early. */
+  track(id: string): void {
+    const ctx = this.ctx;
+    if (this.tracking.has(id) || ctx.closed) return;
+    this.tracking.add(id);
+    void (async () => {
+      try {
+        for (;;) {
+          const record = ctx.store.getCompute(id);
+          if (!record || ctx.closed) return;
+          const settled = !TRANSITIONAL.has(record.status) && !(record.status === ComputeStatus.READY && record.spec.workers);
+          if (settled) return;
+          if (record.status === ComputeStatus.READY) {
+            // A ready worker-group compute only needs re-checking when its workers change.
+            await this.sleep(id, 0);
+          } else {
+            await this.refresh(record);
+            const after = ctx.store.getCompute(id)!;
+            if (after.status === ComputeStatus.READY && !after.spec.workers) return;
+            if (!TRANSITIONAL.has(after.status) && after.status !== ComputeStatus.READY) return;
+            await this.sleep(id, ctx.options.pollIntervalMs);
+          }
+          const latest = ctx.store.getCompute(id);
+          if (latest && latest.status === ComputeStatus.READY && latest.spec.workers && !(await this.isReady(latest))) {
+            this.save(latest, ComputeStatus.RUNNING, "its workers detached");
+          }
+        }
+      } catch (e) {
+        ctx.logger.warn({ compute: id, err: e instanceof Error ? e.message : e }, "tracking a compute failed; it is refreshed on its next read");
+      } finally {
+        this.tracking.delete(id);
+      }
+    })();
+  }
+
+  /** The compute's workers changed: re-check it now. */
+  wake(id: string): void {
+    const waker = this.wakers.get(id);
+    if (waker) waker();
+    else if (this.ctx.store.getCompute(id)) this.track(id);
+  }
+
+  /** Ends every wait (at close). */
+  wakeAll(): void {
+    for (const wake of this.wakers.values()) wake();
+  }
+
+  /** Terminates a compute's machine (idempotent) and detaches its workers. */
+  async terminate(record: ComputeRecord, reason: string): Promise<ComputeRecord> {
+    if (record.status === ComputeStatus.TERMINATED) return record;
+    const provider = this.ctx.provider(record.provider);
+    if (record.spec.workers) this.ctx.workerHost?.revoke(record.id);
+    if (!record.providerId) {
+      // It never got a machine (failed or pending spawn): nothing is billed.
+      this.save(record, ComputeStatus.TERMINATED, reason);
+      return record;
+    }
+    this.save(record, ComputeStatus.TERMINATING, reason);
+    try {
+      const machine = await provider.terminate(record.providerId);
+      await this.apply(record, machine);
+    } catch (e) {
+      if (!(e instanceof PyfleetError && e.code === "not_found")) {
+        this.save(record, ComputeStatus.TERMINATING, `terminate failed, retrying later: ${e instanceof Error ? e.message : String(e)}`);
+        this.track(record.id);
+        throw e;
+      }
+    }
+    this.save(record, ComputeStatus.TERMINATED, reason);
+    return record;
+  }
+
+  private async isReady(record: ComputeRecord): Promise<boolean> {
+    const workers = record.spec.workers;
+    if (workers) return (this.ctx.workerHost?.attachedWorkers(record.id) ?? 0) >= (workers.count || 1);
+    if (!this.ctx.provider(record.provider).probesPorts || record.endpoints.length === 0) return true;
+    const checks = record.endpoints.map((e) => {
+      if (e.protocol === "tcp") return reachable(e.host, e.publicPort || e.port);
+      const url = new URL(e.url);
+      return reachable(url.hostname, Number(url.port) || (url.protocol === "https:" ? 443 : 80));
+    });
+    return (await Promise.all(checks)).every(Boolean);
+  }
+
+  /** Waits `ms` (0: until woken) or until the compute's workers change. */
+  private sleep(id: string, ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = ms > 0 ? setTimeout(done, ms) : undefined;
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.wakers.set(id, () => {
+        this.wakers.delete(id);
+        done();
+      });
+    });
+  }
+}
