@@ -25,6 +25,11 @@ function failures(summary: RunSummary): string[] {
   return summary.results.filter((r) => r.verdict === "failed" || r.verdict === "stale").map((r) => `${r.name}: ${r.reason}`);
 }
 
+/** The skipped cases with why, sorted: a certification pins this set exactly, so a case that stops running is noticed. */
+function skipped(summary: RunSummary): string[] {
+  return summary.results.filter((r) => r.verdict === "skipped").map((r) => `${r.name}: ${r.reason}`).sort();
+}
+
 /** Starts a child that prints a JSON line with `url` once it serves, and stops it after the test. */
 async function startChild(command: string, args: string[]): Promise<string> {
   const child: ChildProcess = spawn(command, args, { stdio: ["pipe", "pipe", "inherit"] });
@@ -78,11 +83,14 @@ describe.each(["connect", "grpc", "grpc-web"] as const)("the embedded server ove
     const server = await startServer({
       auth: { apiKeys: [{ name: "alice", key: ALICE }, { name: "bob", key: BOB }] },
       compute: { pollIntervalMs: 50, idleSweepMs: 50 },
+      // "single" (one worker) is where the "worker is free after a cancel" cases run.
+      pools: [{ name: "default" }, { name: "single", size: 1 }],
     });
     await server.ready();
     const summary = await runSuites(suites, { target: "server", url: server.url, protocol, apiKey: ALICE, otherApiKey: BOB, parallel: 4 });
     expect(failures(summary)).toEqual([]);
-    expect(summary.skipped).toBe(0);
+    expect(skipped(summary)).toEqual([]);
+    expect(summary.capabilities).toContain("pool.single");
     expect(summary.passed).toBeGreaterThanOrEqual(200);
   }, 120_000);
 });
@@ -95,9 +103,9 @@ describe("built-in providers", () => {
     expect(failures(summary)).toEqual([]);
     expect(summary.capabilities).toContain("reset");
     // Only the cases for providers that lack a capability are skipped.
-    expect(summary.results.filter((r) => r.verdict === "skipped").map((r) => r.name).sort()).toEqual([
-      "provider/jobs-unimplemented-without-the-capability",
-      "provider/stop-unimplemented-without-the-capability",
+    expect(skipped(summary)).toEqual([
+      "provider/jobs-unimplemented-without-the-capability: target lacks: no_jobs",
+      "provider/stop-unimplemented-without-the-capability: target lacks: no_stop_start",
     ]);
   }, 60_000);
 
@@ -105,6 +113,19 @@ describe("built-in providers", () => {
     const url = await startChild(process.execPath, [PYFLEET, "provider", "serve", "local", "--port", "0"]);
     const summary = await runSuites(suites, { target: "provider", url, protocol: "grpc", parallel: 4 });
     expect(failures(summary)).toEqual([]);
+    // Local computes have no spot market, no reset and no serverless jobs.
+    expect(skipped(summary)).toEqual([
+      "provider/cancel-a-finished-job-changes-nothing: target lacks: jobs, job_streaming",
+      "provider/get-unknown-job-is-not-found: target lacks: jobs",
+      "provider/reset-clears-everything: target lacks: reset",
+      "provider/run-job-is-idempotent-by-request-id: target lacks: jobs",
+      "provider/run-job-needs-an-endpoint: target lacks: jobs",
+      "provider/run-job-then-get: target lacks: jobs",
+      "provider/spot-machine: target lacks: spot",
+      "provider/stop-unimplemented-without-the-capability: target lacks: no_stop_start",
+      "provider/stream-job-ends-with-the-final-state: target lacks: jobs, job_streaming",
+      "provider/stream-unknown-job-is-not-found: target lacks: jobs, job_streaming",
+    ]);
     expect(summary.passed).toBeGreaterThanOrEqual(20);
   }, 60_000);
 
@@ -126,6 +147,11 @@ describe("built-in providers", () => {
     onTestFinished(() => served.close());
     const summary = await runSuites(suites, { target: "provider", url: served.url, protocol: "connect", parallel: 4, jobEndpoint: "ep-conformance" });
     expect(failures(summary)).toEqual([]);
+    expect(skipped(summary)).toEqual([
+      "provider/jobs-unimplemented-without-the-capability: target lacks: no_jobs",
+      "provider/reset-clears-everything: target lacks: reset",
+      "provider/stop-unimplemented-without-the-capability: target lacks: no_stop_start",
+    ]);
     expect(summary.passed).toBeGreaterThanOrEqual(25);
     // Nothing left running at "RunPod" once the cases cleaned up.
     expect(fake.livePods()).toEqual([]);
@@ -137,8 +163,41 @@ describe("a third-party provider", () => {
     const url = await startChild(PYTHON, [join(ROOT, "conformance/examples/python-provider/toycloud.py"), "--port", "0", "--exit-with-stdin"]);
     const summary = await runSuites(suites, { target: "provider", url, protocol: "grpc" });
     expect(failures(summary)).toEqual([]);
+    expect(skipped(summary)).toEqual([
+      "provider/jobs-unimplemented-without-the-capability: target lacks: no_jobs",
+      "provider/spot-machine: target lacks: spot",
+      "provider/stop-unimplemented-without-the-capability: target lacks: no_stop_start",
+    ]);
     expect(summary.passed).toBeGreaterThanOrEqual(30);
   }, 60_000);
+});
+
+describe("the Python sample provider's lifecycle", () => {
+  /** toycloud with its stdin watched, until it prints its URL; stderr is collected. */
+  async function startToyCloud() {
+    const child = spawn(PYTHON, [join(ROOT, "conformance/examples/python-provider/toycloud.py"), "--port", "0", "--exit-with-stdin"], { stdio: ["pipe", "pipe", "pipe"] });
+    onTestFinished(() => {
+      child.kill("SIGKILL");
+    });
+    let stderr = "";
+    child.stderr!.on("data", (b: Buffer) => (stderr += b.toString()));
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once("exit", (code, signal) => resolve({ code, signal })));
+    for await (const line of createInterface({ input: child.stdout! })) {
+      if ((JSON.parse(line) as { url?: string }).url) break;
+    }
+    return { child, exited, stderr: () => stderr };
+  }
+
+  it.each([
+    ["SIGTERM", (child: ChildProcess) => child.kill("SIGTERM")],
+    ["its stdin closing", (child: ChildProcess) => child.stdin!.end()],
+  ] as const)("exits cleanly on %s, with no fatal error at interpreter shutdown", async (_, stop) => {
+    const toy = await startToyCloud();
+    stop(toy.child);
+    expect(await toy.exited).toEqual({ code: 0, signal: null });
+    expect(toy.stderr()).not.toMatch(/Fatal Python error|could not acquire lock/);
+    expect(toy.stderr()).toBe("");
+  }, 30_000);
 });
 
 describe("the runner", () => {
@@ -162,6 +221,27 @@ describe("the runner", () => {
     const verdicts = Object.fromEntries(summary.results.filter((r) => r.verdict !== "skipped").map((r) => [r.name, r.verdict]));
     expect(verdicts).toEqual({ "provider/get-unknown-is-not-found": "known-failing", "provider/terminate": "stale" });
     expect(summary.failed).toBe(1);
+  });
+
+  it("never lets its own exception pass for a step that expects UNKNOWN", async () => {
+    const served = await serveProvider(new MockProvider());
+    onTestFinished(() => served.close());
+    const suite = parseSuite([
+      "name: runner",
+      "target: TARGET_KIND_PROVIDER",
+      "cases:",
+      "  - name: a-request-that-does-not-encode",
+      "    steps:",
+      "      - rpc: ProviderService/Get",
+      "        request: { noSuchField: 1 }",
+      "        expect: { code: UNKNOWN }",
+    ].join("\n"), "runner.yaml");
+    for (const protocol of ["connect", "grpc", "grpc-web"] as const) {
+      const summary = await runSuites([suite], { target: "provider", url: served.url, protocol });
+      expect(summary.results.map((r) => [r.verdict, r.reason])).toEqual([
+        ["failed", expect.stringMatching(/^step 1 \(ProviderService\/Get\): expected UNKNOWN, got CLIENT_ERROR \(the request for ProviderService\/Get does not parse: .*noSuchField/)],
+      ]);
+    }
   });
 
   it("writes JSON and JUnit reports", async () => {
@@ -192,5 +272,5 @@ describe("the runner", () => {
     const good = await run(["provider", served.url, "--protocol", "grpc", "--run", "provider/terminate*", "--parallel", "2"]);
     expect(good.code).toBe(0);
     expect(good.stdout.trim().split("\n").at(-1)).toMatch(/^3 passed, 0 failed, \d+ skipped$/);
-  }, 60_000);
+  }, 120_000);
 });

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
-import sys
 import threading
 from collections.abc import Iterator
 from concurrent import futures
@@ -298,19 +298,28 @@ class _Errors(grpc.ServerInterceptor):
         return handler
 
 
+def _wait_for_eof(stopped: threading.Event) -> None:
+    # os.read, not sys.stdin: a daemon thread blocked inside sys.stdin's buffered reader holds
+    # its lock, and the interpreter aborts at exit ("could not acquire lock for stdin").
+    while os.read(0, 65536):
+        pass
+    stopped.set()
+
+
 def serve(port: int, api_key: str | None, exit_with_stdin: bool) -> None:
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=8), interceptors=[_Errors(api_key)])
     pb_grpc.add_ProviderServiceServicer_to_server(ToyCloudProvider(), server)
     bound = server.add_insecure_port(f"127.0.0.1:{port}")
-    server.start()
-    # One JSON line for whoever started us (tests wait for it).
-    print(json.dumps({"ready": True, "url": f"http://127.0.0.1:{bound}"}), flush=True)
+    # Stop handlers before the ready line: whoever reads it may signal at once.
     stopped = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())
     signal.signal(signal.SIGINT, lambda *_: stopped.set())
     if exit_with_stdin:
         # Exit when whoever started us closes our stdin, so a test run never leaves us behind.
-        threading.Thread(target=lambda: (sys.stdin.buffer.read(), stopped.set()), daemon=True).start()
+        threading.Thread(target=_wait_for_eof, args=(stopped,), daemon=True).start()
+    server.start()
+    # One JSON line for whoever started us (tests wait for it).
+    print(json.dumps({"ready": True, "url": f"http://127.0.0.1:{bound}"}), flush=True)
     stopped.wait()
     server.stop(grace=1).wait()
 

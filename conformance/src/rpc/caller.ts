@@ -23,9 +23,17 @@ export interface CallSpec {
   pipelined?: boolean;
 }
 
+/**
+ * The code of an outcome that never came from the target: the runner or its
+ * client library threw (a request that does not encode, a response that does
+ * not decode). No expectation names it, so no step can pass on the runner's
+ * own failure (UNKNOWN would otherwise pass for "the tool raised").
+ */
+export const CLIENT_ERROR = "CLIENT_ERROR";
+
 /** What came back, in proto JSON, whatever the protocol. */
 export interface CallOutcome {
-  /** "OK", "NOT_FOUND", ... */
+  /** "OK", "NOT_FOUND", ..., or CLIENT_ERROR. */
   code: string;
   message: string;
   response?: JsonValue;
@@ -123,6 +131,8 @@ export function connectCaller(baseUrl: string, protocol: "connect" | "grpc-web")
     ? createConnectTransport({ baseUrl, httpVersion: "2" })
     : createGrpcWebTransport({ baseUrl, httpVersion: "2" });
   const toError = (e: unknown) => {
+    // connect-es reports what the server sent, aborts and transport failures as ConnectError; anything else is ours.
+    if (!(e instanceof ConnectError) && (e as Error)?.name !== "AbortError") return { code: CLIENT_ERROR, message: (e as Error)?.message ?? String(e) };
     const err = ConnectError.from(e);
     const [detail] = err.findDetails(ToolErrorSchema);
     return { code: codeName(err.code), message: err.rawMessage, ...(detail ? { toolError: toJson(ToolErrorSchema, detail) } : {}) };
@@ -166,7 +176,7 @@ export function grpcCaller(baseUrl: string): Caller {
       const toError = (e: unknown) => {
         if (e instanceof ClientError) return { code: codeName(e.code), message: e.details, ...(toolError !== undefined ? { toolError } : {}) };
         if ((e as Error)?.name === "AbortError") return { code: "CANCELED", message: "cancelled by the runner" };
-        return { code: "UNKNOWN", message: (e as Error)?.message ?? String(e) };
+        return { code: CLIENT_ERROR, message: (e as Error)?.message ?? String(e) };
       };
       return collect(spec, async (signal, feed) => {
         // A real grpc-timeout header, so the server sees the deadline as any gRPC client would send it.

@@ -80,7 +80,7 @@ function normalizeCode(code: string): string {
 export async function runSuites(suites: Suite[], options: RunOptions): Promise<RunSummary> {
   const caller = createCaller(options.url, options.protocol);
   try {
-    const capabilities = await discoverCapabilities(caller, options);
+    const { capabilities, found } = await discoverCapabilities(caller, options);
     const cases = suites.flatMap((suite) => suite.cases.map((c) => ({ suite, c, name: `${suite.name}/${c.name}` })))
       .filter(({ suite, c }) => (c.target || suite.target) === (options.target === "server" ? TargetKind.SERVER : TargetKind.PROVIDER));
     const results: CaseResult[] = new Array(cases.length);
@@ -91,7 +91,7 @@ export async function runSuites(suites: Suite[], options: RunOptions): Promise<R
           const index = indexes[next++];
           if (index === undefined) return;
           const { suite, c, name } = cases[index]!;
-          const result = await runCase(name, suite, c, caller, capabilities, options);
+          const result = await runCase(name, suite, c, caller, capabilities, found, options);
           results[index] = result;
           options.onResult?.(result);
         }
@@ -116,7 +116,7 @@ export async function runSuites(suites: Suite[], options: RunOptions): Promise<R
   }
 }
 
-async function runCase(name: string, suite: Suite, c: Case, caller: Caller, capabilities: Set<string>, options: RunOptions): Promise<CaseResult> {
+async function runCase(name: string, suite: Suite, c: Case, caller: Caller, capabilities: Set<string>, found: ReadonlyMap<string, JsonValue>, options: RunOptions): Promise<CaseResult> {
   const started = performance.now();
   const done = (verdict: Verdict, reason: string | undefined, trace: StepTrace[]): CaseResult =>
     ({ name, verdict, ...(reason !== undefined ? { reason } : {}), ms: Math.round(performance.now() - started), trace });
@@ -132,6 +132,7 @@ async function runCase(name: string, suite: Suite, c: Case, caller: Caller, capa
     ["job_endpoint", options.jobEndpoint ?? "echo"],
     ["job_input", options.jobInput ?? { prompt: "conformance" }],
     ["image", options.image ?? "python:3.11-slim"],
+    ...found,
   ]);
   const trace: StepTrace[] = [];
   let failure: string | undefined;
@@ -318,12 +319,31 @@ function runCheck(check: FieldCheck, root: JsonValue | undefined, vars: Map<stri
       if (holds !== (c.case === "containsCaptured")) fail(`${at} ${holds ? "holds" : "lacks"} the captured ${c.value} = ${show(captured)}: ${show(value)}`);
       return;
     }
+    case "laterThanCaptured": {
+      const captured = vars.get(c.value);
+      if (captured === undefined) fail(`${at}: nothing was captured as "${c.value}"`);
+      const [before, after] = [ordinal(captured!), ordinal(value)];
+      if (before === undefined || after === undefined) fail(`${at} is ${show(value)} and the captured ${c.value} is ${show(captured)}: expected two timestamps or two numbers`);
+      if (!(after! > before!)) fail(`${at} is ${show(value)}, expected later than the captured ${c.value} = ${show(captured)}`);
+      return;
+    }
     case "length":
       if (!Array.isArray(value) || value.length !== c.value) fail(`${at} has ${Array.isArray(value) ? value.length : "no"} elements, expected ${c.value}`);
       return;
     default:
       fail(`${at}: the check has no condition`);
   }
+}
+
+/** A number, or an RFC 3339 timestamp as epoch nanoseconds (Date keeps only milliseconds), for ordering. */
+function ordinal(value: JsonValue | undefined): bigint | undefined {
+  if (typeof value === "number" && Number.isFinite(value)) return BigInt(Math.round(value * 1e9));
+  if (typeof value !== "string") return undefined;
+  if (/^-?\d+(\.\d+)?$/.test(value)) return BigInt(Math.round(Number(value) * 1e9));
+  const m = /^(.*?:\d\d)(?:\.(\d{1,9}))?(Z|[+-]\d\d:\d\d)$/.exec(value);
+  const ms = m ? Date.parse(`${m[1]}${m[3]}`) : Number.NaN;
+  if (!m || Number.isNaN(ms)) return undefined;
+  return BigInt(ms) * 1_000_000n + BigInt((m[2] ?? "").padEnd(9, "0"));
 }
 
 async function runHttp(step: Step, _caller: Caller, vars: Map<string, JsonValue>, options: RunOptions, trace: StepTrace[], fail: (why: string) => never) {
@@ -346,9 +366,17 @@ async function runHttp(step: Step, _caller: Caller, vars: Map<string, JsonValue>
   if (expect?.bodyContains && !text.includes(expect.bodyContains)) fail(`expected the body to contain "${expect.bodyContains}", got ${text.slice(0, 200)}`);
 }
 
-/** What the target declares or demonstrably offers, as capability names cases can require. */
-async function discoverCapabilities(caller: Caller, options: RunOptions): Promise<Set<string>> {
+/** The sample adapter's tools, by which a pool is known to run it. */
+const SAMPLE_TOOLS = ["echo", "add", "count", "sleep", "fail", "counter", "getvar", "setvar", "pid"];
+
+/**
+ * What the target declares or demonstrably offers, as capability names cases
+ * can require, and values found on the way that cases name as placeholders
+ * (`${single_pool}`).
+ */
+async function discoverCapabilities(caller: Caller, options: RunOptions): Promise<{ capabilities: Set<string>; found: Map<string, JsonValue> }> {
   const caps = new Set<string>();
+  const found = new Map<string, JsonValue>();
   const call = (rpc: string, request: JsonObject = {}, apiKey = options.apiKey) =>
     caller.call({ method: findMethod(rpc), request, ...(apiKey ? { apiKey } : {}), timeoutMs: 10_000 });
   if (options.target === "provider") {
@@ -358,7 +386,7 @@ async function discoverCapabilities(caller: Caller, options: RunOptions): Promis
     const declared = (getPath(res.response, "capabilities") ?? {}) as Record<string, JsonValue>;
     // Declared capabilities by name ("stop_start"), and missing ones as "no_stop_start" for the UNIMPLEMENTED cases.
     for (const field of CapabilitiesSchema.fields) caps.add(declared[field.jsonName] === true ? field.name : `no_${field.name}`);
-    return caps;
+    return { capabilities: caps, found };
   }
   caps.add("server");
   const health = await call("grpc.health.v1.Health/Check");
@@ -367,8 +395,17 @@ async function discoverCapabilities(caller: Caller, options: RunOptions): Promis
   if (pools.code === "OK") caps.add("pool");
   const tools = await call("PoolService/ListTools");
   const names = ((getPath(tools.response, "tools") ?? []) as JsonObject[]).map((t) => t.name);
-  if (["echo", "add", "count", "sleep", "fail", "counter", "getvar", "setvar", "pid"].every((t) => names.includes(t))) caps.add("pool.sample");
-  if (((getPath(pools.response, "pools") ?? []) as JsonObject[]).some((p) => p.name === "default")) caps.add("pool.default");
+  if (SAMPLE_TOOLS.every((t) => names.includes(t))) caps.add("pool.sample");
+  const poolList = (getPath(pools.response, "pools") ?? []) as JsonObject[];
+  if (poolList.some((p) => p.name === "default")) caps.add("pool.default");
+  // A pool of one worker running one call at a time: a call after a cancelled one must run on that same worker, so a stuck worker fails it.
+  for (const pool of poolList.filter((p) => Number(p.size) === 1 && Number(p.concurrency) === 1)) {
+    const poolTools = await call("PoolService/ListTools", { pool: String(pool.name) });
+    if (!SAMPLE_TOOLS.every((t) => ((getPath(poolTools.response, "tools") ?? []) as JsonObject[]).some((tool) => tool.name === t))) continue;
+    caps.add("pool.single");
+    found.set("single_pool", String(pool.name));
+    break;
+  }
   const providers = await call("ComputeService/ListProviders");
   if (providers.code === "OK") {
     caps.add("compute");
@@ -382,5 +419,5 @@ async function discoverCapabilities(caller: Caller, options: RunOptions): Promis
     caps.add("no_auth");
   }
   caps.add("reflection");
-  return caps;
+  return { capabilities: caps, found };
 }

@@ -145,7 +145,7 @@ class StreamExpectation(_message.Message):
     def __init__(self, count: _Optional[int] = ..., min_count: _Optional[int] = ..., max_count: _Optional[int] = ..., messages: _Optional[_Iterable[_Union[_struct_pb2.Struct, _Mapping]]] = ..., last: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., any_order: _Optional[bool] = ...) -> None: ...
 
 class FieldCheck(_message.Message):
-    __slots__ = ("path", "equals", "present", "greater_than", "less_than", "matches", "equals_captured", "differs_from_captured", "length", "contains_captured", "lacks_captured", "contains")
+    __slots__ = ("path", "equals", "present", "greater_than", "less_than", "matches", "equals_captured", "differs_from_captured", "length", "contains_captured", "lacks_captured", "contains", "later_than_captured")
     PATH_FIELD_NUMBER: _ClassVar[int]
     EQUALS_FIELD_NUMBER: _ClassVar[int]
     PRESENT_FIELD_NUMBER: _ClassVar[int]
@@ -158,6 +158,7 @@ class FieldCheck(_message.Message):
     CONTAINS_CAPTURED_FIELD_NUMBER: _ClassVar[int]
     LACKS_CAPTURED_FIELD_NUMBER: _ClassVar[int]
     CONTAINS_FIELD_NUMBER: _ClassVar[int]
+    LATER_THAN_CAPTURED_FIELD_NUMBER: _ClassVar[int]
     path: str
     equals: _struct_pb2.Value
     present: bool
@@ -170,7 +171,8 @@ class FieldCheck(_message.Message):
     contains_captured: str
     lacks_captured: str
     contains: _struct_pb2.Value
-    def __init__(self, path: _Optional[str] = ..., equals: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ..., present: _Optional[bool] = ..., greater_than: _Optional[float] = ..., less_than: _Optional[float] = ..., matches: _Optional[str] = ..., equals_captured: _Optional[str] = ..., differs_from_captured: _Optional[str] = ..., length: _Optional[int] = ..., contains_captured: _Optional[str] = ..., lacks_captured: _Optional[str] = ..., contains: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ...) -> None: ...
+    later_than_captured: str
+    def __init__(self, path: _Optional[str] = ..., equals: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ..., present: _Optional[bool] = ..., greater_than: _Optional[float] = ..., less_than: _Optional[float] = ..., matches: _Optional[str] = ..., equals_captured: _Optional[str] = ..., differs_from_captured: _Optional[str] = ..., length: _Optional[int] = ..., contains_captured: _Optional[str] = ..., lacks_captured: _Optional[str] = ..., contains: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ..., later_than_captured: _Optional[str] = ...) -> None: ...
 
 class HttpRequest(_message.Message):
     __slots__ = ("method", "path", "headers", "body", "body_base64")
