@@ -2,8 +2,9 @@ import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from "no
 import { createServer as createNetServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type Client, Code, ConnectError, createClient } from "@connectrpc/connect";
+import { type Client, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
+import { codeName } from "@pyfleet/sdk";
 import { PoolService } from "@pyfleet/sdk/gen/pyfleet/pool/v1/pool_pb";
 import { isAlive } from "../../server/test/procs.js";
 import { startChild } from "../lib.js";
@@ -97,7 +98,7 @@ export function poolClient(url: string, protocol: Protocol = "connect", apiKey?:
 
 /** The status code name of an RPC error ("UNAVAILABLE"). */
 export function codeOf(e: unknown): string {
-  return Code[ConnectError.from(e).code].replace(/([a-z])([A-Z])/g, "$1_$2").toUpperCase();
+  return codeName(ConnectError.from(e).code).toUpperCase();
 }
 
 /**

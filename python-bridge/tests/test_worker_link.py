@@ -13,6 +13,7 @@ import pytest
 
 from linkharness import HEADER, W, Harness, decode, wait_gone
 
+from pyfleet._codes import STATUS_CODES
 from pyfleet_bridge.runtime import MAX_QUEUED
 
 
@@ -142,7 +143,7 @@ def test_callbacks_reach_the_server_and_session_state_stays_on_the_worker(harnes
 
     link.call(2, "getvar", {"name": "missing"}, session_id="s1")
     cb = link.expect("callback")
-    link.send(callback_result=W.CallbackResult(id=cb.id, error=W.CallbackError(code=5, message="no variable")))
+    link.send(callback_result=W.CallbackResult(id=cb.id, error=W.CallbackError(code=STATUS_CODES["not_found"], message="no variable")))
     err = link.expect("error")
     assert err.kind == W.ERROR_KIND_TOOL_RAISED and err.type == "pyfleet_bridge.context.VariableNotFound"
 

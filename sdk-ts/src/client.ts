@@ -2,7 +2,7 @@ import { type Client, createClient as createRpcClient, type Interceptor, type Tr
 import { Health, HealthCheckResponse_ServingStatus } from "./gen/grpc/health/v1/health_pb.js";
 import { ComputeService } from "./gen/pyfleet/compute/v1/compute_pb.js";
 import { PoolService } from "./gen/pyfleet/pool/v1/pool_pb.js";
-import { wrap } from "./errors.js";
+import { withPyfleetErrors } from "./errors.js";
 import { ComputeClient } from "./compute.js";
 import { PoolClient } from "./pool.js";
 
@@ -43,7 +43,9 @@ export function apiKeyInterceptor(apiKey: string | undefined): Interceptor[] {
 }
 
 /** A client over any Connect transport. `bidi` says whether it can carry bidi streams. */
-export function clientFromTransport(transport: Transport, bidi: boolean, close: () => void = () => {}): PyfleetClient {
+export function clientFromTransport(rawTransport: Transport, bidi: boolean, close: () => void = () => {}): PyfleetClient {
+  // Every call fails with PyfleetError only, the raw clients' too.
+  const transport = withPyfleetErrors(rawTransport);
   const pool = createRpcClient(PoolService, transport);
   const compute = createRpcClient(ComputeService, transport);
   const health = createRpcClient(Health, transport);
@@ -52,7 +54,7 @@ export function clientFromTransport(transport: Transport, bidi: boolean, close: 
     poolNamed: (name) => new PoolClient(pool, name, bidi),
     compute: new ComputeClient(compute),
     close,
-    healthy: async (service = "") => (await wrap(() => health.check({ service }))).status === HealthCheckResponse_ServingStatus.SERVING,
+    healthy: async (service = "") => (await health.check({ service })).status === HealthCheckResponse_ServingStatus.SERVING,
     rpc: { pool, compute, health },
   };
 }

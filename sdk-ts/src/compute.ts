@@ -10,7 +10,7 @@ import {
   type ProviderInfo,
 } from "./gen/pyfleet/compute/v1/compute_pb.js";
 import { type GpuType, JobStatus } from "./gen/pyfleet/provider/v1/provider_pb.js";
-import { PyfleetError, wrap } from "./errors.js";
+import { PyfleetError, stoppedByCaller } from "./errors.js";
 import { jsonToValue, valueToJson } from "./values.js";
 
 export type ComputeStatusName = "unspecified" | "pending" | "provisioning" | "running" | "ready" | "stopping" | "stopped" | "terminating" | "terminated" | "failed";
@@ -98,7 +98,7 @@ export class ComputeHandle {
   }
 
   async refresh(): Promise<ComputeInfo> {
-    this.info = computeFromProto((await wrap(() => this.rpc.getCompute({ id: this.id }))).compute!);
+    this.info = computeFromProto((await this.rpc.getCompute({ id: this.id })).compute!);
     return this.info;
   }
 
@@ -108,40 +108,36 @@ export class ComputeHandle {
    * failed_precondition if it fails, stops or is terminated first.
    */
   async waitUntilReady(options: { onStatus?: (c: ComputeInfo) => void; timeoutMs?: number; signal?: AbortSignal } = {}): Promise<ComputeInfo> {
-    try {
-      const stream = this.rpc.waitCompute(
-        { id: this.id, ...(options.timeoutMs !== undefined ? { timeout: durationFromMs(options.timeoutMs) } : {}) },
-        { ...(options.signal ? { signal: options.signal } : {}), ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs + 1_000 } : {}) },
-      );
-      for await (const res of stream) {
-        this.info = computeFromProto(res.compute!);
-        options.onStatus?.(this.info);
-        if (this.info.status === "ready") return this.info;
-        if (TERMINAL.has(this.info.status)) break;
-      }
-    } catch (e) {
-      throw PyfleetError.from(e);
+    const stream = this.rpc.waitCompute(
+      { id: this.id, ...(options.timeoutMs !== undefined ? { timeout: durationFromMs(options.timeoutMs) } : {}) },
+      { ...(options.signal ? { signal: options.signal } : {}), ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs + 1_000 } : {}) },
+    );
+    for await (const res of stream) {
+      this.info = computeFromProto(res.compute!);
+      options.onStatus?.(this.info);
+      if (this.info.status === "ready") return this.info;
+      if (TERMINAL.has(this.info.status)) break;
     }
     throw new PyfleetError("failed_precondition", `compute ${this.id} is ${this.info.status} and will not become ready${this.info.statusMessage ? `: ${this.info.statusMessage}` : ""}`);
   }
 
   async touch(): Promise<ComputeInfo> {
-    this.info = computeFromProto((await wrap(() => this.rpc.touchCompute({ id: this.id }))).compute!);
+    this.info = computeFromProto((await this.rpc.touchCompute({ id: this.id })).compute!);
     return this.info;
   }
 
   async stop(): Promise<ComputeInfo> {
-    this.info = computeFromProto((await wrap(() => this.rpc.stopCompute({ id: this.id }))).compute!);
+    this.info = computeFromProto((await this.rpc.stopCompute({ id: this.id })).compute!);
     return this.info;
   }
 
   async start(): Promise<ComputeInfo> {
-    this.info = computeFromProto((await wrap(() => this.rpc.startCompute({ id: this.id }))).compute!);
+    this.info = computeFromProto((await this.rpc.startCompute({ id: this.id })).compute!);
     return this.info;
   }
 
   async terminate(): Promise<ComputeInfo> {
-    this.info = computeFromProto((await wrap(() => this.rpc.terminateCompute({ id: this.id }))).compute!);
+    this.info = computeFromProto((await this.rpc.terminateCompute({ id: this.id })).compute!);
     return this.info;
   }
 
@@ -157,19 +153,19 @@ export class ComputeClient {
   /** Spawns a compute; pass `clientRequestId` to make retries safe. */
   async spawn(spec: SpawnSpec): Promise<ComputeHandle> {
     const { idleTtlMs, ...rest } = spec;
-    const res = await wrap(() => this.rpc.spawnCompute({ spec: { ...rest, ...(idleTtlMs !== undefined ? { idleTtl: durationFromMs(idleTtlMs) } : {}) } }));
+    const res = await this.rpc.spawnCompute({ spec: { ...rest, ...(idleTtlMs !== undefined ? { idleTtl: durationFromMs(idleTtlMs) } : {}) } });
     return new ComputeHandle(this.rpc, computeFromProto(res.compute!));
   }
 
   async get(id: string): Promise<ComputeHandle> {
-    return new ComputeHandle(this.rpc, computeFromProto((await wrap(() => this.rpc.getCompute({ id }))).compute!));
+    return new ComputeHandle(this.rpc, computeFromProto((await this.rpc.getCompute({ id })).compute!));
   }
 
   async list(filter: { provider?: string; labels?: Record<string, string> } = {}): Promise<ComputeInfo[]> {
     const out: ComputeInfo[] = [];
     let pageToken = "";
     do {
-      const res = await wrap(() => this.rpc.listComputes({ provider: filter.provider ?? "", labels: filter.labels ?? {}, pageToken }));
+      const res = await this.rpc.listComputes({ provider: filter.provider ?? "", labels: filter.labels ?? {}, pageToken });
       out.push(...res.computes.map(computeFromProto));
       pageToken = res.nextPageToken;
     } while (pageToken);
@@ -185,42 +181,36 @@ export class ComputeClient {
       );
       for await (const e of stream) yield { compute: computeFromProto(e.compute!), previous: statusName(e.previousStatus) };
     } catch (e) {
-      const err = PyfleetError.from(e);
-      if (err.code === "canceled" && options.signal?.aborted) return;
-      throw err;
+      if (!stoppedByCaller(e, options.signal)) throw e;
     }
   }
 
   async providers(): Promise<ProviderInfo[]> {
-    return (await wrap(() => this.rpc.listProviders({}))).providers;
+    return (await this.rpc.listProviders({})).providers;
   }
 
   async gpuTypes(provider = ""): Promise<GpuType[]> {
-    return (await wrap(() => this.rpc.listGpuTypes({ provider }))).gpuTypes;
+    return (await this.rpc.listGpuTypes({ provider })).gpuTypes;
   }
 
   readonly jobs = {
     run: async (endpoint: string, input: JsonValue, options: { provider?: string; timeoutMs?: number; clientRequestId?: string } = {}): Promise<JobInfo> =>
-      jobFromProto((await wrap(() => this.rpc.runJob({
+      jobFromProto((await this.rpc.runJob({
         endpoint,
         input: jsonToValue(input),
         provider: options.provider ?? "",
         clientRequestId: options.clientRequestId ?? "",
         ...(options.timeoutMs !== undefined ? { timeout: durationFromMs(options.timeoutMs) } : {}),
-      }))).job!),
-    get: async (id: string): Promise<JobInfo> => jobFromProto((await wrap(() => this.rpc.getJob({ id }))).job!),
-    cancel: async (id: string): Promise<JobInfo> => jobFromProto((await wrap(() => this.rpc.cancelJob({ id }))).job!),
+      })).job!),
+    get: async (id: string): Promise<JobInfo> => jobFromProto((await this.rpc.getJob({ id })).job!),
+    cancel: async (id: string): Promise<JobInfo> => jobFromProto((await this.rpc.cancelJob({ id })).job!),
     /** Partial outputs as they come; the final job is the return value. */
     stream: async function* (this: ComputeClient, id: string, options: { signal?: AbortSignal } = {}): AsyncGenerator<JsonValue, JobInfo | undefined> {
-      try {
-        for await (const e of this.rpc.streamJob({ id }, options.signal ? { signal: options.signal } : {})) {
-          if (e.event.case === "output") yield valueToJson(e.event.value);
-          else if (e.event.case === "job") return jobFromProto(e.event.value);
-        }
-        return undefined;
-      } catch (e) {
-        throw PyfleetError.from(e);
+      for await (const e of this.rpc.streamJob({ id }, options.signal ? { signal: options.signal } : {})) {
+        if (e.event.case === "output") yield valueToJson(e.event.value);
+        else if (e.event.case === "job") return jobFromProto(e.event.value);
       }
+      return undefined;
     }.bind(this),
   };
 }

@@ -1,11 +1,45 @@
-import { Code, ConnectError } from "@connectrpc/connect";
+import { Code, ConnectError, type Transport } from "@connectrpc/connect";
 import { ToolErrorSchema } from "./gen/pyfleet/pool/v1/error_pb.js";
 
-/** Status code names, as the server's error table uses them. */
-export type ErrorCode =
-  | "canceled" | "unknown" | "invalid_argument" | "deadline_exceeded" | "not_found" | "already_exists"
-  | "permission_denied" | "resource_exhausted" | "failed_precondition" | "aborted" | "out_of_range"
-  | "unimplemented" | "internal" | "unavailable" | "data_loss" | "unauthenticated";
+/**
+ * pyfleet's status vocabulary, the one table: each code's name (as errors,
+ * logs, metrics and the Python SDK spell it) and its gRPC status number
+ * (Connect's `Code`). The server uses it too; the Python SDK's
+ * `pyfleet/_codes.py` mirrors it, and a test compares the two.
+ */
+export const STATUS_CODES = {
+  canceled: Code.Canceled,
+  unknown: Code.Unknown,
+  invalid_argument: Code.InvalidArgument,
+  deadline_exceeded: Code.DeadlineExceeded,
+  not_found: Code.NotFound,
+  already_exists: Code.AlreadyExists,
+  permission_denied: Code.PermissionDenied,
+  resource_exhausted: Code.ResourceExhausted,
+  failed_precondition: Code.FailedPrecondition,
+  aborted: Code.Aborted,
+  out_of_range: Code.OutOfRange,
+  unimplemented: Code.Unimplemented,
+  internal: Code.Internal,
+  unavailable: Code.Unavailable,
+  data_loss: Code.DataLoss,
+  unauthenticated: Code.Unauthenticated,
+} as const satisfies Record<string, Code>;
+
+/** A status code name: "not_found", "deadline_exceeded", ... */
+export type ErrorCode = keyof typeof STATUS_CODES;
+
+const NAMES = new Map<number, ErrorCode>(Object.entries(STATUS_CODES).map(([name, status]) => [status, name as ErrorCode]));
+
+/** The name of a gRPC status number (a Connect `Code`); "unknown" for a number outside the table. */
+export function codeName(status: Code | number): ErrorCode {
+  return NAMES.get(status) ?? "unknown";
+}
+
+/** The gRPC status number (Connect `Code`) of a code name. */
+export function statusCode(code: ErrorCode): Code {
+  return STATUS_CODES[code];
+}
 
 /** A Python exception raised by a tool, as the worker reported it. */
 export interface ToolError {
@@ -16,11 +50,12 @@ export interface ToolError {
   workerId: string;
 }
 
-export function codeName(code: Code): ErrorCode {
-  return Code[code].replace(/([a-z])([A-Z])/g, "$1_$2").toLowerCase() as ErrorCode;
-}
-
-/** The one error every helper throws: a status code, a message, and the Python detail when a tool raised. */
+/**
+ * The one error type of pyfleet: a status code, a message that says what
+ * happened and what to do, and the Python detail when a tool raised. The SDK
+ * throws it from every method; the server throws it anywhere and maps it to
+ * a Connect error once, at its edge.
+ */
 export class PyfleetError extends Error {
   override readonly name = "PyfleetError";
 
@@ -36,12 +71,12 @@ export class PyfleetError extends Error {
 
   /** The gRPC status number of `code`. */
   get status(): number {
-    return Object.values(Code).find((c) => typeof c === "number" && codeName(c) === this.code) as number;
+    return STATUS_CODES[this.code];
   }
 
   /** An error from a gRPC status number, as ExecuteMany reports each call's failure. */
   static fromStatus(status: number, message: string, toolError?: ToolError): PyfleetError {
-    return new PyfleetError(Code[status] === undefined ? "unknown" : codeName(status as Code), message, toolError);
+    return new PyfleetError(codeName(status), message, toolError);
   }
 
   /** Wraps whatever a call threw (a ConnectError, an abort, ...). */
@@ -54,11 +89,43 @@ export class PyfleetError extends Error {
   }
 }
 
-/** Runs `fn`, turning any failure into a PyfleetError. */
-export async function wrap<T>(fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (e) {
-    throw PyfleetError.from(e);
-  }
+/** A watch that the caller's own signal stopped ends quietly, not with an error. */
+export function stoppedByCaller(e: unknown, signal: AbortSignal | undefined): boolean {
+  return e instanceof PyfleetError && e.code === "canceled" && signal?.aborted === true;
+}
+
+/**
+ * The one place the SDK turns failures into PyfleetError: a transport whose
+ * calls, and the messages of its streams, fail only with PyfleetError. Every
+ * client the SDK builds goes through it, whatever transport it was given.
+ */
+export function withPyfleetErrors(transport: Transport): Transport {
+  return {
+    async unary(method, signal, timeoutMs, header, input, contextValues) {
+      try {
+        return await transport.unary(method, signal, timeoutMs, header, input, contextValues);
+      } catch (e) {
+        throw PyfleetError.from(e);
+      }
+    },
+    async stream(method, signal, timeoutMs, header, input, contextValues) {
+      let res;
+      try {
+        res = await transport.stream(method, signal, timeoutMs, header, input, contextValues);
+      } catch (e) {
+        throw PyfleetError.from(e);
+      }
+      const messages = res.message;
+      return {
+        ...res,
+        message: (async function* () {
+          try {
+            yield* messages;
+          } catch (e) {
+            throw PyfleetError.from(e);
+          }
+        })(),
+      };
+    },
+  };
 }

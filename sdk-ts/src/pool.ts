@@ -12,7 +12,7 @@ import {
   type PoolStats,
 } from "./gen/pyfleet/pool/v1/pool_pb.js";
 import type { ToolSpec } from "./gen/pyfleet/pool/v1/tool_pb.js";
-import { PyfleetError, wrap } from "./errors.js";
+import { PyfleetError, stoppedByCaller } from "./errors.js";
 import { Session, type SessionOptions } from "./session.js";
 import { valueToJson } from "./values.js";
 
@@ -122,19 +122,17 @@ export class PoolClient {
   }
 
   /** Runs a tool and returns its value with where and how it ran. */
-  call(tool: string, args: JsonObject = {}, options: CallOptions = {}): Promise<CallResult> {
-    return wrap(async () => {
-      const res = await this.rpc.execute({
-        pool: this.name,
-        tool,
-        args,
-        sessionId: sessionId(options.session),
-        idempotent: options.idempotent ?? false,
-        binaryArgs: options.binaryArgs ?? {},
-      }, { ...(options.signal ? { signal: options.signal } : {}), ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}) });
-      const value = res.binaryResult.length > 0 ? res.binaryResult : valueToJson(res.result);
-      return { value, info: infoFromProto(res.info) };
-    });
+  async call(tool: string, args: JsonObject = {}, options: CallOptions = {}): Promise<CallResult> {
+    const res = await this.rpc.execute({
+      pool: this.name,
+      tool,
+      args,
+      sessionId: sessionId(options.session),
+      idempotent: options.idempotent ?? false,
+      binaryArgs: options.binaryArgs ?? {},
+    }, { ...(options.signal ? { signal: options.signal } : {}), ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}) });
+    const value = res.binaryResult.length > 0 ? res.binaryResult : valueToJson(res.result);
+    return { value, info: infoFromProto(res.info) };
   }
 
   /**
@@ -165,8 +163,6 @@ export class PoolClient {
         }
       }
       throw new PyfleetError("internal", "the stream ended without its done message");
-    } catch (e) {
-      throw PyfleetError.from(e);
     } finally {
       abort.abort();
     }
@@ -202,44 +198,40 @@ export class PoolClient {
         yield calls.length === 1 ? { ...calls[0], maxAnswersPerMessage: CALLS_PER_MESSAGE } : { calls, maxAnswersPerMessage: CALLS_PER_MESSAGE };
       }
     }
-    try {
-      for await (const res of this.rpc.executeMany(toMessages(), options.signal ? { signal: options.signal } : {})) {
-        if (res.answers.length === 0) yield manyResult(res);
-        else for (const answer of res.answers) yield manyResult(answer);
-      }
-    } catch (e) {
-      throw PyfleetError.from(e);
+    for await (const res of this.rpc.executeMany(toMessages(), options.signal ? { signal: options.signal } : {})) {
+      if (res.answers.length === 0) yield manyResult(res);
+      else for (const answer of res.answers) yield manyResult(answer);
     }
   }
 
   /** Opens a session pinned to one worker; close it with `close()` or `await using`. */
   async session(options: SessionOptions = {}): Promise<Session> {
-    const res = await wrap(() => this.rpc.createSession({
+    const res = await this.rpc.createSession({
       pool: this.name,
       affinity: options.affinity === "strict_queue" ? Affinity.STRICT_QUEUE : options.affinity === "strict_fail_fast" ? Affinity.STRICT_FAIL_FAST : Affinity.HINT,
       sessionId: options.id ?? "",
       labels: options.labels ?? {},
       ...(options.ttlMs !== undefined ? { ttl: durationFromMs(options.ttlMs) } : {}),
-    }));
+    });
     return new Session(this.rpc, this, res.session!);
   }
 
   /** A handle on an existing session. */
   async openSession(id: string): Promise<Session> {
-    const res = await wrap(() => this.rpc.getSession({ sessionId: id }));
+    const res = await this.rpc.getSession({ sessionId: id });
     return new Session(this.rpc, this, res.session!);
   }
 
   async tools(): Promise<ToolSpec[]> {
-    return (await wrap(() => this.rpc.listTools({ pool: this.name }))).tools;
+    return (await this.rpc.listTools({ pool: this.name })).tools;
   }
 
   async stats(): Promise<PoolStats> {
-    return (await wrap(() => this.rpc.getPoolStats({ pool: this.name }))).stats!;
+    return (await this.rpc.getPoolStats({ pool: this.name })).stats!;
   }
 
   async list(): Promise<PoolInfo[]> {
-    return (await wrap(() => this.rpc.listPools({}))).pools;
+    return (await this.rpc.listPools({})).pools;
   }
 
   /** The pool's events (workers starting, dying, recycled; sessions re-pinned; saturation) until `signal` aborts. */
@@ -259,9 +251,7 @@ export class PoolClient {
         };
       }
     } catch (e) {
-      const err = PyfleetError.from(e);
-      if (err.code === "canceled" && options.signal?.aborted) return;
-      throw err;
+      if (!stoppedByCaller(e, options.signal)) throw e;
     }
   }
 }

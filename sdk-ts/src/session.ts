@@ -2,7 +2,7 @@ import { durationMs, timestampMs } from "@bufbuild/protobuf/wkt";
 import type { Client } from "@connectrpc/connect";
 import type { JsonObject } from "@bufbuild/protobuf";
 import { Affinity, type PoolService, type Session as ProtoSession, VariableChange } from "./gen/pyfleet/pool/v1/pool_pb.js";
-import { PyfleetError, wrap } from "./errors.js";
+import { PyfleetError, stoppedByCaller } from "./errors.js";
 import type { CallOptions, CallResult, PoolClient, StreamSummary, ToolValue } from "./pool.js";
 import { toTypedValue, TYPES, type Variable, variableFromProto, type VariableTypeName, type VariableValue } from "./values.js";
 
@@ -95,7 +95,7 @@ export class Session implements AsyncDisposable {
 
   /** The session as the server sees it now. */
   async refresh(): Promise<SessionInfo> {
-    this.info = infoFromProto((await wrap(() => this.rpc.getSession({ sessionId: this.id }))).session!);
+    this.info = infoFromProto((await this.rpc.getSession({ sessionId: this.id })).session!);
     return this.info;
   }
 
@@ -106,13 +106,13 @@ export class Session implements AsyncDisposable {
 
   /** A variable with its type and version. */
   async variable(name: string): Promise<Variable> {
-    return variableFromProto((await wrap(() => this.rpc.getVariable({ sessionId: this.id, name }))).variable!);
+    return variableFromProto((await this.rpc.getVariable({ sessionId: this.id, name })).variable!);
   }
 
   /** Creates or updates a variable; returns it with its new version. */
   async set(name: string, value: VariableValue, options: SetOptions = {}): Promise<Variable> {
     const c = options.constraints;
-    const res = await wrap(() => this.rpc.setVariable({
+    const res = await this.rpc.setVariable({
       sessionId: this.id,
       name,
       value: toTypedValue(value, options.type),
@@ -125,20 +125,20 @@ export class Session implements AsyncDisposable {
         choices: (c.choices ?? []).map((v) => { const t = toTypedValue(v, "json"); return t.kind.case === "jsonValue" ? t.kind.value : { kind: { case: "nullValue" as const, value: 0 } }; }),
         pattern: c.pattern ?? "",
       } } : {}),
-    }));
+    });
     return variableFromProto(res.variable!);
   }
 
   async delete(name: string, options: { expectedVersion?: bigint | number } = {}): Promise<void> {
-    await wrap(() => this.rpc.deleteVariable({
+    await this.rpc.deleteVariable({
       sessionId: this.id,
       name,
       ...(options.expectedVersion !== undefined ? { expectedVersion: BigInt(options.expectedVersion) } : {}),
-    }));
+    });
   }
 
   async variables(): Promise<Variable[]> {
-    return (await wrap(() => this.rpc.listVariables({ sessionId: this.id }))).variables.map(variableFromProto);
+    return (await this.rpc.listVariables({ sessionId: this.id })).variables.map(variableFromProto);
   }
 
   /** Every change to the session's variables (by clients or Python) until `signal` aborts or the session ends. */
@@ -152,9 +152,7 @@ export class Session implements AsyncDisposable {
         yield { change: e.change === VariableChange.DELETED ? "deleted" : "set", variable: variableFromProto(e.variable!) };
       }
     } catch (e) {
-      const err = PyfleetError.from(e);
-      if (err.code === "canceled" && options.signal?.aborted) return;
-      throw err;
+      if (!stoppedByCaller(e, options.signal)) throw e;
     }
   }
 
@@ -165,8 +163,7 @@ export class Session implements AsyncDisposable {
     try {
       await this.rpc.deleteSession({ sessionId: this.id });
     } catch (e) {
-      const err = PyfleetError.from(e);
-      if (err.code !== "not_found") throw err;
+      if (!(e instanceof PyfleetError && e.code === "not_found")) throw e;
     }
   }
 

@@ -140,7 +140,8 @@ export async function createServer(input: ServerConfigInput = {}, options: Creat
     writeMaxBytes: config.maxMessageBytes * 4,
     jsonOptions: { ignoreUnknownFields: false },
     shutdownSignal: shutdown.signal,
-    interceptors: [observeInterceptor(logger, metrics), authInterceptor(apiKeySet(config.auth.apiKeys)), errorInterceptor],
+    // Outermost first: errorInterceptor turns every PyfleetError (auth's too) into a Connect error before observe counts it.
+    interceptors: [observeInterceptor(logger, metrics), errorInterceptor, authInterceptor(apiKeySet(config.auth.apiKeys))],
     fallback(req, res) {
       if (req.method === "GET" && req.url?.split("?")[0] === "/metrics") {
         void metrics.registry.metrics().then((body) => {

@@ -1,6 +1,7 @@
 import { create, type DescMessage, type DescMethod, fromJson, type JsonObject, type JsonValue, type Message, toJson } from "@bufbuild/protobuf";
-import { Code, ConnectError, type Transport } from "@connectrpc/connect";
+import { type Code, ConnectError, type Transport } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
+import { codeName as statusName } from "@pyfleet/sdk";
 import { ToolErrorSchema } from "@pyfleet/sdk/gen/pyfleet/pool/v1/error_pb";
 import { type Channel, ClientError, createChannel, createClientFactory, Metadata, Status } from "nice-grpc";
 import { deadlineMiddleware } from "nice-grpc-client-middleware-deadline";
@@ -49,7 +50,7 @@ export interface Caller {
 const JSON_OPTIONS = { alwaysEmitImplicit: true } as const;
 
 export function codeName(code: Code | Status | number): string {
-  return Code[code as Code].replace(/([a-z])([A-Z])/g, "$1_$2").toUpperCase();
+  return statusName(code).toUpperCase();
 }
 
 function parseInput(method: DescMethod, json: JsonObject | undefined): Message {

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 import grpc
 
+from pyfleet._codes import STATUS_CODES, code_name
+
 
 @dataclass(frozen=True)
 class ToolError:
@@ -27,6 +29,11 @@ class PyfleetError(Exception):
         super().__init__(message)
         self.message = message
         self.tool_error = tool_error
+
+    @property
+    def status(self) -> int:
+        """The gRPC status number of `code`."""
+        return STATUS_CODES[self.code]
 
     def __str__(self) -> str:
         if self.tool_error and self.tool_error.traceback:
@@ -102,26 +109,10 @@ class Unauthenticated(PyfleetError):
     code = "unauthenticated"
 
 
-_BY_STATUS: dict[grpc.StatusCode, type[PyfleetError]] = {
-    grpc.StatusCode.CANCELLED: Cancelled,
-    grpc.StatusCode.UNKNOWN: Unknown,
-    grpc.StatusCode.INVALID_ARGUMENT: InvalidArgument,
-    grpc.StatusCode.DEADLINE_EXCEEDED: DeadlineExceeded,
-    grpc.StatusCode.NOT_FOUND: NotFound,
-    grpc.StatusCode.ALREADY_EXISTS: AlreadyExists,
-    grpc.StatusCode.PERMISSION_DENIED: PermissionDenied,
-    grpc.StatusCode.RESOURCE_EXHAUSTED: ResourceExhausted,
-    grpc.StatusCode.FAILED_PRECONDITION: FailedPrecondition,
-    grpc.StatusCode.ABORTED: Aborted,
-    grpc.StatusCode.OUT_OF_RANGE: OutOfRange,
-    grpc.StatusCode.UNIMPLEMENTED: Unimplemented,
-    grpc.StatusCode.INTERNAL: Internal,
-    grpc.StatusCode.UNAVAILABLE: Unavailable,
-    grpc.StatusCode.DATA_LOSS: DataLoss,
-    grpc.StatusCode.UNAUTHENTICATED: Unauthenticated,
-}
-
-_BY_NUMBER: dict[int, type[PyfleetError]] = {code.value[0]: cls for code, cls in _BY_STATUS.items()}
+_BY_NAME: dict[str, type[PyfleetError]] = {cls.code: cls for cls in (
+    Cancelled, Unknown, InvalidArgument, DeadlineExceeded, NotFound, AlreadyExists, PermissionDenied, ResourceExhausted,
+    FailedPrecondition, Aborted, OutOfRange, Unimplemented, Internal, Unavailable, DataLoss, Unauthenticated,
+)}
 
 
 def _tool_error(call: grpc.Call) -> ToolError | None:
@@ -148,10 +139,9 @@ def from_rpc_error(error: grpc.RpcError) -> PyfleetError:
     call = error if isinstance(error, grpc.Call) else None
     code = call.code() if call else grpc.StatusCode.UNKNOWN
     message = (call.details() if call else str(error)) or code.name.lower()
-    cls = _BY_STATUS.get(code, Unknown)
-    return cls(message, _tool_error(call) if call else None)
+    return from_status(code.value[0], message, _tool_error(call) if call else None)
 
 
 def from_status(number: int, message: str, tool_error: ToolError | None = None) -> PyfleetError:
     """The PyfleetError for a status number carried in a message (ExecuteMany results)."""
-    return _BY_NUMBER.get(number, Unknown)(message, tool_error)
+    return _BY_NAME[code_name(number)](message, tool_error)

@@ -7,6 +7,8 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any
 
+from pyfleet._codes import code_name
+
 if TYPE_CHECKING:
     from pyfleet_bridge.runtime import Runtime
 
@@ -31,9 +33,10 @@ class VersionConflict(CallbackError):
 
 
 def callback_error(code: int, message: str) -> CallbackError:
-    if code == 5:
+    name = code_name(code)
+    if name == "not_found":
         return VariableNotFound(code, message)
-    if code == 10:
+    if name == "aborted":
         return VersionConflict(code, message)
     return CallbackError(code, message)
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pyfleet import _values as values
+from pyfleet._codes import STATUS_CODES
 from pyfleet.worker.v1 import worker_pb2
 
 from pyfleet_bridge import jsontext
@@ -620,7 +621,7 @@ class Runtime:
             if st.info.is_async and self._loop is not None:
                 self._loop.call_soon_threadsafe(self._cancel_async, st, "link lost")
         for deliver in waiting:
-            deliver(K.CallbackResult(error=K.CallbackError(code=14, message="the link to the server was lost")))
+            deliver(K.CallbackResult(error=K.CallbackError(code=STATUS_CODES["unavailable"], message="the link to the server was lost")))
 
     def shutdown(self, grace: float) -> None:
         """No new calls; running ones get `grace` seconds, then are cancelled; then teardown() and exit 0."""

@@ -1,4 +1,4 @@
-import { createClient, PyfleetError, type PyfleetClient } from "@pyfleet/sdk/node";
+import { createClient, type PyfleetClient } from "@pyfleet/sdk/node";
 import type { Command } from "commander";
 import yoctoSpinner from "yocto-spinner";
 import { EXIT, reportError, toJsonText } from "./output.js";
@@ -90,13 +90,4 @@ export function run(action: (...args: never[]) => Promise<void>) {
       process.exitCode = reportError(e, opts.json ?? false);
     }
   };
-}
-
-/** Runs a raw RPC, turning its failure into a PyfleetError. */
-export async function wrap<T>(fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (e) {
-    throw PyfleetError.from(e);
-  }
 }

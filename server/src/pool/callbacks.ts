@@ -1,7 +1,7 @@
 import { create, type JsonObject, type MessageInitShape } from "@bufbuild/protobuf";
 import { TypedValueSchema } from "@pyfleet/sdk/gen/pyfleet/pool/v1/variable_pb";
 import { type Callback, type CallbackResult, CallbackResultSchema } from "@pyfleet/sdk/gen/pyfleet/worker/v1/worker_pb";
-import { PyfleetError, STATUS_NUMBERS } from "../errors.js";
+import { PyfleetError } from "../errors.js";
 import { type CallResult, type ExecuteOptions, parseJson } from "./calls.js";
 import type { SessionStore } from "./sessions/index.js";
 import type { ActiveCall } from "./worker.js";
@@ -22,7 +22,7 @@ export function answerCallback(host: CallbackHost, active: ActiveCall, frame: Ca
   const ok = (outcome: Outcome) => reply(create(CallbackResultSchema, { id: frame.id, outcome }));
   const failWith = (e: unknown) => {
     const err = e instanceof PyfleetError ? e : new PyfleetError("internal", String(e));
-    ok({ case: "error", value: { code: STATUS_NUMBERS[err.code], message: err.message } });
+    ok({ case: "error", value: { code: err.status, message: err.message } });
   };
   try {
     const op = frame.op;

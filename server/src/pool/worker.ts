@@ -12,6 +12,7 @@ import {
   type StartupFailed,
   type WorkerFrame,
 } from "@pyfleet/sdk/gen/pyfleet/worker/v1/worker_pb";
+import { PyfleetError, statusCode } from "../errors.js";
 import type { Link } from "./link/index.js";
 import { describeExit, type ExitInfo, type PythonProcess, signalGroup } from "./process.js";
 
@@ -234,7 +235,7 @@ export class Worker {
 
   call(request: CallRequest, sink: CallSink): ActiveCall {
     // Only the capacity bound is checked here: prefetchSlots depends on the clock, which moves between the pool's pick and this call.
-    if (!this.accepting) throw new Error(`worker ${this.id} has no free slot`);
+    if (!this.accepting) throw new PyfleetError("internal", `worker ${this.id} has no free slot`);
     const id = this.allocateCallId();
     // Methods, not arrows: under tsx every arrow stored in a property is
     // named at runtime, a cost paid per call.
@@ -395,7 +396,7 @@ export class Worker {
         const state = this.calls.get(callback.callId);
         const reply = (result: CallbackResult) => this.send({ frame: { case: "callbackResult", value: result } });
         if (!state) {
-          reply(create(CallbackResultSchema, { id: callback.id, outcome: { case: "error", value: { code: 5, message: `call ${callback.callId} is not running` } } }));
+          reply(create(CallbackResultSchema, { id: callback.id, outcome: { case: "error", value: { code: statusCode("not_found"), message: `call ${callback.callId} is not running` } } }));
           return;
         }
         this.options.hooks.callback(this, state, callback, reply);

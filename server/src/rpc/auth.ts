@@ -1,5 +1,6 @@
-import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
+import type { Interceptor } from "@connectrpc/connect";
 import type { SecretSet } from "../auth/index.js";
+import { PyfleetError } from "../errors.js";
 import { tenantKey } from "./context.js";
 
 /** Services anyone may call: probes, reflection, and the worker link (it has its own tokens). */
@@ -21,10 +22,10 @@ export function authInterceptor(keys: SecretSet<string>): Interceptor {
     const header = req.header.get("authorization") ?? "";
     const match = /^Bearer\s+(.+)$/i.exec(header.trim());
     if (!match) {
-      throw new ConnectError("missing API key: send the header `Authorization: Bearer <key>`", Code.Unauthenticated);
+      throw new PyfleetError("unauthenticated", "missing API key: send the header `Authorization: Bearer <key>`");
     }
     const tenant = keys.match(match[1]!.trim());
-    if (tenant === undefined) throw new ConnectError("unknown API key; check the key you were given", Code.Unauthenticated);
+    if (tenant === undefined) throw new PyfleetError("unauthenticated", "unknown API key; check the key you were given");
     req.contextValues.set(tenantKey, tenant);
     return next(req);
   };

@@ -10,6 +10,8 @@ import type { UniversalHandler, UniversalServerRequest } from "@connectrpc/conne
  * handler parses them. So are compressed flags on messages of a request
  * that names no encoding. Compressed messages and messages over the size limit
  * pass unchecked; the handler deals with those.
+ * (It throws ConnectError, not PyfleetError: it runs below the handler,
+ * where no interceptor maps errors and connect-es reads the code itself.)
  */
 
 type Framing = "whole" | "enveloped";

@@ -1,35 +1,11 @@
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import { ToolErrorSchema } from "@pyfleet/sdk/gen/pyfleet/pool/v1/error_pb";
-import { type ErrorCode, PyfleetError } from "../errors.js";
-
-const CODES: Record<ErrorCode, Code> = {
-  canceled: Code.Canceled,
-  unknown: Code.Unknown,
-  invalid_argument: Code.InvalidArgument,
-  deadline_exceeded: Code.DeadlineExceeded,
-  not_found: Code.NotFound,
-  already_exists: Code.AlreadyExists,
-  permission_denied: Code.PermissionDenied,
-  resource_exhausted: Code.ResourceExhausted,
-  failed_precondition: Code.FailedPrecondition,
-  aborted: Code.Aborted,
-  out_of_range: Code.OutOfRange,
-  unimplemented: Code.Unimplemented,
-  internal: Code.Internal,
-  unavailable: Code.Unavailable,
-  data_loss: Code.DataLoss,
-  unauthenticated: Code.Unauthenticated,
-};
-
-/** The Connect code of a domain error code. */
-export function connectCode(code: ErrorCode): Code {
-  return CODES[code];
-}
+import { PyfleetError, statusCode } from "../errors.js";
 
 /** Translates a domain error into a Connect error, with a ToolError detail for Python exceptions. */
 export function toConnectError(e: PyfleetError): ConnectError {
-  const err = new ConnectError(e.message, CODES[e.code], undefined, undefined, e);
+  const err = new ConnectError(e.message, statusCode(e.code), undefined, undefined, e);
   if (e.toolError) err.details.push({ desc: ToolErrorSchema, value: create(ToolErrorSchema, e.toolError) });
   return err;
 }

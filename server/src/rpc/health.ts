@@ -1,11 +1,12 @@
 import { create } from "@bufbuild/protobuf";
-import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
+import type { ServiceImpl } from "@connectrpc/connect";
 import {
   type Health,
   HealthCheckResponseSchema,
   HealthCheckResponse_ServingStatus as Status,
   HealthListResponseSchema,
 } from "@pyfleet/sdk/gen/grpc/health/v1/health_pb";
+import { PyfleetError } from "../errors.js";
 import type { HealthRegistry, ServingStatus } from "../health/index.js";
 
 function toProto(status: ServingStatus | undefined): Status {
@@ -19,7 +20,7 @@ export function healthService(registry: HealthRegistry): Partial<ServiceImpl<typ
     check(req) {
       const status = registry.get(req.service);
       if (status === undefined) {
-        throw new ConnectError(`unknown service "${req.service}"; known: ${[...registry.list().keys()].filter(Boolean).join(", ")}`, Code.NotFound);
+        throw new PyfleetError("not_found", `unknown service "${req.service}"; known: ${[...registry.list().keys()].filter(Boolean).join(", ")}`);
       }
       return create(HealthCheckResponseSchema, { status: toProto(status) });
     },

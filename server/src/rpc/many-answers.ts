@@ -1,7 +1,7 @@
 import { create, toBinary } from "@bufbuild/protobuf";
 import { WireType } from "@bufbuild/protobuf/wire";
 import { type ExecuteManyResponse, ExecuteManyResponseSchema } from "@pyfleet/sdk/gen/pyfleet/pool/v1/pool_pb";
-import { PyfleetError, STATUS_NUMBERS } from "../errors.js";
+import type { PyfleetError } from "../errors.js";
 import type { CallInfo, CallResult } from "../pool/index.js";
 import { fieldSize, varintFieldSize, varintSize, writeBytesField, writeLengthPrefix, writeStringField, writeVarint, writeVarintField } from "../wire.js";
 import { resultToProto } from "./pool-convert.js";
@@ -17,7 +17,7 @@ export function answerToProto(answer: Answer): ExecuteManyResponse {
     const err = answer.error;
     return create(ExecuteManyResponseSchema, {
       id: answer.id,
-      outcome: { case: "error", value: { code: STATUS_NUMBERS[err.code], message: err.message, ...(err.toolError ? { toolError: err.toolError } : {}) } },
+      outcome: { case: "error", value: { code: err.status, message: err.message, ...(err.toolError ? { toolError: err.toolError } : {}) } },
     });
   }
   return create(ExecuteManyResponseSchema, { id: answer.id, outcome: { case: "result", value: resultToProto(answer.result, answer.asJson) } });

@@ -1,14 +1,16 @@
 import { randomUUID } from "node:crypto";
-import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
+import { ConnectError, type Interceptor } from "@connectrpc/connect";
+import { codeName, PyfleetError } from "../errors.js";
 import type { Logger } from "../log/index.js";
 import type { Metrics } from "../metrics/index.js";
 import { requestIdKey, tenantKey } from "./context.js";
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
-function codeName(e: unknown): string {
-  const code = e instanceof ConnectError ? e.code : Code.Internal;
-  return Code[code].replace(/([a-z])([A-Z])/g, "$1_$2").toLowerCase();
+/** An outcome's code name: the errorInterceptor inside this one has made every failure a ConnectError. */
+function outcomeCode(e: unknown): string {
+  if (e instanceof ConnectError) return codeName(e.code);
+  return e instanceof PyfleetError ? e.code : "internal";
 }
 
 /**
@@ -24,7 +26,7 @@ export function observeInterceptor(logger: Logger, metrics: Metrics): Intercepto
     const method = `${req.service.typeName}/${req.method.name}`;
     const started = performance.now();
     const finish = (e: unknown) => {
-      const code = e === undefined ? "ok" : codeName(e);
+      const code = e === undefined ? "ok" : outcomeCode(e);
       const seconds = (performance.now() - started) / 1000;
       metrics.rpcRequests.inc({ method, code });
       metrics.rpcSeconds.observe({ method, code }, seconds);
@@ -51,7 +53,7 @@ export function observeInterceptor(logger: Logger, metrics: Metrics): Intercepto
     return {
       ...res,
       message: (async function* () {
-        let outcome: unknown = new ConnectError("the client left the stream", Code.Canceled);
+        let outcome: unknown = new PyfleetError("canceled", "the client left the stream");
         try {
           yield* messages;
           outcome = undefined;

@@ -3,6 +3,7 @@ import { FileDescriptorProtoSchema } from "@bufbuild/protobuf/wkt";
 import type { ConnectRouter } from "@connectrpc/connect";
 import * as v1 from "@pyfleet/sdk/gen/grpc/reflection/v1/reflection_pb";
 import * as v1alpha from "@pyfleet/sdk/gen/grpc/reflection/v1alpha/reflection_pb";
+import { statusCode } from "../errors.js";
 
 /** Every file the services need, by name, and the file defining each symbol. */
 class DescriptorIndex {
@@ -53,7 +54,7 @@ function reflectionImpl(mod: ReflectionModule, index: DescriptorIndex) {
       for await (const req of requests) {
         const base = { validHost: req.host, originalRequest: req as never };
         const notFound = (message: string) => create(mod.ServerReflectionResponseSchema as typeof v1.ServerReflectionResponseSchema, {
-          ...base, messageResponse: { case: "errorResponse", value: { errorCode: 5, errorMessage: message } },
+          ...base, messageResponse: { case: "errorResponse", value: { errorCode: statusCode("not_found"), errorMessage: message } },
         });
         const files = (file: DescFile | undefined, what: string) => file
           ? create(mod.ServerReflectionResponseSchema as typeof v1.ServerReflectionResponseSchema, {

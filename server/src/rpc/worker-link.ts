@@ -1,7 +1,8 @@
 import { create } from "@bufbuild/protobuf";
-import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
+import type { ServiceImpl } from "@connectrpc/connect";
 import { AttachResponseSchema, type WorkerLinkService } from "@pyfleet/sdk/gen/pyfleet/worker/v1/worker_pb";
 import type { WorkerTokens } from "../auth/index.js";
+import { PyfleetError } from "../errors.js";
 import type { Logger } from "../log/index.js";
 import { type PoolRegistry, StreamLink } from "../pool/index.js";
 
@@ -14,12 +15,12 @@ export function workerLinkService(pools: PoolRegistry, tokens: WorkerTokens, log
       const incoming = requests[Symbol.asyncIterator]();
       const first = await incoming.next();
       const hello = !first.done && first.value.frame?.frame.case === "hello" ? first.value.frame.frame.value : undefined;
-      if (!hello) throw new ConnectError("the first message must carry a Hello frame", Code.InvalidArgument);
+      if (!hello) throw new PyfleetError("invalid_argument", "the first message must carry a Hello frame");
       if (hello.protocolVersion !== PROTOCOL_VERSION) {
-        throw new ConnectError(`worker speaks link protocol ${hello.protocolVersion}; this server speaks ${PROTOCOL_VERSION}: upgrade pyfleet_bridge`, Code.FailedPrecondition);
+        throw new PyfleetError("failed_precondition", `worker speaks link protocol ${hello.protocolVersion}; this server speaks ${PROTOCOL_VERSION}: upgrade pyfleet_bridge`);
       }
       const grant = tokens.match(hello.token);
-      if (!grant) throw new ConnectError("unknown worker token; use a token from the server's auth.workerTokens", Code.Unauthenticated);
+      if (!grant) throw new PyfleetError("unauthenticated", "unknown worker token; use a token from the server's auth.workerTokens");
       const pool = pools.get(grant.pool ?? hello.pool);
 
       const link = new StreamLink();

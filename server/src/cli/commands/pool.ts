@@ -1,7 +1,7 @@
 import type { JsonObject } from "@bufbuild/protobuf";
 import type { Command } from "commander";
 import type { VariableTypeName } from "@pyfleet/sdk";
-import { client, globals, parseObject, print, run, seconds, UsageError, wrap } from "../context.js";
+import { client, globals, parseObject, print, run, seconds, UsageError } from "../context.js";
 import { table, toJsonText } from "../output.js";
 
 const TYPES = ["string", "int", "float", "bool", "json", "bytes"];
@@ -81,7 +81,7 @@ export function poolCommands(program: Command): void {
     .option("--pool <name>", "only this pool's", "")
     .action(run(async (o: { pool: string }, cmd: Command) => {
       const opts = globals(cmd);
-      const res = await wrap(() => client(opts).rpc.pool.listSessions({ pool: o.pool, pageSize: 1000 }));
+      const res = await client(opts).rpc.pool.listSessions({ pool: o.pool, pageSize: 1000 });
       const rows = res.sessions.map((s) => ({
         id: s.id,
         pool: s.pool,

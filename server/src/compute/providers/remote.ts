@@ -1,4 +1,4 @@
-import { type Client, Code, ConnectError, createClient } from "@connectrpc/connect";
+import { type Client, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import {
   type Capabilities,
@@ -9,7 +9,7 @@ import {
   type MachineSpec,
   ProviderService,
 } from "@pyfleet/sdk/gen/pyfleet/provider/v1/provider_pb";
-import { type ErrorCode, PyfleetError } from "../../errors.js";
+import { PyfleetError } from "../../errors.js";
 import type { JobEvent, ListFilter, Provider } from "../provider.js";
 import { toJsonValue } from "./common.js";
 
@@ -23,10 +23,10 @@ export interface RemoteProviderOptions {
   probePorts: boolean;
 }
 
+/** The provider's failure with its code, the message saying which provider call failed. */
 function toPyfleetError(e: unknown, what: string): PyfleetError {
-  const err = ConnectError.from(e);
-  const code = Code[err.code].replace(/([a-z])([A-Z])/g, "$1_$2").toLowerCase() as ErrorCode;
-  return new PyfleetError(code, `${what}: ${err.rawMessage}`);
+  const err = PyfleetError.from(e);
+  return new PyfleetError(err.code, `${what}: ${err.message}`, undefined, { cause: e });
 }
 
 /** Any endpoint that implements pyfleet.provider.v1.ProviderService, over gRPC. */
