@@ -51,7 +51,7 @@ function checkNode() {
 
 function ensureNpmPackages() {
   const lock = join(root, "package-lock.json");
-  const manifests = ["package.json", "sdk-ts/package.json", "server/package.json", "conformance/package.json"]
+  const manifests = ["package.json", "sdk-ts/package.json", "protocol/package.json", "server/package.json", "conformance/package.json"]
     .map((f) => join(root, f));
   const stampFile = join(root, "node_modules", ".pyfleet-stamp");
   const wanted = hashFiles([...manifests, lock]);
@@ -95,9 +95,10 @@ function findPython() {
 
 function ensureVenv() {
   const stampFile = join(venv, ".pyfleet-stamp");
-  const pyproject = join(root, "python-bridge", "pyproject.toml");
+  // The two Python distributions (see python-bridge/README.md), both editable.
+  const pyprojects = ["worker", "client"].map((d) => join(root, "python-bridge", d, "pyproject.toml"));
   const venvVersion = existsSync(venvPython) ? pythonVersion(venvPython) : null;
-  if (venvVersion && readStamp(stampFile) === hashFiles([pyproject]) + venvVersion) return;
+  if (venvVersion && readStamp(stampFile) === hashFiles(pyprojects) + venvVersion) return;
 
   if (!venvVersion) {
     const { python, version } = findPython();
@@ -109,14 +110,17 @@ function ensureVenv() {
         "install the venv module (on Debian/Ubuntu: apt install python3-venv) and run the command again.");
     }
   }
-  say("installing the Python package python-bridge[dev] into .venv...");
+  say("installing the Python packages pyfleet-worker[dial-in] and pyfleet-client[dev] (python-bridge/) into .venv...");
+  // A venv made before the split holds the old single distribution, named
+  // like the client's import package; it would shadow the new ones.
+  run(venvPython, ["-m", "pip", "uninstall", "--quiet", "--yes", "pyfleet"], { stdio: "ignore" });
   const installed = run(venvPython, ["-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-    "-e", `${join(root, "python-bridge")}[dev]`]);
+    "-e", `${join(root, "python-bridge", "worker")}[dial-in]`, "-e", `${join(root, "python-bridge", "client")}[dev]`]);
   if (installed.status !== 0) {
-    fail("pip could not install python-bridge and its dependencies (see pip's output above).",
+    fail("pip could not install python-bridge's packages and their dependencies (see pip's output above).",
       "check that PyPI is reachable (or set PIP_INDEX_URL to a mirror), then run the command again.");
   }
-  writeFileSync(stampFile, hashFiles([pyproject]) + pythonVersion(venvPython));
+  writeFileSync(stampFile, hashFiles(pyprojects) + pythonVersion(venvPython));
 }
 
 checkNode();

@@ -71,7 +71,7 @@ def test_a_class_that_is_not_an_adapter_is_refused() -> None:
 def test_hand_encoded_result_frames_match_protobuf() -> None:
     import struct
 
-    from pyfleet.worker.v1 import worker_pb2 as W
+    from pyfleet_bridge._proto.worker.v1 import worker_pb2 as W
     from pyfleet_bridge.wire import result_frame
 
     for call_id, data, raw in [(1, b'{"x":1}', False), (300, b"", False), (2**32 - 1, b"\x00" * 200, True)]:
@@ -83,7 +83,7 @@ def test_hand_encoded_result_frames_match_protobuf() -> None:
 def test_hand_encoded_chunk_frames_match_protobuf() -> None:
     import struct
 
-    from pyfleet.worker.v1 import worker_pb2 as W
+    from pyfleet_bridge._proto.worker.v1 import worker_pb2 as W
     from pyfleet_bridge.wire import chunk_frame, split_frames
 
     for call_id, items in [(1, [(b'{"i":0}', False)]), (70000, [(b"", False), (b"\x01" * 300, True), (b"[1]", False)]), (5, [])]:

@@ -265,7 +265,7 @@ def test_dial_in_attaches_over_grpc_and_serves_a_call() -> None:
 
     import grpc
 
-    from pyfleet.worker.v1 import worker_pb2_grpc
+    from pyfleet_bridge._proto.worker.v1 import worker_pb2_grpc
 
     results: Queue[object] = Queue()
 

@@ -9,7 +9,7 @@ import {
   type Job as ProtoJob,
   type ProviderInfo,
 } from "./gen/pyfleet/compute/v1/compute_pb.js";
-import { type GpuType, JobStatus } from "./gen/pyfleet/provider/v1/provider_pb.js";
+import { type GpuType, JobStatus } from "./gen/pyfleet/provider/v1/types_pb.js";
 import { PyfleetError, stoppedByCaller } from "./errors.js";
 import { jsonToValue, valueToJson } from "./values.js";
 

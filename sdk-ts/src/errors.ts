@@ -5,7 +5,8 @@ import { ToolErrorSchema } from "./gen/pyfleet/pool/v1/error_pb.js";
  * pyfleet's status vocabulary, the one table: each code's name (as errors,
  * logs, metrics and the Python SDK spell it) and its gRPC status number
  * (Connect's `Code`). The server uses it too; the Python SDK's
- * `pyfleet/_codes.py` mirrors it, and a test compares the two.
+ * `pyfleet/_codes.py` (client) and `pyfleet_bridge/_codes.py` (worker runtime)
+ * mirror it, and tests compare them.
  */
 export const STATUS_CODES = {
   canceled: Code.Canceled,

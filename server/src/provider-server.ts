@@ -1,4 +1,4 @@
-import { ProviderService } from "@pyfleet/sdk/gen/pyfleet/provider/v1/provider_pb";
+import { ProviderService } from "@pyfleet/protocol/gen/pyfleet/provider/v1/provider_pb";
 import type { Provider } from "./compute/index.js";
 import { listen, type RequestHandler } from "./http/listener.js";
 import { rpcRequestHandler } from "./rpc/adapter.js";

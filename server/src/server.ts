@@ -7,7 +7,7 @@ import type { ConnectRouter } from "@connectrpc/connect";
 import { Health } from "@pyfleet/sdk/gen/grpc/health/v1/health_pb";
 import { ComputeService } from "@pyfleet/sdk/gen/pyfleet/compute/v1/compute_pb";
 import { PoolService } from "@pyfleet/sdk/gen/pyfleet/pool/v1/pool_pb";
-import { WorkerLinkService } from "@pyfleet/sdk/gen/pyfleet/worker/v1/worker_pb";
+import { WorkerLinkService } from "@pyfleet/protocol/gen/pyfleet/worker/v1/worker_pb";
 import { apiKeySet, WorkerTokens } from "./auth/index.js";
 import { createCompute, type Orchestrator, type ToolRunner, type WorkerGroupHost } from "./compute/index.js";
 import { resolveConfig, type ServerConfig, type ServerConfigInput } from "./config/index.js";

@@ -1,7 +1,7 @@
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
 import { Health, HealthCheckResponse_ServingStatus } from "@pyfleet/sdk/gen/grpc/health/v1/health_pb";
-import { ProviderService } from "@pyfleet/sdk/gen/pyfleet/provider/v1/provider_pb";
+import { ProviderService } from "@pyfleet/protocol/gen/pyfleet/provider/v1/provider_pb";
 import { execa } from "execa";
 import { createChannel, createClient as createNiceClient, Status } from "nice-grpc";
 import { describe, expect, it } from "vitest";

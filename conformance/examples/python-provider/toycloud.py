@@ -26,18 +26,19 @@ from google.protobuf import json_format, struct_pb2, timestamp_pb2
 
 from pyfleet.provider.v1 import provider_pb2 as pb
 from pyfleet.provider.v1 import provider_pb2_grpc as pb_grpc
+from pyfleet.provider.v1 import types_pb2 as types
 
 NAME = "toycloud"
 VERSION = "1.0.0"
 
 CATALOG = [
-    pb.GpuType(alias="t4", id="NVIDIA Tesla T4", display_name="NVIDIA Tesla T4", memory_gb=16,
-               price_per_hour=0.35, stock=pb.GPU_STOCK_HIGH),
-    pb.GpuType(alias="a10g", id="NVIDIA A10G", display_name="NVIDIA A10G", memory_gb=24,
-               price_per_hour=1.01, stock=pb.GPU_STOCK_MEDIUM),
+    types.GpuType(alias="t4", id="NVIDIA Tesla T4", display_name="NVIDIA Tesla T4", memory_gb=16,
+               price_per_hour=0.35, stock=types.GPU_STOCK_HIGH),
+    types.GpuType(alias="a10g", id="NVIDIA A10G", display_name="NVIDIA A10G", memory_gb=24,
+               price_per_hour=1.01, stock=types.GPU_STOCK_MEDIUM),
 ]
 
-FINISHED_JOBS = {pb.JOB_STATUS_COMPLETED, pb.JOB_STATUS_FAILED, pb.JOB_STATUS_CANCELLED, pb.JOB_STATUS_TIMED_OUT}
+FINISHED_JOBS = {types.JOB_STATUS_COMPLETED, types.JOB_STATUS_FAILED, types.JOB_STATUS_CANCELLED, types.JOB_STATUS_TIMED_OUT}
 
 
 class ContractError(Exception):
@@ -56,7 +57,7 @@ def _now() -> timestamp_pb2.Timestamp:
 
 @dataclass
 class _Machine:
-    machine: pb.Machine
+    machine: types.Machine
     # Gets left before a new machine reports RUNNING, as a real cloud would take a while.
     provisioning_polls: int = 1
 
@@ -67,7 +68,7 @@ class _Cloud:
 
     machines: dict[str, _Machine] = field(default_factory=dict)
     by_request: dict[str, str] = field(default_factory=dict)
-    jobs: dict[str, pb.Job] = field(default_factory=dict)
+    jobs: dict[str, types.Job] = field(default_factory=dict)
     jobs_by_request: dict[str, str] = field(default_factory=dict)
     seq: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -82,14 +83,14 @@ class _Cloud:
             raise ContractError(grpc.StatusCode.NOT_FOUND, f'no machine "{machine_id}" at {NAME}')
         return found
 
-    def find_job(self, job_id: str) -> pb.Job:
+    def find_job(self, job_id: str) -> types.Job:
         job = self.jobs.get(job_id)
         if job is None:
             raise ContractError(grpc.StatusCode.NOT_FOUND, f'no job "{job_id}" at {NAME}')
         return job
 
 
-def _resolve_gpu(name: str) -> pb.GpuType | None:
+def _resolve_gpu(name: str) -> types.GpuType | None:
     if not name:
         return None
     for gpu in CATALOG:
@@ -112,7 +113,7 @@ class ToyCloudProvider(pb_grpc.ProviderServiceServicer):
         self.cloud = _Cloud()
 
     def GetCapabilities(self, request: pb.GetCapabilitiesRequest, context: grpc.ServicerContext) -> pb.GetCapabilitiesResponse:
-        caps = pb.Capabilities(stop_start=True, jobs=True, job_streaming=True, ports=True, reset=True)
+        caps = types.Capabilities(stop_start=True, jobs=True, job_streaming=True, ports=True, reset=True)
         return pb.GetCapabilitiesResponse(name=NAME, version=VERSION, capabilities=caps)
 
     def ListGpuTypes(self, request: pb.ListGpuTypesRequest, context: grpc.ServicerContext) -> pb.ListGpuTypesResponse:
@@ -134,14 +135,14 @@ class ToyCloudProvider(pb_grpc.ProviderServiceServicer):
             gpu = _resolve_gpu(spec.gpu)
             count = (spec.gpu_count or 1) if gpu else 0
             machine_id = self.cloud.next_id("toy")
-            machine = pb.Machine(
+            machine = types.Machine(
                 id=machine_id,
-                status=pb.MACHINE_STATUS_PROVISIONING,
+                status=types.MACHINE_STATUS_PROVISIONING,
                 name=spec.name or machine_id,
                 gpu_type=gpu.id if gpu else "",
                 gpu_count=count,
                 cost_per_hour=gpu.price_per_hour * count if gpu else 0.0,
-                endpoints=[pb.Endpoint(port=p.port, protocol=p.protocol or "http",
+                endpoints=[types.Endpoint(port=p.port, protocol=p.protocol or "http",
                                        url=f"https://{machine_id}-{p.port}.toycloud.invalid") for p in spec.ports],
                 labels=dict(spec.labels),
                 created_at=_now(),
@@ -155,44 +156,44 @@ class ToyCloudProvider(pb_grpc.ProviderServiceServicer):
     def Get(self, request: pb.GetRequest, context: grpc.ServicerContext) -> pb.GetResponse:
         with self.cloud.lock:
             found = self.cloud.find(_required(request.id, "id"))
-            if found.machine.status == pb.MACHINE_STATUS_PROVISIONING:
+            if found.machine.status == types.MACHINE_STATUS_PROVISIONING:
                 found.provisioning_polls -= 1
                 if found.provisioning_polls < 0:
-                    found.machine.status = pb.MACHINE_STATUS_RUNNING
+                    found.machine.status = types.MACHINE_STATUS_RUNNING
             return pb.GetResponse(machine=found.machine)
 
     def List(self, request: pb.ListRequest, context: grpc.ServicerContext) -> pb.ListResponse:
         with self.cloud.lock:
             machines = [
                 m.machine for m in self.cloud.machines.values()
-                if (request.include_terminated or m.machine.status != pb.MACHINE_STATUS_TERMINATED)
+                if (request.include_terminated or m.machine.status != types.MACHINE_STATUS_TERMINATED)
                 and all(m.machine.labels.get(k) == v for k, v in request.labels.items())
             ]
             return pb.ListResponse(machines=machines)
 
     def _live(self, machine_id: str, action: str) -> _Machine:
         found = self.cloud.find(_required(machine_id, "id"))
-        if found.machine.status == pb.MACHINE_STATUS_TERMINATED:
+        if found.machine.status == types.MACHINE_STATUS_TERMINATED:
             raise ContractError(grpc.StatusCode.FAILED_PRECONDITION, f'machine "{machine_id}" is terminated and cannot {action}')
         return found
 
     def Stop(self, request: pb.StopRequest, context: grpc.ServicerContext) -> pb.StopResponse:
         with self.cloud.lock:
             found = self._live(request.id, "stop")
-            found.machine.status = pb.MACHINE_STATUS_STOPPED
+            found.machine.status = types.MACHINE_STATUS_STOPPED
             return pb.StopResponse(machine=found.machine)
 
     def Start(self, request: pb.StartRequest, context: grpc.ServicerContext) -> pb.StartResponse:
         with self.cloud.lock:
             found = self._live(request.id, "start")
-            if found.machine.status == pb.MACHINE_STATUS_STOPPED:
-                found.machine.status = pb.MACHINE_STATUS_RUNNING
+            if found.machine.status == types.MACHINE_STATUS_STOPPED:
+                found.machine.status = types.MACHINE_STATUS_RUNNING
             return pb.StartResponse(machine=found.machine)
 
     def Terminate(self, request: pb.TerminateRequest, context: grpc.ServicerContext) -> pb.TerminateResponse:
         with self.cloud.lock:
             found = self.cloud.find(_required(request.id, "id"))
-            found.machine.status = pb.MACHINE_STATUS_TERMINATED
+            found.machine.status = types.MACHINE_STATUS_TERMINATED
             return pb.TerminateResponse(machine=found.machine)
 
     def RunJob(self, request: pb.RunJobRequest, context: grpc.ServicerContext) -> pb.RunJobResponse:
@@ -203,18 +204,18 @@ class ToyCloudProvider(pb_grpc.ProviderServiceServicer):
             if existing is not None:
                 return pb.RunJobResponse(job=self.cloud.jobs[existing])
             job_id = self.cloud.next_id("toy-job")
-            job = pb.Job(id=job_id, endpoint=spec.endpoint, status=pb.JOB_STATUS_QUEUED, input=spec.input, created_at=_now())
+            job = types.Job(id=job_id, endpoint=spec.endpoint, status=types.JOB_STATUS_QUEUED, input=spec.input, created_at=_now())
             self.cloud.jobs[job_id] = job
             if spec.request_id:
                 self.cloud.jobs_by_request[spec.request_id] = job_id
             return pb.RunJobResponse(job=job)
 
-    def _complete(self, job: pb.Job) -> None:
+    def _complete(self, job: types.Job) -> None:
         # The toy endpoint answers with its input, as {"echo": input}.
         output = struct_pb2.Value()
         output.struct_value.update({"echo": json.loads(_value_json(job.input))})
         job.output.CopyFrom(output)
-        job.status = pb.JOB_STATUS_COMPLETED
+        job.status = types.JOB_STATUS_COMPLETED
         job.finished_at.CopyFrom(_now())
 
     def GetJob(self, request: pb.GetJobRequest, context: grpc.ServicerContext) -> pb.GetJobResponse:
@@ -228,7 +229,7 @@ class ToyCloudProvider(pb_grpc.ProviderServiceServicer):
         with self.cloud.lock:
             job = self.cloud.find_job(_required(request.id, "id"))
             if job.status not in FINISHED_JOBS:
-                job.status = pb.JOB_STATUS_CANCELLED
+                job.status = types.JOB_STATUS_CANCELLED
                 job.finished_at.CopyFrom(_now())
             return pb.CancelJobResponse(job=job)
 

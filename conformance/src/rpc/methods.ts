@@ -1,11 +1,11 @@
 import type { DescMethod, DescService } from "@bufbuild/protobuf";
 import { Health } from "@pyfleet/sdk/gen/grpc/health/v1/health_pb";
-import { ServerReflection } from "@pyfleet/sdk/gen/grpc/reflection/v1/reflection_pb";
-import { ServerReflection as ServerReflectionV1Alpha } from "@pyfleet/sdk/gen/grpc/reflection/v1alpha/reflection_pb";
+import { ServerReflection } from "@pyfleet/protocol/gen/grpc/reflection/v1/reflection_pb";
+import { ServerReflection as ServerReflectionV1Alpha } from "@pyfleet/protocol/gen/grpc/reflection/v1alpha/reflection_pb";
 import { ComputeService } from "@pyfleet/sdk/gen/pyfleet/compute/v1/compute_pb";
 import { PoolService } from "@pyfleet/sdk/gen/pyfleet/pool/v1/pool_pb";
-import { ProviderService } from "@pyfleet/sdk/gen/pyfleet/provider/v1/provider_pb";
-import { WorkerLinkService } from "@pyfleet/sdk/gen/pyfleet/worker/v1/worker_pb";
+import { ProviderService } from "@pyfleet/protocol/gen/pyfleet/provider/v1/provider_pb";
+import { WorkerLinkService } from "@pyfleet/protocol/gen/pyfleet/worker/v1/worker_pb";
 
 export const SERVICES: DescService[] = [Health, ServerReflection, ServerReflectionV1Alpha, PoolService, ComputeService, ProviderService, WorkerLinkService];
 

@@ -2,9 +2,9 @@ import { randomBytes } from "node:crypto";
 import type { JsonObject, JsonValue } from "@bufbuild/protobuf";
 import { durationMs, ValueSchema } from "@bufbuild/protobuf/wkt";
 import { fromJson, toJson } from "@bufbuild/protobuf";
-import { type Case, Credentials, type Expectation, ExpectationSchema, type FieldCheck, type Step, type Suite, TargetKind } from "@pyfleet/sdk/gen/pyfleet/conformance/v1/conformance_pb";
+import { type Case, Credentials, type Expectation, ExpectationSchema, type FieldCheck, type Step, type Suite, TargetKind } from "@pyfleet/protocol/gen/pyfleet/conformance/v1/conformance_pb";
 import { type Caller, type CallOutcome, createCaller, type Protocol } from "../rpc/caller.js";
-import { CapabilitiesSchema } from "@pyfleet/sdk/gen/pyfleet/provider/v1/provider_pb";
+import { CapabilitiesSchema } from "@pyfleet/sdk/gen/pyfleet/provider/v1/types_pb";
 import { findMethod } from "../rpc/methods.js";
 import { findMismatch, getPath, show, substitute } from "./values.js";
 

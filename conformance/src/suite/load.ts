@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fromJson, type JsonValue } from "@bufbuild/protobuf";
-import { type Suite, SuiteSchema, TargetKind } from "@pyfleet/sdk/gen/pyfleet/conformance/v1/conformance_pb";
+import { type Suite, SuiteSchema, TargetKind } from "@pyfleet/protocol/gen/pyfleet/conformance/v1/conformance_pb";
 import { parse } from "yaml";
 
 /** One suite file, parsed and checked against pyfleet.conformance.v1.Suite. */

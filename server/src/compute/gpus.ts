@@ -1,5 +1,5 @@
 import { create } from "@bufbuild/protobuf";
-import { type GpuType, GpuTypeSchema, GpuStock } from "@pyfleet/sdk/gen/pyfleet/provider/v1/provider_pb";
+import { type GpuType, GpuTypeSchema, GpuStock } from "@pyfleet/sdk/gen/pyfleet/provider/v1/types_pb";
 import { PyfleetError } from "../errors.js";
 
 /**

@@ -1,6 +1,6 @@
 import { fromJson } from "@bufbuild/protobuf";
 import { durationFromMs, ValueSchema } from "@bufbuild/protobuf/wkt";
-import { type Job, JobStatus } from "@pyfleet/sdk/gen/pyfleet/provider/v1/provider_pb";
+import { type Job, JobStatus } from "@pyfleet/sdk/gen/pyfleet/provider/v1/types_pb";
 import { PyfleetError } from "../errors.js";
 import { newId } from "../ids.js";
 import type { ComputeContext, JobStreamEvent, RunJobInput } from "./context.js";

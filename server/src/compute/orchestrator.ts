@@ -1,7 +1,7 @@
 import type { EventEmitter } from "node:events";
 import { create } from "@bufbuild/protobuf";
 import { type ComputeSpec, ComputeStatus } from "@pyfleet/sdk/gen/pyfleet/compute/v1/compute_pb";
-import { type Capabilities, type GpuType, type Machine, MachineSpecSchema } from "@pyfleet/sdk/gen/pyfleet/provider/v1/provider_pb";
+import { type Capabilities, type GpuType, type Machine, MachineSpecSchema } from "@pyfleet/sdk/gen/pyfleet/provider/v1/types_pb";
 import { PyfleetError } from "../errors.js";
 import { newId } from "../ids.js";
 import { type ComputeChange, ComputeContext, type JobStreamEvent, type ListComputesFilter, type OrchestratorOptions, type RunJobInput, statusName } from "./context.js";

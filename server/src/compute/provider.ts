@@ -1,5 +1,5 @@
 import type { JsonValue } from "@bufbuild/protobuf";
-import type { Capabilities, GpuType, Job, JobSpec, Machine, MachineSpec } from "@pyfleet/sdk/gen/pyfleet/provider/v1/provider_pb";
+import type { Capabilities, GpuType, Job, JobSpec, Machine, MachineSpec } from "@pyfleet/sdk/gen/pyfleet/provider/v1/types_pb";
 
 export type ProviderKind = "mock" | "local" | "runpod" | "remote";
 

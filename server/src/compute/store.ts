@@ -2,7 +2,7 @@ import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { fromBinary, fromJson, type JsonValue, toBinary, toJson } from "@bufbuild/protobuf";
 import { type ComputeSpec, ComputeSpecSchema, ComputeStatus } from "@pyfleet/sdk/gen/pyfleet/compute/v1/compute_pb";
-import { type Endpoint, EndpointSchema, JobStatus } from "@pyfleet/sdk/gen/pyfleet/provider/v1/provider_pb";
+import { type Endpoint, EndpointSchema, JobStatus } from "@pyfleet/sdk/gen/pyfleet/provider/v1/types_pb";
 import Database from "better-sqlite3";
 
 /** A compute as recorded. Times are milliseconds since the epoch. */

@@ -1,6 +1,6 @@
 import net from "node:net";
 import { ComputeStatus } from "@pyfleet/sdk/gen/pyfleet/compute/v1/compute_pb";
-import { type Machine, MachineStatus } from "@pyfleet/sdk/gen/pyfleet/provider/v1/provider_pb";
+import { type Machine, MachineStatus } from "@pyfleet/sdk/gen/pyfleet/provider/v1/types_pb";
 import { BoundedChannel } from "../channel.js";
 import { PyfleetError } from "../errors.js";
 import { type ComputeChange, type ComputeContext, statusName } from "./context.js";

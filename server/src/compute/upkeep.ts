@@ -1,5 +1,5 @@
 import { ComputeStatus } from "@pyfleet/sdk/gen/pyfleet/compute/v1/compute_pb";
-import { type Machine, MachineStatus } from "@pyfleet/sdk/gen/pyfleet/provider/v1/provider_pb";
+import { type Machine, MachineStatus } from "@pyfleet/sdk/gen/pyfleet/provider/v1/types_pb";
 import type { ComputeContext } from "./context.js";
 import { COMPUTE_LABEL, MANAGED_LABEL } from "./provider.js";
 import { FINAL_STATUSES } from "./store.js";

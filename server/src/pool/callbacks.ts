@@ -1,6 +1,6 @@
 import { create, type JsonObject, type MessageInitShape } from "@bufbuild/protobuf";
 import { TypedValueSchema } from "@pyfleet/sdk/gen/pyfleet/pool/v1/variable_pb";
-import { type Callback, type CallbackResult, CallbackResultSchema } from "@pyfleet/sdk/gen/pyfleet/worker/v1/worker_pb";
+import { type Callback, type CallbackResult, CallbackResultSchema } from "@pyfleet/protocol/gen/pyfleet/worker/v1/worker_pb";
 import { PyfleetError } from "../errors.js";
 import { type CallResult, type ExecuteOptions, parseJson } from "./calls.js";
 import type { SessionStore } from "./sessions/index.js";

@@ -1,6 +1,6 @@
 import type { JsonValue } from "@bufbuild/protobuf";
 import type { ToolSpec } from "@pyfleet/sdk/gen/pyfleet/pool/v1/tool_pb";
-import { ErrorKind, type Error as ErrorFrame, type Payload } from "@pyfleet/sdk/gen/pyfleet/worker/v1/worker_pb";
+import { ErrorKind, type Error as ErrorFrame, type Payload } from "@pyfleet/protocol/gen/pyfleet/worker/v1/worker_pb";
 import { type ErrorCode, PyfleetError } from "../errors.js";
 import type { SessionRecord } from "./sessions/index.js";
 import type { ActiveCall, CallRequest, Worker } from "./worker.js";

@@ -1,7 +1,7 @@
 import { EventEmitter, on } from "node:events";
 import type { JsonObject, JsonValue } from "@bufbuild/protobuf";
 import type { ToolSpec } from "@pyfleet/sdk/gen/pyfleet/pool/v1/tool_pb";
-import type { Hello } from "@pyfleet/sdk/gen/pyfleet/worker/v1/worker_pb";
+import type { Hello } from "@pyfleet/protocol/gen/pyfleet/worker/v1/worker_pb";
 import { PyfleetError } from "../errors.js";
 import type { Logger } from "../log/index.js";
 import { type CallResult, type ExecuteOptions, ResultOutcome, type ToolStream } from "./calls.js";

@@ -1,5 +1,5 @@
 import type { JsonObject } from "@bufbuild/protobuf";
-import { ErrorKind } from "@pyfleet/sdk/gen/pyfleet/worker/v1/worker_pb";
+import { ErrorKind } from "@pyfleet/protocol/gen/pyfleet/worker/v1/worker_pb";
 import { PyfleetError } from "../errors.js";
 import { type CallInfo, type ExecuteOptions, type Outcome, type PendingCall, toolError, unknownToolError } from "./calls.js";
 import type { PoolCore } from "./core.js";

@@ -1,5 +1,5 @@
 import type { ToolSpec } from "@pyfleet/sdk/gen/pyfleet/pool/v1/tool_pb";
-import { type Hello, type Log, LogLevel } from "@pyfleet/sdk/gen/pyfleet/worker/v1/worker_pb";
+import { type Hello, type Log, LogLevel } from "@pyfleet/protocol/gen/pyfleet/worker/v1/worker_pb";
 import { PyfleetError } from "../errors.js";
 import { answerCallback, type CallbackHost } from "./callbacks.js";
 import type { PoolCore } from "./core.js";

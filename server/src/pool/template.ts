@@ -1,6 +1,6 @@
 import type { ToolSpec } from "@pyfleet/sdk/gen/pyfleet/pool/v1/tool_pb";
 import { create } from "@bufbuild/protobuf";
-import { ServerFrameSchema, type StartupFailed, type WorkerFrame } from "@pyfleet/sdk/gen/pyfleet/worker/v1/worker_pb";
+import { ServerFrameSchema, type StartupFailed, type WorkerFrame } from "@pyfleet/protocol/gen/pyfleet/worker/v1/worker_pb";
 import type { Link, LinkServer } from "./link/index.js";
 import { describeExit, type ExitInfo, type PythonProcess } from "./process.js";
 

@@ -11,7 +11,7 @@ import {
   ServerFrameSchema,
   type StartupFailed,
   type WorkerFrame,
-} from "@pyfleet/sdk/gen/pyfleet/worker/v1/worker_pb";
+} from "@pyfleet/protocol/gen/pyfleet/worker/v1/worker_pb";
 import { PyfleetError, statusCode } from "../errors.js";
 import type { Link } from "./link/index.js";
 import { describeExit, type ExitInfo, type PythonProcess, signalGroup } from "./process.js";

@@ -1,22 +1,7 @@
 import { create, fromJson } from "@bufbuild/protobuf";
 import { ValueSchema } from "@bufbuild/protobuf/wkt";
 import type { ServiceImpl } from "@connectrpc/connect";
-import {
-  CancelJobResponseSchema,
-  GetCapabilitiesResponseSchema,
-  GetJobResponseSchema,
-  GetResponseSchema,
-  ListGpuTypesResponseSchema,
-  ListResponseSchema,
-  type ProviderService,
-  ResetResponseSchema,
-  RunJobResponseSchema,
-  SpawnResponseSchema,
-  StartResponseSchema,
-  StopResponseSchema,
-  StreamJobResponseSchema,
-  TerminateResponseSchema,
-} from "@pyfleet/sdk/gen/pyfleet/provider/v1/provider_pb";
+import { CancelJobResponseSchema, GetCapabilitiesResponseSchema, GetJobResponseSchema, GetResponseSchema, ListGpuTypesResponseSchema, ListResponseSchema, type ProviderService, ResetResponseSchema, RunJobResponseSchema, SpawnResponseSchema, StartResponseSchema, StopResponseSchema, StreamJobResponseSchema, TerminateResponseSchema } from "@pyfleet/protocol/gen/pyfleet/provider/v1/provider_pb";
 import type { Provider } from "../compute/index.js";
 import { required, requiredMessage } from "./validate.js";
 

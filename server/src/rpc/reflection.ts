@@ -1,8 +1,8 @@
 import { create, type DescFile, type DescMessage, type DescService, toBinary } from "@bufbuild/protobuf";
 import { FileDescriptorProtoSchema } from "@bufbuild/protobuf/wkt";
 import type { ConnectRouter } from "@connectrpc/connect";
-import * as v1 from "@pyfleet/sdk/gen/grpc/reflection/v1/reflection_pb";
-import * as v1alpha from "@pyfleet/sdk/gen/grpc/reflection/v1alpha/reflection_pb";
+import * as v1 from "@pyfleet/protocol/gen/grpc/reflection/v1/reflection_pb";
+import * as v1alpha from "@pyfleet/protocol/gen/grpc/reflection/v1alpha/reflection_pb";
 import { statusCode } from "../errors.js";
 
 /** Every file the services need, by name, and the file defining each symbol. */

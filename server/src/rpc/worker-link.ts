@@ -1,6 +1,6 @@
 import { create } from "@bufbuild/protobuf";
 import type { ServiceImpl } from "@connectrpc/connect";
-import { AttachResponseSchema, type WorkerLinkService } from "@pyfleet/sdk/gen/pyfleet/worker/v1/worker_pb";
+import { AttachResponseSchema, type WorkerLinkService } from "@pyfleet/protocol/gen/pyfleet/worker/v1/worker_pb";
 import type { WorkerTokens } from "../auth/index.js";
 import { PyfleetError } from "../errors.js";
 import type { Logger } from "../log/index.js";

@@ -1,7 +1,7 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { ComputeService, ComputeStatus } from "@pyfleet/sdk/gen/pyfleet/compute/v1/compute_pb";
 import { PoolService } from "@pyfleet/sdk/gen/pyfleet/pool/v1/pool_pb";
-import { JobStatus } from "@pyfleet/sdk/gen/pyfleet/provider/v1/provider_pb";
+import { JobStatus } from "@pyfleet/sdk/gen/pyfleet/provider/v1/types_pb";
 import { describe, expect, it } from "vitest";
 import type { LocalProvider } from "../../src/index.js";
 import { clientFor, PROTOCOLS } from "../clients.js";

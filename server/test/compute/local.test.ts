@@ -1,5 +1,5 @@
 import { create } from "@bufbuild/protobuf";
-import { MachineSpecSchema, MachineStatus } from "@pyfleet/sdk/gen/pyfleet/provider/v1/provider_pb";
+import { MachineSpecSchema, MachineStatus } from "@pyfleet/sdk/gen/pyfleet/provider/v1/types_pb";
 import { execa } from "execa";
 import { describe, expect, it, onTestFinished } from "vitest";
 import { LocalProvider } from "../../src/compute/index.js";

@@ -1,6 +1,6 @@
 import { create } from "@bufbuild/protobuf";
 import { ComputeStatus } from "@pyfleet/sdk/gen/pyfleet/compute/v1/compute_pb";
-import { JobStatus, MachineSpecSchema, MachineStatus } from "@pyfleet/sdk/gen/pyfleet/provider/v1/provider_pb";
+import { JobStatus, MachineSpecSchema, MachineStatus } from "@pyfleet/sdk/gen/pyfleet/provider/v1/types_pb";
 import { describe, expect, it } from "vitest";
 import { PyfleetError } from "../../src/errors.js";
 import { type ComputeChange, ComputeStore } from "../../src/compute/index.js";

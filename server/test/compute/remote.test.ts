@@ -1,5 +1,5 @@
 import { create } from "@bufbuild/protobuf";
-import { JobSpecSchema, JobStatus, MachineSpecSchema, MachineStatus } from "@pyfleet/sdk/gen/pyfleet/provider/v1/provider_pb";
+import { JobSpecSchema, JobStatus, MachineSpecSchema, MachineStatus } from "@pyfleet/sdk/gen/pyfleet/provider/v1/types_pb";
 import { describe, expect, it, onTestFinished } from "vitest";
 import { MockProvider, RemoteProvider, serveProvider } from "../../src/index.js";
 import { PyfleetError } from "../../src/errors.js";

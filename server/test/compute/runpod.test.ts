@@ -2,7 +2,7 @@ import { create } from "@bufbuild/protobuf";
 import { fromJson } from "@bufbuild/protobuf";
 import { ValueSchema } from "@bufbuild/protobuf/wkt";
 import { ComputeStatus } from "@pyfleet/sdk/gen/pyfleet/compute/v1/compute_pb";
-import { CloudType, JobSpecSchema, JobStatus, MachineSpecSchema, MachineStatus } from "@pyfleet/sdk/gen/pyfleet/provider/v1/provider_pb";
+import { CloudType, JobSpecSchema, JobStatus, MachineSpecSchema, MachineStatus } from "@pyfleet/sdk/gen/pyfleet/provider/v1/types_pb";
 import { describe, expect, it } from "vitest";
 import { RunPodProvider } from "../../src/compute/index.js";
 import { PyfleetError } from "../../src/errors.js";

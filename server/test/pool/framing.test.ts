@@ -1,5 +1,5 @@
 import { create, toBinary } from "@bufbuild/protobuf";
-import { WorkerFrameSchema } from "@pyfleet/sdk/gen/pyfleet/worker/v1/worker_pb";
+import { WorkerFrameSchema } from "@pyfleet/protocol/gen/pyfleet/worker/v1/worker_pb";
 import { describe, expect, it } from "vitest";
 import { FrameDecoder, MAX_FRAME_BYTES } from "../../src/pool/link/framing.js";
 

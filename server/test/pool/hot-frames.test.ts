@@ -1,5 +1,5 @@
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
-import { ServerFrameSchema, WorkerFrameSchema } from "@pyfleet/sdk/gen/pyfleet/worker/v1/worker_pb";
+import { ServerFrameSchema, WorkerFrameSchema } from "@pyfleet/protocol/gen/pyfleet/worker/v1/worker_pb";
 import { describe, expect, it } from "vitest";
 import { encodeFrame } from "../../src/pool/link/framing.js";
 import { type CallFields, decodeChunkFrame, decodeResultFrame, encodeCallFrame } from "../../src/pool/link/hot-frames.js";

@@ -1,8 +1,8 @@
 """pyfleet's status vocabulary: each code's name and its gRPC status number.
 
-The one table on the Python side, for the client and the worker runtime alike.
-It mirrors STATUS_CODES in sdk-ts/src/errors.ts, which the server shares; a
-test compares the two. No imports: worker processes load it.
+The client's table. It mirrors STATUS_CODES in sdk-ts/src/errors.ts, which the
+server shares; the worker runtime (pyfleet_bridge._codes) has the same table,
+since a worker does not install the client. Tests compare all three.
 """
 
 from __future__ import annotations

@@ -176,7 +176,7 @@ def tool_spec(info: ToolInfo) -> Any:
     """The pyfleet.pool.v1.ToolSpec of a tool."""
     from google.protobuf import struct_pb2
 
-    from pyfleet.pool.v1 import tool_pb2
+    from pyfleet_bridge._proto.pool.v1 import tool_pb2
 
     spec = tool_pb2.ToolSpec(
         name=info.name,

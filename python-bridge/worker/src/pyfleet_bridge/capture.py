@@ -8,7 +8,7 @@ import os
 import sys
 import threading
 
-from pyfleet.worker.v1 import worker_pb2
+from pyfleet_bridge._proto.worker.v1 import worker_pb2
 
 from pyfleet_bridge.link import Link, LinkClosed
 

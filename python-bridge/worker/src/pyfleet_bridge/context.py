@@ -7,7 +7,7 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any
 
-from pyfleet._codes import code_name
+from pyfleet_bridge._codes import code_name
 
 if TYPE_CHECKING:
     from pyfleet_bridge.runtime import Runtime

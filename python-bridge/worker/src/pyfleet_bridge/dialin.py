@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlparse
 
-from pyfleet.worker.v1 import worker_pb2
+from pyfleet_bridge._proto.worker.v1 import worker_pb2
 
 from pyfleet_bridge.adapter import Adapter, collect_tools
 from pyfleet_bridge.capture import forward_logging
@@ -86,7 +86,7 @@ def run_dialin(url: str, token: str, pool: str, cls: type[Adapter], adapter_spec
     """Attaches, serves until the stream ends, and (unless told not to) attaches again with backoff."""
     import grpc
 
-    from pyfleet.worker.v1 import worker_pb2_grpc
+    from pyfleet_bridge._proto.worker.v1 import worker_pb2_grpc
 
     if os.environ.get("PYFLEET_WATCH_STDIN") == "1":
         # Started by a local compute: exit with the server that started it.

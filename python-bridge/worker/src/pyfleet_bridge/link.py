@@ -10,7 +10,7 @@ from collections import deque
 from collections.abc import Iterator
 from typing import Protocol
 
-from pyfleet.worker.v1 import worker_pb2
+from pyfleet_bridge._proto.worker.v1 import worker_pb2
 
 from pyfleet_bridge.wire import chunk_frame
 

@@ -14,9 +14,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from pyfleet import _values as values
-from pyfleet._codes import STATUS_CODES
-from pyfleet.worker.v1 import worker_pb2
+from pyfleet_bridge import _values as values
+from pyfleet_bridge._codes import STATUS_CODES
+from pyfleet_bridge._proto.worker.v1 import worker_pb2
 
 from pyfleet_bridge import jsontext
 from pyfleet_bridge.adapter import Adapter, ToolInfo

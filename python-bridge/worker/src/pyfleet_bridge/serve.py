@@ -7,7 +7,7 @@ import platform
 import socket
 import traceback
 
-from pyfleet.worker.v1 import worker_pb2
+from pyfleet_bridge._proto.worker.v1 import worker_pb2
 
 from pyfleet_bridge.adapter import Adapter, ToolInfo, collect_tools, tool_spec
 from pyfleet_bridge.link import Link, LinkClosed, ProtocolError

@@ -9,7 +9,7 @@ import signal
 import sys
 import threading
 
-from pyfleet.worker.v1 import worker_pb2
+from pyfleet_bridge._proto.worker.v1 import worker_pb2
 
 from pyfleet_bridge.adapter import Adapter, collect_tools
 from pyfleet_bridge.capture import forward_logging, redirect_output

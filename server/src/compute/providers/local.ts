@@ -1,18 +1,6 @@
 import { create, fromJson, type JsonObject, type JsonValue } from "@bufbuild/protobuf";
 import { timestampNow, type Value, ValueSchema } from "@bufbuild/protobuf/wkt";
-import {
-  type Capabilities,
-  CapabilitiesSchema,
-  type GpuType,
-  type Job,
-  JobSchema,
-  type JobSpec,
-  JobStatus,
-  type Machine,
-  MachineSchema,
-  type MachineSpec,
-  MachineStatus,
-} from "@pyfleet/sdk/gen/pyfleet/provider/v1/provider_pb";
+import { type Capabilities, CapabilitiesSchema, type GpuType, type Job, JobSchema, type JobSpec, JobStatus, type Machine, MachineSchema, type MachineSpec, MachineStatus } from "@pyfleet/sdk/gen/pyfleet/provider/v1/types_pb";
 import { execa, type ResultPromise } from "execa";
 import { PyfleetError } from "../../errors.js";
 import type { Logger } from "../../log/index.js";

@@ -1,18 +1,6 @@
 import { create } from "@bufbuild/protobuf";
 import { timestampNow, ValueSchema } from "@bufbuild/protobuf/wkt";
-import {
-  type Capabilities,
-  CapabilitiesSchema,
-  type GpuType,
-  type Job,
-  JobSchema,
-  type JobSpec,
-  JobStatus,
-  type Machine,
-  MachineSchema,
-  type MachineSpec,
-  MachineStatus,
-} from "@pyfleet/sdk/gen/pyfleet/provider/v1/provider_pb";
+import { type Capabilities, CapabilitiesSchema, type GpuType, type Job, JobSchema, type JobSpec, JobStatus, type Machine, MachineSchema, type MachineSpec, MachineStatus } from "@pyfleet/sdk/gen/pyfleet/provider/v1/types_pb";
 import { type ErrorCode, PyfleetError } from "../../errors.js";
 import { gpuCatalog, resolveGpu } from "../gpus.js";
 import type { JobEvent, ListFilter, Provider } from "../provider.js";

@@ -1,14 +1,7 @@
 import { type Client, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
-import {
-  type Capabilities,
-  type GpuType,
-  type Job,
-  type JobSpec,
-  type Machine,
-  type MachineSpec,
-  ProviderService,
-} from "@pyfleet/sdk/gen/pyfleet/provider/v1/provider_pb";
+import { type Capabilities, type GpuType, type Job, type JobSpec, type Machine, type MachineSpec } from "@pyfleet/sdk/gen/pyfleet/provider/v1/types_pb";
+import { ProviderService } from "@pyfleet/protocol/gen/pyfleet/provider/v1/provider_pb";
 import { PyfleetError } from "../../errors.js";
 import type { JobEvent, ListFilter, Provider } from "../provider.js";
 import { toJsonValue } from "./common.js";

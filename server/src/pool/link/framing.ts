@@ -4,7 +4,7 @@ import {
   ServerFrameSchema,
   type WorkerFrame,
   WorkerFrameSchema,
-} from "@pyfleet/sdk/gen/pyfleet/worker/v1/worker_pb";
+} from "@pyfleet/protocol/gen/pyfleet/worker/v1/worker_pb";
 import { PyfleetError } from "../../errors.js";
 import { decodeChunkFrame, decodeResultFrame } from "./hot-frames.js";
 

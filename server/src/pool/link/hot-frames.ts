@@ -1,4 +1,4 @@
-import type { Call, WorkerFrame } from "@pyfleet/sdk/gen/pyfleet/worker/v1/worker_pb";
+import type { Call, WorkerFrame } from "@pyfleet/protocol/gen/pyfleet/worker/v1/worker_pb";
 import { fieldSize, varintFieldSize, writeBytesField, writeLengthPrefix, writeStringField, writeVarintField } from "../../wire.js";
 
 /**

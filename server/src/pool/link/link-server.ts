@@ -4,7 +4,7 @@ import net from "node:net";
 import { once } from "node:events";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Hello } from "@pyfleet/sdk/gen/pyfleet/worker/v1/worker_pb";
+import type { Hello } from "@pyfleet/protocol/gen/pyfleet/worker/v1/worker_pb";
 import { FrameDecoder } from "./framing.js";
 import type { Link } from "./link.js";
 import { SocketLink } from "./socket-link.js";

@@ -1,4 +1,4 @@
-import type { ServerFrame, WorkerFrame } from "@pyfleet/sdk/gen/pyfleet/worker/v1/worker_pb";
+import type { ServerFrame, WorkerFrame } from "@pyfleet/protocol/gen/pyfleet/worker/v1/worker_pb";
 import type { CallFields } from "./hot-frames.js";
 
 /**

@@ -1,5 +1,5 @@
 import type net from "node:net";
-import type { ServerFrame, WorkerFrame } from "@pyfleet/sdk/gen/pyfleet/worker/v1/worker_pb";
+import type { ServerFrame, WorkerFrame } from "@pyfleet/protocol/gen/pyfleet/worker/v1/worker_pb";
 import { encodeFrame, FrameDecoder } from "./framing.js";
 import { type CallFields, encodeCallFrame } from "./hot-frames.js";
 import type { Link } from "./link.js";

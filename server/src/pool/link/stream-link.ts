@@ -1,5 +1,5 @@
 import { create } from "@bufbuild/protobuf";
-import { type ServerFrame, ServerFrameSchema, type WorkerFrame } from "@pyfleet/sdk/gen/pyfleet/worker/v1/worker_pb";
+import { type ServerFrame, ServerFrameSchema, type WorkerFrame } from "@pyfleet/protocol/gen/pyfleet/worker/v1/worker_pb";
 import type { CallFields } from "./hot-frames.js";
 import type { Link } from "./link.js";
 

@@ -3,7 +3,7 @@ import datetime
 from google.protobuf import duration_pb2 as _duration_pb2
 from google.protobuf import struct_pb2 as _struct_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
-from pyfleet.provider.v1 import provider_pb2 as _provider_pb2
+from pyfleet.provider.v1 import types_pb2 as _types_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
@@ -83,12 +83,12 @@ class ComputeSpec(_message.Message):
     gpu: str
     gpu_count: int
     image: str
-    cloud_type: _provider_pb2.CloudType
+    cloud_type: _types_pb2.CloudType
     spot: bool
     regions: _containers.RepeatedScalarFieldContainer[str]
-    ports: _containers.RepeatedCompositeFieldContainer[_provider_pb2.Port]
+    ports: _containers.RepeatedCompositeFieldContainer[_types_pb2.Port]
     env: _containers.ScalarMap[str, str]
-    volumes: _containers.RepeatedCompositeFieldContainer[_provider_pb2.Volume]
+    volumes: _containers.RepeatedCompositeFieldContainer[_types_pb2.Volume]
     container_disk_gb: int
     name: str
     idle_ttl: _duration_pb2.Duration
@@ -96,7 +96,7 @@ class ComputeSpec(_message.Message):
     client_request_id: str
     workers: WorkerGroupSpec
     command: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, provider: _Optional[str] = ..., gpu: _Optional[str] = ..., gpu_count: _Optional[int] = ..., image: _Optional[str] = ..., cloud_type: _Optional[_Union[_provider_pb2.CloudType, str]] = ..., spot: _Optional[bool] = ..., regions: _Optional[_Iterable[str]] = ..., ports: _Optional[_Iterable[_Union[_provider_pb2.Port, _Mapping]]] = ..., env: _Optional[_Mapping[str, str]] = ..., volumes: _Optional[_Iterable[_Union[_provider_pb2.Volume, _Mapping]]] = ..., container_disk_gb: _Optional[int] = ..., name: _Optional[str] = ..., idle_ttl: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., labels: _Optional[_Mapping[str, str]] = ..., client_request_id: _Optional[str] = ..., workers: _Optional[_Union[WorkerGroupSpec, _Mapping]] = ..., command: _Optional[_Iterable[str]] = ...) -> None: ...
+    def __init__(self, provider: _Optional[str] = ..., gpu: _Optional[str] = ..., gpu_count: _Optional[int] = ..., image: _Optional[str] = ..., cloud_type: _Optional[_Union[_types_pb2.CloudType, str]] = ..., spot: _Optional[bool] = ..., regions: _Optional[_Iterable[str]] = ..., ports: _Optional[_Iterable[_Union[_types_pb2.Port, _Mapping]]] = ..., env: _Optional[_Mapping[str, str]] = ..., volumes: _Optional[_Iterable[_Union[_types_pb2.Volume, _Mapping]]] = ..., container_disk_gb: _Optional[int] = ..., name: _Optional[str] = ..., idle_ttl: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., labels: _Optional[_Mapping[str, str]] = ..., client_request_id: _Optional[str] = ..., workers: _Optional[_Union[WorkerGroupSpec, _Mapping]] = ..., command: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class Compute(_message.Message):
     __slots__ = ("id", "provider", "provider_id", "status", "status_message", "spec", "gpu_type", "cost_per_hour", "endpoints", "owner", "created_at", "updated_at", "ready_at", "last_active_at", "idle_expires_at", "workers_attached")
@@ -124,7 +124,7 @@ class Compute(_message.Message):
     spec: ComputeSpec
     gpu_type: str
     cost_per_hour: float
-    endpoints: _containers.RepeatedCompositeFieldContainer[_provider_pb2.Endpoint]
+    endpoints: _containers.RepeatedCompositeFieldContainer[_types_pb2.Endpoint]
     owner: str
     created_at: _timestamp_pb2.Timestamp
     updated_at: _timestamp_pb2.Timestamp
@@ -132,7 +132,7 @@ class Compute(_message.Message):
     last_active_at: _timestamp_pb2.Timestamp
     idle_expires_at: _timestamp_pb2.Timestamp
     workers_attached: int
-    def __init__(self, id: _Optional[str] = ..., provider: _Optional[str] = ..., provider_id: _Optional[str] = ..., status: _Optional[_Union[ComputeStatus, str]] = ..., status_message: _Optional[str] = ..., spec: _Optional[_Union[ComputeSpec, _Mapping]] = ..., gpu_type: _Optional[str] = ..., cost_per_hour: _Optional[float] = ..., endpoints: _Optional[_Iterable[_Union[_provider_pb2.Endpoint, _Mapping]]] = ..., owner: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., ready_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_active_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., idle_expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., workers_attached: _Optional[int] = ...) -> None: ...
+    def __init__(self, id: _Optional[str] = ..., provider: _Optional[str] = ..., provider_id: _Optional[str] = ..., status: _Optional[_Union[ComputeStatus, str]] = ..., status_message: _Optional[str] = ..., spec: _Optional[_Union[ComputeSpec, _Mapping]] = ..., gpu_type: _Optional[str] = ..., cost_per_hour: _Optional[float] = ..., endpoints: _Optional[_Iterable[_Union[_types_pb2.Endpoint, _Mapping]]] = ..., owner: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., ready_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., last_active_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., idle_expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., workers_attached: _Optional[int] = ...) -> None: ...
 
 class SpawnComputeRequest(_message.Message):
     __slots__ = ("spec",)
@@ -286,9 +286,9 @@ class ProviderInfo(_message.Message):
     IS_DEFAULT_FIELD_NUMBER: _ClassVar[int]
     name: str
     kind: str
-    capabilities: _provider_pb2.Capabilities
+    capabilities: _types_pb2.Capabilities
     is_default: bool
-    def __init__(self, name: _Optional[str] = ..., kind: _Optional[str] = ..., capabilities: _Optional[_Union[_provider_pb2.Capabilities, _Mapping]] = ..., is_default: _Optional[bool] = ...) -> None: ...
+    def __init__(self, name: _Optional[str] = ..., kind: _Optional[str] = ..., capabilities: _Optional[_Union[_types_pb2.Capabilities, _Mapping]] = ..., is_default: _Optional[bool] = ...) -> None: ...
 
 class ListProvidersResponse(_message.Message):
     __slots__ = ("providers",)
@@ -305,8 +305,8 @@ class ListGpuTypesRequest(_message.Message):
 class ListGpuTypesResponse(_message.Message):
     __slots__ = ("gpu_types",)
     GPU_TYPES_FIELD_NUMBER: _ClassVar[int]
-    gpu_types: _containers.RepeatedCompositeFieldContainer[_provider_pb2.GpuType]
-    def __init__(self, gpu_types: _Optional[_Iterable[_Union[_provider_pb2.GpuType, _Mapping]]] = ...) -> None: ...
+    gpu_types: _containers.RepeatedCompositeFieldContainer[_types_pb2.GpuType]
+    def __init__(self, gpu_types: _Optional[_Iterable[_Union[_types_pb2.GpuType, _Mapping]]] = ...) -> None: ...
 
 class Job(_message.Message):
     __slots__ = ("id", "provider", "provider_job_id", "endpoint", "status", "input", "output", "error", "owner", "created_at", "finished_at")
@@ -325,14 +325,14 @@ class Job(_message.Message):
     provider: str
     provider_job_id: str
     endpoint: str
-    status: _provider_pb2.JobStatus
+    status: _types_pb2.JobStatus
     input: _struct_pb2.Value
     output: _struct_pb2.Value
     error: str
     owner: str
     created_at: _timestamp_pb2.Timestamp
     finished_at: _timestamp_pb2.Timestamp
-    def __init__(self, id: _Optional[str] = ..., provider: _Optional[str] = ..., provider_job_id: _Optional[str] = ..., endpoint: _Optional[str] = ..., status: _Optional[_Union[_provider_pb2.JobStatus, str]] = ..., input: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ..., output: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ..., error: _Optional[str] = ..., owner: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., finished_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    def __init__(self, id: _Optional[str] = ..., provider: _Optional[str] = ..., provider_job_id: _Optional[str] = ..., endpoint: _Optional[str] = ..., status: _Optional[_Union[_types_pb2.JobStatus, str]] = ..., input: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ..., output: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ..., error: _Optional[str] = ..., owner: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., finished_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class RunJobRequest(_message.Message):
     __slots__ = ("provider", "endpoint", "input", "timeout", "client_request_id")

@@ -22,24 +22,17 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
-from google.protobuf import duration_pb2 as google_dot_protobuf_dot_duration__pb2
 from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
-from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
+from pyfleet.provider.v1 import types_pb2 as pyfleet_dot_provider_dot_v1_dot_types__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"pyfleet/provider/v1/provider.proto\x12\x13pyfleet.provider.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x9b\x01\n\x0c\x43\x61pabilities\x12\x12\n\nstop_start\x18\x01 \x01(\x08\x12\x0c\n\x04spot\x18\x02 \x01(\x08\x12\x0c\n\x04jobs\x18\x03 \x01(\x08\x12\x15\n\rjob_streaming\x18\x04 \x01(\x08\x12\r\n\x05ports\x18\x05 \x01(\x08\x12\x0f\n\x07volumes\x18\x06 \x01(\x08\x12\x15\n\rworker_groups\x18\x07 \x01(\x08\x12\r\n\x05reset\x18\x08 \x01(\x08\"&\n\x04Port\x12\x0c\n\x04port\x18\x01 \x01(\r\x12\x10\n\x08protocol\x18\x02 \x01(\t\"9\n\x06Volume\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0f\n\x07size_gb\x18\x02 \x01(\r\x12\x12\n\nmount_path\x18\x03 \x01(\t\"^\n\x0bWorkerGroup\x12\x12\n\nserver_url\x18\x01 \x01(\t\x12\r\n\x05token\x18\x02 \x01(\t\x12\x0c\n\x04pool\x18\x03 \x01(\t\x12\r\n\x05\x63ount\x18\x04 \x01(\r\x12\x0f\n\x07\x61\x64\x61pter\x18\x05 \x01(\t\"\xa5\x04\n\x0bMachineSpec\x12\x0b\n\x03gpu\x18\x01 \x01(\t\x12\x11\n\tgpu_count\x18\x02 \x01(\r\x12\r\n\x05image\x18\x03 \x01(\t\x12\x32\n\ncloud_type\x18\x04 \x01(\x0e\x32\x1e.pyfleet.provider.v1.CloudType\x12\x0c\n\x04spot\x18\x05 \x01(\x08\x12\x0f\n\x07regions\x18\x06 \x03(\t\x12(\n\x05ports\x18\x07 \x03(\x0b\x32\x19.pyfleet.provider.v1.Port\x12\x36\n\x03\x65nv\x18\x08 \x03(\x0b\x32).pyfleet.provider.v1.MachineSpec.EnvEntry\x12,\n\x07volumes\x18\t \x03(\x0b\x32\x1b.pyfleet.provider.v1.Volume\x12\x19\n\x11\x63ontainer_disk_gb\x18\n \x01(\r\x12\x0c\n\x04name\x18\x0b \x01(\t\x12<\n\x06labels\x18\x0c \x03(\x0b\x32,.pyfleet.provider.v1.MachineSpec.LabelsEntry\x12\x31\n\x07workers\x18\r \x01(\x0b\x32 .pyfleet.provider.v1.WorkerGroup\x12\x0f\n\x07\x63ommand\x18\x0e \x03(\t\x1a*\n\x08\x45nvEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"Z\n\x08\x45ndpoint\x12\x0c\n\x04port\x18\x01 \x01(\r\x12\x10\n\x08protocol\x18\x02 \x01(\t\x12\x0b\n\x03url\x18\x03 \x01(\t\x12\x0c\n\x04host\x18\x04 \x01(\t\x12\x13\n\x0bpublic_port\x18\x05 \x01(\r\"\xaa\x03\n\x07Machine\x12\n\n\x02id\x18\x01 \x01(\t\x12\x32\n\x06status\x18\x02 \x01(\x0e\x32\".pyfleet.provider.v1.MachineStatus\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x10\n\x08gpu_type\x18\x04 \x01(\t\x12\x11\n\tgpu_count\x18\x05 \x01(\r\x12\x15\n\rcost_per_hour\x18\x06 \x01(\x01\x12\x30\n\tendpoints\x18\x07 \x03(\x0b\x32\x1d.pyfleet.provider.v1.Endpoint\x12\x38\n\x06labels\x18\x08 \x03(\x0b\x32(.pyfleet.provider.v1.Machine.LabelsEntry\x12.\n\ncreated_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07message\x18\n \x01(\t\x12\x0e\n\x06region\x18\x0b \x01(\t\x12\x0c\n\x04spot\x18\x0c \x01(\x08\x12\r\n\x05image\x18\r \x01(\t\x12\x0c\n\x04pids\x18\x0e \x03(\x05\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xb0\x01\n\x07GpuType\x12\r\n\x05\x61lias\x18\x01 \x01(\t\x12\n\n\x02id\x18\x02 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x03 \x01(\t\x12\x11\n\tmemory_gb\x18\x04 \x01(\r\x12\x16\n\x0eprice_per_hour\x18\x05 \x01(\x01\x12\x1b\n\x13spot_price_per_hour\x18\x06 \x01(\x01\x12,\n\x05stock\x18\x07 \x01(\x0e\x32\x1d.pyfleet.provider.v1.GpuStock\"\x82\x01\n\x07JobSpec\x12\x10\n\x08\x65ndpoint\x18\x01 \x01(\t\x12%\n\x05input\x18\x02 \x01(\x0b\x32\x16.google.protobuf.Value\x12*\n\x07timeout\x18\x03 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x12\n\nrequest_id\x18\x04 \x01(\t\"\x92\x02\n\x03Job\x12\n\n\x02id\x18\x01 \x01(\t\x12\x10\n\x08\x65ndpoint\x18\x02 \x01(\t\x12.\n\x06status\x18\x03 \x01(\x0e\x32\x1e.pyfleet.provider.v1.JobStatus\x12%\n\x05input\x18\x04 \x01(\x0b\x32\x16.google.protobuf.Value\x12&\n\x06output\x18\x05 \x01(\x0b\x32\x16.google.protobuf.Value\x12\r\n\x05\x65rror\x18\x06 \x01(\t\x12.\n\ncreated_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x66inished_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x18\n\x16GetCapabilitiesRequest\"q\n\x17GetCapabilitiesResponse\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\t\x12\x37\n\x0c\x63\x61pabilities\x18\x03 \x01(\x0b\x32!.pyfleet.provider.v1.Capabilities\"R\n\x0cSpawnRequest\x12.\n\x04spec\x18\x01 \x01(\x0b\x32 .pyfleet.provider.v1.MachineSpec\x12\x12\n\nrequest_id\x18\x02 \x01(\t\">\n\rSpawnResponse\x12-\n\x07machine\x18\x01 \x01(\x0b\x32\x1c.pyfleet.provider.v1.Machine\"\x18\n\nGetRequest\x12\n\n\x02id\x18\x01 \x01(\t\"<\n\x0bGetResponse\x12-\n\x07machine\x18\x01 \x01(\x0b\x32\x1c.pyfleet.provider.v1.Machine\"\x96\x01\n\x0bListRequest\x12<\n\x06labels\x18\x01 \x03(\x0b\x32,.pyfleet.provider.v1.ListRequest.LabelsEntry\x12\x1a\n\x12include_terminated\x18\x02 \x01(\x08\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\">\n\x0cListResponse\x12.\n\x08machines\x18\x01 \x03(\x0b\x32\x1c.pyfleet.provider.v1.Machine\"\x19\n\x0bStopRequest\x12\n\n\x02id\x18\x01 \x01(\t\"=\n\x0cStopResponse\x12-\n\x07machine\x18\x01 \x01(\x0b\x32\x1c.pyfleet.provider.v1.Machine\"\x1a\n\x0cStartRequest\x12\n\n\x02id\x18\x01 \x01(\t\">\n\rStartResponse\x12-\n\x07machine\x18\x01 \x01(\x0b\x32\x1c.pyfleet.provider.v1.Machine\"\x1e\n\x10TerminateRequest\x12\n\n\x02id\x18\x01 \x01(\t\"B\n\x11TerminateResponse\x12-\n\x07machine\x18\x01 \x01(\x0b\x32\x1c.pyfleet.provider.v1.Machine\"\x15\n\x13ListGpuTypesRequest\"G\n\x14ListGpuTypesResponse\x12/\n\tgpu_types\x18\x01 \x03(\x0b\x32\x1c.pyfleet.provider.v1.GpuType\";\n\rRunJobRequest\x12*\n\x04spec\x18\x01 \x01(\x0b\x32\x1c.pyfleet.provider.v1.JobSpec\"7\n\x0eRunJobResponse\x12%\n\x03job\x18\x01 \x01(\x0b\x32\x18.pyfleet.provider.v1.Job\"\x1b\n\rGetJobRequest\x12\n\n\x02id\x18\x01 \x01(\t\"7\n\x0eGetJobResponse\x12%\n\x03job\x18\x01 \x01(\x0b\x32\x18.pyfleet.provider.v1.Job\"\x1e\n\x10\x43\x61ncelJobRequest\x12\n\n\x02id\x18\x01 \x01(\t\":\n\x11\x43\x61ncelJobResponse\x12%\n\x03job\x18\x01 \x01(\x0b\x32\x18.pyfleet.provider.v1.Job\"\x1e\n\x10StreamJobRequest\x12\n\n\x02id\x18\x01 \x01(\t\"o\n\x11StreamJobResponse\x12(\n\x06output\x18\x01 \x01(\x0b\x32\x16.google.protobuf.ValueH\x00\x12\'\n\x03job\x18\x02 \x01(\x0b\x32\x18.pyfleet.provider.v1.JobH\x00\x42\x07\n\x05\x65vent\"\x0e\n\x0cResetRequest\"\x0f\n\rResetResponse*X\n\tCloudType\x12\x1a\n\x16\x43LOUD_TYPE_UNSPECIFIED\x10\x00\x12\x15\n\x11\x43LOUD_TYPE_SECURE\x10\x01\x12\x18\n\x14\x43LOUD_TYPE_COMMUNITY\x10\x02*\xdf\x01\n\rMachineStatus\x12\x1e\n\x1aMACHINE_STATUS_UNSPECIFIED\x10\x00\x12\x1f\n\x1bMACHINE_STATUS_PROVISIONING\x10\x01\x12\x1a\n\x16MACHINE_STATUS_RUNNING\x10\x02\x12\x1b\n\x17MACHINE_STATUS_STOPPING\x10\x03\x12\x1a\n\x16MACHINE_STATUS_STOPPED\x10\x04\x12\x1d\n\x19MACHINE_STATUS_TERMINATED\x10\x05\x12\x19\n\x15MACHINE_STATUS_FAILED\x10\x06*v\n\x08GpuStock\x12\x19\n\x15GPU_STOCK_UNSPECIFIED\x10\x00\x12\x12\n\x0eGPU_STOCK_NONE\x10\x01\x12\x11\n\rGPU_STOCK_LOW\x10\x02\x12\x14\n\x10GPU_STOCK_MEDIUM\x10\x03\x12\x12\n\x0eGPU_STOCK_HIGH\x10\x04*\xbb\x01\n\tJobStatus\x12\x1a\n\x16JOB_STATUS_UNSPECIFIED\x10\x00\x12\x15\n\x11JOB_STATUS_QUEUED\x10\x01\x12\x16\n\x12JOB_STATUS_RUNNING\x10\x02\x12\x18\n\x14JOB_STATUS_COMPLETED\x10\x03\x12\x15\n\x11JOB_STATUS_FAILED\x10\x04\x12\x18\n\x14JOB_STATUS_CANCELLED\x10\x05\x12\x18\n\x14JOB_STATUS_TIMED_OUT\x10\x06\x32\x8d\t\n\x0fProviderService\x12q\n\x0fGetCapabilities\x12+.pyfleet.provider.v1.GetCapabilitiesRequest\x1a,.pyfleet.provider.v1.GetCapabilitiesResponse\"\x03\x90\x02\x01\x12N\n\x05Spawn\x12!.pyfleet.provider.v1.SpawnRequest\x1a\".pyfleet.provider.v1.SpawnResponse\x12M\n\x03Get\x12\x1f.pyfleet.provider.v1.GetRequest\x1a .pyfleet.provider.v1.GetResponse\"\x03\x90\x02\x01\x12P\n\x04List\x12 .pyfleet.provider.v1.ListRequest\x1a!.pyfleet.provider.v1.ListResponse\"\x03\x90\x02\x01\x12K\n\x04Stop\x12 .pyfleet.provider.v1.StopRequest\x1a!.pyfleet.provider.v1.StopResponse\x12N\n\x05Start\x12!.pyfleet.provider.v1.StartRequest\x1a\".pyfleet.provider.v1.StartResponse\x12Z\n\tTerminate\x12%.pyfleet.provider.v1.TerminateRequest\x1a&.pyfleet.provider.v1.TerminateResponse\x12h\n\x0cListGpuTypes\x12(.pyfleet.provider.v1.ListGpuTypesRequest\x1a).pyfleet.provider.v1.ListGpuTypesResponse\"\x03\x90\x02\x01\x12Q\n\x06RunJob\x12\".pyfleet.provider.v1.RunJobRequest\x1a#.pyfleet.provider.v1.RunJobResponse\x12V\n\x06GetJob\x12\".pyfleet.provider.v1.GetJobRequest\x1a#.pyfleet.provider.v1.GetJobResponse\"\x03\x90\x02\x01\x12Z\n\tCancelJob\x12%.pyfleet.provider.v1.CancelJobRequest\x1a&.pyfleet.provider.v1.CancelJobResponse\x12\\\n\tStreamJob\x12%.pyfleet.provider.v1.StreamJobRequest\x1a&.pyfleet.provider.v1.StreamJobResponse0\x01\x12N\n\x05Reset\x12!.pyfleet.provider.v1.ResetRequest\x1a\".pyfleet.provider.v1.ResetResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"pyfleet/provider/v1/provider.proto\x12\x13pyfleet.provider.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fpyfleet/provider/v1/types.proto\"\x18\n\x16GetCapabilitiesRequest\"q\n\x17GetCapabilitiesResponse\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\t\x12\x37\n\x0c\x63\x61pabilities\x18\x03 \x01(\x0b\x32!.pyfleet.provider.v1.Capabilities\"R\n\x0cSpawnRequest\x12.\n\x04spec\x18\x01 \x01(\x0b\x32 .pyfleet.provider.v1.MachineSpec\x12\x12\n\nrequest_id\x18\x02 \x01(\t\">\n\rSpawnResponse\x12-\n\x07machine\x18\x01 \x01(\x0b\x32\x1c.pyfleet.provider.v1.Machine\"\x18\n\nGetRequest\x12\n\n\x02id\x18\x01 \x01(\t\"<\n\x0bGetResponse\x12-\n\x07machine\x18\x01 \x01(\x0b\x32\x1c.pyfleet.provider.v1.Machine\"\x96\x01\n\x0bListRequest\x12<\n\x06labels\x18\x01 \x03(\x0b\x32,.pyfleet.provider.v1.ListRequest.LabelsEntry\x12\x1a\n\x12include_terminated\x18\x02 \x01(\x08\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\">\n\x0cListResponse\x12.\n\x08machines\x18\x01 \x03(\x0b\x32\x1c.pyfleet.provider.v1.Machine\"\x19\n\x0bStopRequest\x12\n\n\x02id\x18\x01 \x01(\t\"=\n\x0cStopResponse\x12-\n\x07machine\x18\x01 \x01(\x0b\x32\x1c.pyfleet.provider.v1.Machine\"\x1a\n\x0cStartRequest\x12\n\n\x02id\x18\x01 \x01(\t\">\n\rStartResponse\x12-\n\x07machine\x18\x01 \x01(\x0b\x32\x1c.pyfleet.provider.v1.Machine\"\x1e\n\x10TerminateRequest\x12\n\n\x02id\x18\x01 \x01(\t\"B\n\x11TerminateResponse\x12-\n\x07machine\x18\x01 \x01(\x0b\x32\x1c.pyfleet.provider.v1.Machine\"\x15\n\x13ListGpuTypesRequest\"G\n\x14ListGpuTypesResponse\x12/\n\tgpu_types\x18\x01 \x03(\x0b\x32\x1c.pyfleet.provider.v1.GpuType\";\n\rRunJobRequest\x12*\n\x04spec\x18\x01 \x01(\x0b\x32\x1c.pyfleet.provider.v1.JobSpec\"7\n\x0eRunJobResponse\x12%\n\x03job\x18\x01 \x01(\x0b\x32\x18.pyfleet.provider.v1.Job\"\x1b\n\rGetJobRequest\x12\n\n\x02id\x18\x01 \x01(\t\"7\n\x0eGetJobResponse\x12%\n\x03job\x18\x01 \x01(\x0b\x32\x18.pyfleet.provider.v1.Job\"\x1e\n\x10\x43\x61ncelJobRequest\x12\n\n\x02id\x18\x01 \x01(\t\":\n\x11\x43\x61ncelJobResponse\x12%\n\x03job\x18\x01 \x01(\x0b\x32\x18.pyfleet.provider.v1.Job\"\x1e\n\x10StreamJobRequest\x12\n\n\x02id\x18\x01 \x01(\t\"o\n\x11StreamJobResponse\x12(\n\x06output\x18\x01 \x01(\x0b\x32\x16.google.protobuf.ValueH\x00\x12\'\n\x03job\x18\x02 \x01(\x0b\x32\x18.pyfleet.provider.v1.JobH\x00\x42\x07\n\x05\x65vent\"\x0e\n\x0cResetRequest\"\x0f\n\rResetResponse2\x8d\t\n\x0fProviderService\x12q\n\x0fGetCapabilities\x12+.pyfleet.provider.v1.GetCapabilitiesRequest\x1a,.pyfleet.provider.v1.GetCapabilitiesResponse\"\x03\x90\x02\x01\x12N\n\x05Spawn\x12!.pyfleet.provider.v1.SpawnRequest\x1a\".pyfleet.provider.v1.SpawnResponse\x12M\n\x03Get\x12\x1f.pyfleet.provider.v1.GetRequest\x1a .pyfleet.provider.v1.GetResponse\"\x03\x90\x02\x01\x12P\n\x04List\x12 .pyfleet.provider.v1.ListRequest\x1a!.pyfleet.provider.v1.ListResponse\"\x03\x90\x02\x01\x12K\n\x04Stop\x12 .pyfleet.provider.v1.StopRequest\x1a!.pyfleet.provider.v1.StopResponse\x12N\n\x05Start\x12!.pyfleet.provider.v1.StartRequest\x1a\".pyfleet.provider.v1.StartResponse\x12Z\n\tTerminate\x12%.pyfleet.provider.v1.TerminateRequest\x1a&.pyfleet.provider.v1.TerminateResponse\x12h\n\x0cListGpuTypes\x12(.pyfleet.provider.v1.ListGpuTypesRequest\x1a).pyfleet.provider.v1.ListGpuTypesResponse\"\x03\x90\x02\x01\x12Q\n\x06RunJob\x12\".pyfleet.provider.v1.RunJobRequest\x1a#.pyfleet.provider.v1.RunJobResponse\x12V\n\x06GetJob\x12\".pyfleet.provider.v1.GetJobRequest\x1a#.pyfleet.provider.v1.GetJobResponse\"\x03\x90\x02\x01\x12Z\n\tCancelJob\x12%.pyfleet.provider.v1.CancelJobRequest\x1a&.pyfleet.provider.v1.CancelJobResponse\x12\\\n\tStreamJob\x12%.pyfleet.provider.v1.StreamJobRequest\x1a&.pyfleet.provider.v1.StreamJobResponse0\x01\x12N\n\x05Reset\x12!.pyfleet.provider.v1.ResetRequest\x1a\".pyfleet.provider.v1.ResetResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'pyfleet.provider.v1.provider_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_MACHINESPEC_ENVENTRY']._loaded_options = None
-  _globals['_MACHINESPEC_ENVENTRY']._serialized_options = b'8\001'
-  _globals['_MACHINESPEC_LABELSENTRY']._loaded_options = None
-  _globals['_MACHINESPEC_LABELSENTRY']._serialized_options = b'8\001'
-  _globals['_MACHINE_LABELSENTRY']._loaded_options = None
-  _globals['_MACHINE_LABELSENTRY']._serialized_options = b'8\001'
   _globals['_LISTREQUEST_LABELSENTRY']._loaded_options = None
   _globals['_LISTREQUEST_LABELSENTRY']._serialized_options = b'8\001'
   _globals['_PROVIDERSERVICE'].methods_by_name['GetCapabilities']._loaded_options = None
@@ -52,94 +45,60 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_PROVIDERSERVICE'].methods_by_name['ListGpuTypes']._serialized_options = b'\220\002\001'
   _globals['_PROVIDERSERVICE'].methods_by_name['GetJob']._loaded_options = None
   _globals['_PROVIDERSERVICE'].methods_by_name['GetJob']._serialized_options = b'\220\002\001'
-  _globals['_CLOUDTYPE']._serialized_start=3615
-  _globals['_CLOUDTYPE']._serialized_end=3703
-  _globals['_MACHINESTATUS']._serialized_start=3706
-  _globals['_MACHINESTATUS']._serialized_end=3929
-  _globals['_GPUSTOCK']._serialized_start=3931
-  _globals['_GPUSTOCK']._serialized_end=4049
-  _globals['_JOBSTATUS']._serialized_start=4052
-  _globals['_JOBSTATUS']._serialized_end=4239
-  _globals['_CAPABILITIES']._serialized_start=155
-  _globals['_CAPABILITIES']._serialized_end=310
-  _globals['_PORT']._serialized_start=312
-  _globals['_PORT']._serialized_end=350
-  _globals['_VOLUME']._serialized_start=352
-  _globals['_VOLUME']._serialized_end=409
-  _globals['_WORKERGROUP']._serialized_start=411
-  _globals['_WORKERGROUP']._serialized_end=505
-  _globals['_MACHINESPEC']._serialized_start=508
-  _globals['_MACHINESPEC']._serialized_end=1057
-  _globals['_MACHINESPEC_ENVENTRY']._serialized_start=968
-  _globals['_MACHINESPEC_ENVENTRY']._serialized_end=1010
-  _globals['_MACHINESPEC_LABELSENTRY']._serialized_start=1012
-  _globals['_MACHINESPEC_LABELSENTRY']._serialized_end=1057
-  _globals['_ENDPOINT']._serialized_start=1059
-  _globals['_ENDPOINT']._serialized_end=1149
-  _globals['_MACHINE']._serialized_start=1152
-  _globals['_MACHINE']._serialized_end=1578
-  _globals['_MACHINE_LABELSENTRY']._serialized_start=1012
-  _globals['_MACHINE_LABELSENTRY']._serialized_end=1057
-  _globals['_GPUTYPE']._serialized_start=1581
-  _globals['_GPUTYPE']._serialized_end=1757
-  _globals['_JOBSPEC']._serialized_start=1760
-  _globals['_JOBSPEC']._serialized_end=1890
-  _globals['_JOB']._serialized_start=1893
-  _globals['_JOB']._serialized_end=2167
-  _globals['_GETCAPABILITIESREQUEST']._serialized_start=2169
-  _globals['_GETCAPABILITIESREQUEST']._serialized_end=2193
-  _globals['_GETCAPABILITIESRESPONSE']._serialized_start=2195
-  _globals['_GETCAPABILITIESRESPONSE']._serialized_end=2308
-  _globals['_SPAWNREQUEST']._serialized_start=2310
-  _globals['_SPAWNREQUEST']._serialized_end=2392
-  _globals['_SPAWNRESPONSE']._serialized_start=2394
-  _globals['_SPAWNRESPONSE']._serialized_end=2456
-  _globals['_GETREQUEST']._serialized_start=2458
-  _globals['_GETREQUEST']._serialized_end=2482
-  _globals['_GETRESPONSE']._serialized_start=2484
-  _globals['_GETRESPONSE']._serialized_end=2544
-  _globals['_LISTREQUEST']._serialized_start=2547
-  _globals['_LISTREQUEST']._serialized_end=2697
-  _globals['_LISTREQUEST_LABELSENTRY']._serialized_start=1012
-  _globals['_LISTREQUEST_LABELSENTRY']._serialized_end=1057
-  _globals['_LISTRESPONSE']._serialized_start=2699
-  _globals['_LISTRESPONSE']._serialized_end=2761
-  _globals['_STOPREQUEST']._serialized_start=2763
-  _globals['_STOPREQUEST']._serialized_end=2788
-  _globals['_STOPRESPONSE']._serialized_start=2790
-  _globals['_STOPRESPONSE']._serialized_end=2851
-  _globals['_STARTREQUEST']._serialized_start=2853
-  _globals['_STARTREQUEST']._serialized_end=2879
-  _globals['_STARTRESPONSE']._serialized_start=2881
-  _globals['_STARTRESPONSE']._serialized_end=2943
-  _globals['_TERMINATEREQUEST']._serialized_start=2945
-  _globals['_TERMINATEREQUEST']._serialized_end=2975
-  _globals['_TERMINATERESPONSE']._serialized_start=2977
-  _globals['_TERMINATERESPONSE']._serialized_end=3043
-  _globals['_LISTGPUTYPESREQUEST']._serialized_start=3045
-  _globals['_LISTGPUTYPESREQUEST']._serialized_end=3066
-  _globals['_LISTGPUTYPESRESPONSE']._serialized_start=3068
-  _globals['_LISTGPUTYPESRESPONSE']._serialized_end=3139
-  _globals['_RUNJOBREQUEST']._serialized_start=3141
-  _globals['_RUNJOBREQUEST']._serialized_end=3200
-  _globals['_RUNJOBRESPONSE']._serialized_start=3202
-  _globals['_RUNJOBRESPONSE']._serialized_end=3257
-  _globals['_GETJOBREQUEST']._serialized_start=3259
-  _globals['_GETJOBREQUEST']._serialized_end=3286
-  _globals['_GETJOBRESPONSE']._serialized_start=3288
-  _globals['_GETJOBRESPONSE']._serialized_end=3343
-  _globals['_CANCELJOBREQUEST']._serialized_start=3345
-  _globals['_CANCELJOBREQUEST']._serialized_end=3375
-  _globals['_CANCELJOBRESPONSE']._serialized_start=3377
-  _globals['_CANCELJOBRESPONSE']._serialized_end=3435
-  _globals['_STREAMJOBREQUEST']._serialized_start=3437
-  _globals['_STREAMJOBREQUEST']._serialized_end=3467
-  _globals['_STREAMJOBRESPONSE']._serialized_start=3469
-  _globals['_STREAMJOBRESPONSE']._serialized_end=3580
-  _globals['_RESETREQUEST']._serialized_start=3582
-  _globals['_RESETREQUEST']._serialized_end=3596
-  _globals['_RESETRESPONSE']._serialized_start=3598
-  _globals['_RESETRESPONSE']._serialized_end=3613
-  _globals['_PROVIDERSERVICE']._serialized_start=4242
-  _globals['_PROVIDERSERVICE']._serialized_end=5407
+  _globals['_GETCAPABILITIESREQUEST']._serialized_start=122
+  _globals['_GETCAPABILITIESREQUEST']._serialized_end=146
+  _globals['_GETCAPABILITIESRESPONSE']._serialized_start=148
+  _globals['_GETCAPABILITIESRESPONSE']._serialized_end=261
+  _globals['_SPAWNREQUEST']._serialized_start=263
+  _globals['_SPAWNREQUEST']._serialized_end=345
+  _globals['_SPAWNRESPONSE']._serialized_start=347
+  _globals['_SPAWNRESPONSE']._serialized_end=409
+  _globals['_GETREQUEST']._serialized_start=411
+  _globals['_GETREQUEST']._serialized_end=435
+  _globals['_GETRESPONSE']._serialized_start=437
+  _globals['_GETRESPONSE']._serialized_end=497
+  _globals['_LISTREQUEST']._serialized_start=500
+  _globals['_LISTREQUEST']._serialized_end=650
+  _globals['_LISTREQUEST_LABELSENTRY']._serialized_start=605
+  _globals['_LISTREQUEST_LABELSENTRY']._serialized_end=650
+  _globals['_LISTRESPONSE']._serialized_start=652
+  _globals['_LISTRESPONSE']._serialized_end=714
+  _globals['_STOPREQUEST']._serialized_start=716
+  _globals['_STOPREQUEST']._serialized_end=741
+  _globals['_STOPRESPONSE']._serialized_start=743
+  _globals['_STOPRESPONSE']._serialized_end=804
+  _globals['_STARTREQUEST']._serialized_start=806
+  _globals['_STARTREQUEST']._serialized_end=832
+  _globals['_STARTRESPONSE']._serialized_start=834
+  _globals['_STARTRESPONSE']._serialized_end=896
+  _globals['_TERMINATEREQUEST']._serialized_start=898
+  _globals['_TERMINATEREQUEST']._serialized_end=928
+  _globals['_TERMINATERESPONSE']._serialized_start=930
+  _globals['_TERMINATERESPONSE']._serialized_end=996
+  _globals['_LISTGPUTYPESREQUEST']._serialized_start=998
+  _globals['_LISTGPUTYPESREQUEST']._serialized_end=1019
+  _globals['_LISTGPUTYPESRESPONSE']._serialized_start=1021
+  _globals['_LISTGPUTYPESRESPONSE']._serialized_end=1092
+  _globals['_RUNJOBREQUEST']._serialized_start=1094
+  _globals['_RUNJOBREQUEST']._serialized_end=1153
+  _globals['_RUNJOBRESPONSE']._serialized_start=1155
+  _globals['_RUNJOBRESPONSE']._serialized_end=1210
+  _globals['_GETJOBREQUEST']._serialized_start=1212
+  _globals['_GETJOBREQUEST']._serialized_end=1239
+  _globals['_GETJOBRESPONSE']._serialized_start=1241
+  _globals['_GETJOBRESPONSE']._serialized_end=1296
+  _globals['_CANCELJOBREQUEST']._serialized_start=1298
+  _globals['_CANCELJOBREQUEST']._serialized_end=1328
+  _globals['_CANCELJOBRESPONSE']._serialized_start=1330
+  _globals['_CANCELJOBRESPONSE']._serialized_end=1388
+  _globals['_STREAMJOBREQUEST']._serialized_start=1390
+  _globals['_STREAMJOBREQUEST']._serialized_end=1420
+  _globals['_STREAMJOBRESPONSE']._serialized_start=1422
+  _globals['_STREAMJOBRESPONSE']._serialized_end=1533
+  _globals['_RESETREQUEST']._serialized_start=1535
+  _globals['_RESETREQUEST']._serialized_end=1549
+  _globals['_RESETRESPONSE']._serialized_start=1551
+  _globals['_RESETRESPONSE']._serialized_end=1566
+  _globals['_PROVIDERSERVICE']._serialized_start=1569
+  _globals['_PROVIDERSERVICE']._serialized_end=2734
 # @@protoc_insertion_point(module_scope)

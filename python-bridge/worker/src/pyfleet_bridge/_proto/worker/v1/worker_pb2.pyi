@@ -1,5 +1,5 @@
-from pyfleet.pool.v1 import tool_pb2 as _tool_pb2
-from pyfleet.pool.v1 import variable_pb2 as _variable_pb2
+from pyfleet_bridge._proto.pool.v1 import tool_pb2 as _tool_pb2
+from pyfleet_bridge._proto.pool.v1 import variable_pb2 as _variable_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor

@@ -4,10 +4,10 @@
 
 import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
-import type { ToolSpec } from "../../pool/v1/tool_pb.js";
-import { file_pyfleet_pool_v1_tool } from "../../pool/v1/tool_pb.js";
-import type { TypedValue, Variable, VariableType } from "../../pool/v1/variable_pb.js";
-import { file_pyfleet_pool_v1_variable } from "../../pool/v1/variable_pb.js";
+import type { ToolSpec } from "@pyfleet/sdk/gen/pyfleet/pool/v1/tool_pb.js";
+import { file_pyfleet_pool_v1_tool } from "@pyfleet/sdk/gen/pyfleet/pool/v1/tool_pb.js";
+import type { TypedValue, Variable, VariableType } from "@pyfleet/sdk/gen/pyfleet/pool/v1/variable_pb.js";
+import { file_pyfleet_pool_v1_variable } from "@pyfleet/sdk/gen/pyfleet/pool/v1/variable_pb.js";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
