@@ -14,6 +14,9 @@ const steps = [
   { name: "buf lint", cmd: join(bin, "buf"), args: ["lint"] },
   { name: "generated code is fresh", cmd: process.execPath, args: [join(root, "scripts", "gen.mjs"), "--check"] },
   { name: "typecheck (tsc)", cmd: join(bin, "tsc"), args: ["--noEmit", "-p", "tsconfig.json"] },
+  // Dependencies point one way: any import cycle (type-only imports included) fails.
+  { name: "no import cycles (dpdm)", cmd: join(bin, "dpdm"), args: ["--no-tree", "--no-warning", "--no-progress", "--exit-code", "circular:1",
+    "server/src/**/*.ts", "sdk-ts/src/**/*.ts", "conformance/src/**/*.ts"] },
   { name: "vitest", cmd: join(bin, "vitest"), args: ["run", ...process.argv.slice(2)] },
   { name: "pytest", cmd: python, args: ["-m", "pytest", "python-bridge/tests"] },
 ];
@@ -38,7 +41,7 @@ for (const step of steps) {
 
 process.stdout.write("\n=== summary ===\n");
 for (const r of results) {
-  process.stdout.write(`${r.ok ? "pass" : "FAIL"}  ${r.name.padEnd(26)} ${r.seconds.toFixed(1)}s\n`);
+  process.stdout.write(`${r.ok ? "pass" : "FAIL"}  ${r.name.padEnd(28)} ${r.seconds.toFixed(1)}s\n`);
 }
 const failed = results.filter((r) => !r.ok);
 process.stdout.write(failed.length ? `\n${failed.length} of ${results.length} steps failed\n` : `\nall ${results.length} steps passed\n`);

@@ -15,47 +15,14 @@ import type { ToolSpec } from "./gen/pyfleet/pool/v1/tool_pb.js";
 import { PyfleetError, stoppedByCaller } from "./errors.js";
 import { Session, type SessionOptions } from "./session.js";
 import { valueToJson } from "./values.js";
+import type { CallInfo, CallOptions, CallResult, StreamSummary, ToolValue } from "./calls.js";
 
-/** A tool's return value: JSON, or bytes when the tool returned bytes. */
-export type ToolValue = JsonValue | Uint8Array;
+export type { CallInfo, CallOptions, CallResult, StreamSummary, ToolValue } from "./calls.js";
 
 /** Chunks the server may pack in one stream message (ExecuteStreamRequest.max_chunks_per_message). */
 const CHUNKS_PER_MESSAGE = 256;
 /** Calls sent in one ExecuteMany message, and answers the server may pack in one (max_answers_per_message). */
 const CALLS_PER_MESSAGE = 256;
-
-export interface CallOptions {
-  /** Run inside this session (an id or a Session). */
-  session?: string | Session;
-  /** Give up after this long; the deadline reaches Python. */
-  timeoutMs?: number;
-  /** Aborting cancels the call, in Python too. */
-  signal?: AbortSignal;
-  /** Safe to retry on another worker if its worker dies. */
-  idempotent?: boolean;
-  /** Keyword arguments passed to Python as bytes. */
-  binaryArgs?: Record<string, Uint8Array>;
-}
-
-export interface CallInfo {
-  workerId: string;
-  workerPid: number;
-  attempts: number;
-  queuedMs: number;
-  ranMs: number;
-}
-
-export interface CallResult {
-  value: ToolValue;
-  info: CallInfo;
-}
-
-export interface StreamSummary {
-  chunks: number;
-  /** The generator's return value. */
-  result: JsonValue;
-  info: CallInfo | undefined;
-}
 
 export interface ManyRequest {
   /** Your id for the call; echoed in its result. Default: its index as a string. */
@@ -103,7 +70,7 @@ export function infoFromProto(info: ProtoCallInfo | undefined): CallInfo {
   };
 }
 
-function sessionId(session: string | Session | undefined): string {
+function sessionId(session: string | { readonly id: string } | undefined): string {
   return typeof session === "string" ? session : session?.id ?? "";
 }
 

@@ -3,7 +3,7 @@ import type { Client } from "@connectrpc/connect";
 import type { JsonObject } from "@bufbuild/protobuf";
 import { Affinity, type PoolService, type Session as ProtoSession, VariableChange } from "./gen/pyfleet/pool/v1/pool_pb.js";
 import { PyfleetError, stoppedByCaller } from "./errors.js";
-import type { CallOptions, CallResult, PoolClient, StreamSummary, ToolValue } from "./pool.js";
+import type { CallOptions, CallResult, StreamSummary, ToolValue } from "./calls.js";
 import { toTypedValue, TYPES, type Variable, variableFromProto, type VariableTypeName, type VariableValue } from "./values.js";
 
 export type AffinityMode = "hint" | "strict_queue" | "strict_fail_fast";
@@ -62,6 +62,13 @@ function infoFromProto(s: ProtoSession): SessionInfo {
   };
 }
 
+/** The calls a session makes through its pool client (PoolClient). */
+export interface SessionHost {
+  execute(tool: string, args: JsonObject, options: CallOptions): Promise<ToolValue>;
+  call(tool: string, args: JsonObject, options: CallOptions): Promise<CallResult>;
+  stream(tool: string, args: JsonObject, options: CallOptions): AsyncGenerator<ToolValue, StreamSummary>;
+}
+
 /**
  * A session: calls pinned to one worker, and typed variables stored in the
  * server that Python tools read and write. Close it with `close()`, or let
@@ -74,7 +81,7 @@ export class Session implements AsyncDisposable {
 
   constructor(
     private readonly rpc: Client<typeof PoolService>,
-    private readonly pool: PoolClient,
+    private readonly pool: SessionHost,
     session: ProtoSession,
   ) {
     this.id = session.id;

@@ -2,5 +2,5 @@ export { defaults, poolDefaults } from "./defaults.js";
 export { type ConfigIssue, describeIssue, formatIssues, keyName } from "./issues.js";
 export { ConfigError, type LocatedIssue } from "./source.js";
 export { applyEnv, loadConfig, resolveConfig, validateConfig } from "./load.js";
-export { logLevels, serverConfigSchema, type LogLevel, type ServerConfig, type ServerConfigInput } from "./types.js";
+export { serverConfigSchema, type ServerConfig, type ServerConfigInput } from "./types.js";
 export { configJsonSchema, configJsonSchemaText } from "./schema.js";

@@ -1,11 +1,11 @@
 import { z } from "zod";
-import { computeConfigSchema } from "../compute/index.js";
-import { poolConfigSchema } from "../pool/index.js";
+// Leaf schema files, not the engine barrels: config must not pull in the engine.
+import { computeConfigSchema } from "../compute/config.js";
+import { logLevels } from "../log/levels.js";
+import { poolConfigSchema } from "../pool/config.js";
 import { defaults as d } from "./defaults.js";
 
 const int = (min: number) => z.number().int().min(min);
-
-export const logLevels = ["trace", "debug", "info", "warn", "error", "fatal", "silent"] as const;
 
 /** The server's configuration: YAML keys, types and defaults in one definition. */
 export const serverConfigSchema = z.object({
@@ -46,4 +46,3 @@ export const serverConfigSchema = z.object({
 
 export type ServerConfigInput = z.input<typeof serverConfigSchema>;
 export type ServerConfig = z.output<typeof serverConfigSchema>;
-export type LogLevel = ServerConfig["logLevel"];

@@ -1,5 +1,5 @@
 import { pino, type Logger } from "pino";
-import type { LogLevel } from "../config/index.js";
+import type { LogLevel } from "./levels.js";
 
 export type { Logger } from "pino";
 

@@ -4,7 +4,7 @@ import type { ExecuteManyRequest, ExecuteManyResponse } from "@pyfleet/sdk/gen/p
 import { PyfleetError } from "../errors.js";
 import type { PoolRegistry } from "../pool/index.js";
 import { type Answer, answersMessage, answerToProto } from "./many-answers.js";
-import { callOptions, domainSignal } from "./pool.js";
+import { callOptions, domainSignal } from "./call-options.js";
 import { durationMs } from "./validate.js";
 
 /** ExecuteManyRequest.max_answers_per_message is capped here, so a message stays small. */

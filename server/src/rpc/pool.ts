@@ -1,5 +1,5 @@
 import { create } from "@bufbuild/protobuf";
-import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
+import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import {
   CreateSessionResponseSchema,
   DeleteSessionResponseSchema,
@@ -19,11 +19,12 @@ import {
   WatchVariablesResponseSchema,
 } from "@pyfleet/sdk/gen/pyfleet/pool/v1/pool_pb";
 import { PyfleetError } from "../errors.js";
-import type { ExecuteOptions, PoolRegistry } from "../pool/index.js";
+import type { PoolRegistry } from "../pool/index.js";
+import { callOptions, domainSignal } from "./call-options.js";
 import { executeMany } from "./execute-many.js";
 import { affinityFromProto, callInfoToProto, eventToProto, resultToProto, sessionToProto, statsToProto, toValue } from "./pool-convert.js";
-import { requestIdKey, tenantKey } from "./context.js";
-import { durationMs, earliest, required, requiredMessage } from "./validate.js";
+import { tenantKey } from "./context.js";
+import { durationMs, required, requiredMessage } from "./validate.js";
 
 export interface PoolServiceOptions {
   /** Unanswered ExecuteMany requests read per stream before backpressure. */
@@ -35,50 +36,6 @@ const MAX_PAGE = 1000;
 const MAX_CHUNKS_PER_MESSAGE = 1024;
 const utf8 = new TextDecoder();
 const textOf = (json: Uint8Array) => utf8.decode(json);
-
-/**
- * The handler's signal as the pool understands it: aborted with a
- * PyfleetError saying whether the RPC's deadline passed or the client left.
- * `release()` once the calls it serves are over: connect aborts every
- * handler's signal when its RPC ends, and forwarding that would build an
- * error nobody reads (and, left attached, grow with an ExecuteMany stream).
- */
-export function domainSignal(signal: AbortSignal): { signal: AbortSignal; release(): void; cancel(message: string): void } {
-  const controller = new AbortController();
-  const forward = {
-    handleEvent() {
-      const deadline = signal.reason instanceof ConnectError && signal.reason.code === Code.DeadlineExceeded;
-      controller.abort(deadline
-        ? new PyfleetError("deadline_exceeded", "the call's deadline passed")
-        : new PyfleetError("canceled", "the client cancelled the call"));
-    },
-  };
-  if (signal.aborted) forward.handleEvent();
-  else signal.addEventListener("abort", forward, { once: true });
-  return {
-    signal: controller.signal,
-    release() {
-      signal.removeEventListener("abort", forward);
-    },
-    cancel(message: string) {
-      controller.abort(new PyfleetError("canceled", message));
-    },
-  };
-}
-
-/** Call options from the RPC: tenant, deadline, cancellation (`signal`, from domainSignal), request id. */
-export function callOptions(ctx: HandlerContext, fields: { sessionId: string; idempotent: boolean; binaryArgs: Record<string, Uint8Array> }, timeoutMs: number | undefined, signal: AbortSignal): ExecuteOptions {
-  const limit = earliest(ctx.timeoutMs(), timeoutMs);
-  return {
-    owner: ctx.values.get(tenantKey),
-    signal,
-    requestId: ctx.values.get(requestIdKey),
-    idempotent: fields.idempotent,
-    binaryArgs: fields.binaryArgs,
-    ...(fields.sessionId ? { sessionId: fields.sessionId } : {}),
-    ...(limit !== undefined ? { timeoutMs: limit } : {}),
-  };
-}
 
 /** Thin PoolService handlers over the pool engine. */
 export function poolService(pools: PoolRegistry, options: PoolServiceOptions): Partial<ServiceImpl<typeof PoolService>> {
