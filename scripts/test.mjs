@@ -14,6 +14,7 @@ const steps = [
   { name: "buf lint", cmd: join(bin, "buf"), args: ["lint"] },
   { name: "generated code is fresh", cmd: process.execPath, args: [join(root, "scripts", "gen.mjs"), "--check"] },
   { name: "typecheck (tsc)", cmd: join(bin, "tsc"), args: ["--noEmit", "-p", "tsconfig.json"] },
+  { name: "typecheck status page", cmd: join(bin, "tsc"), args: ["--noEmit", "-p", "server/ui/tsconfig.json"] },
   // Dependencies point one way: any import cycle (type-only imports included) fails.
   { name: "no import cycles (dpdm)", cmd: join(bin, "dpdm"), args: ["--no-tree", "--no-warning", "--no-progress", "--exit-code", "circular:1",
     "server/src/**/*.ts", "sdk-ts/src/**/*.ts", "conformance/src/**/*.ts"] },

@@ -26,6 +26,7 @@ import { observeInterceptor } from "./rpc/observe.js";
 import { poolService } from "./rpc/pool.js";
 import { registerReflection } from "./rpc/reflection.js";
 import { workerLinkService } from "./rpc/worker-link.js";
+import { serveUi } from "./ui/index.js";
 
 export interface PyfleetServer {
   /** The base URL, e.g. "http://127.0.0.1:8080". */
@@ -150,8 +151,9 @@ export async function createServer(input: ServerConfigInput = {}, options: Creat
         });
         return;
       }
+      if (serveUi(req, res)) return;
       res.writeHead(404, { "content-type": "text/plain" });
-      res.end("not found: pyfleet serves Connect/gRPC/gRPC-Web RPCs at /<package.Service>/<Method> and Prometheus metrics at /metrics\n");
+      res.end("not found: pyfleet serves Connect/gRPC/gRPC-Web RPCs at /<package.Service>/<Method>, Prometheus metrics at /metrics and a status page at /ui/\n");
     },
   });
 
