@@ -3,7 +3,8 @@ import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { isIP } from "node:net";
 import type { DescService } from "@bufbuild/protobuf";
-import type { ConnectRouter } from "@connectrpc/connect";
+import { type ConnectRouter, createServiceImplSpec, type ServiceImpl } from "@connectrpc/connect";
+import { compressionBrotli, compressionGzip } from "@connectrpc/connect-node";
 import { Health } from "@pyfleet/sdk/gen/grpc/health/v1/health_pb";
 import { ComputeService } from "@pyfleet/sdk/gen/pyfleet/compute/v1/compute_pb";
 import { PoolService } from "@pyfleet/sdk/gen/pyfleet/pool/v1/pool_pb";
@@ -14,6 +15,7 @@ import { resolveConfig, type ServerConfig, type ServerConfigInput } from "./conf
 import { HealthRegistry } from "./health/index.js";
 import { withCors } from "./http/cors.js";
 import { listen, type RequestHandler } from "./http/listener.js";
+import { createUnaryFront } from "./http/unary-front.js";
 import { createLogger, type Logger } from "./log/index.js";
 import { createMetrics } from "./metrics/index.js";
 import { defaultPython, LinkServer, Pool, PoolRegistry, resolvePoolConfig } from "./pool/index.js";
@@ -54,6 +56,11 @@ const SERVED: DescService[] = [Health, PoolService, ComputeService, WorkerLinkSe
 
 function isLoopback(host: string): boolean {
   return host === "localhost" || host === "::1" || (isIP(host) === 4 && host.startsWith("127."));
+}
+
+/** One service's implementation, for connect's router and for the unary front alike. */
+function served<T extends DescService>(service: T, impl: Partial<ServiceImpl<T>>) {
+  return { spec: createServiceImplSpec(service, impl), register: (router: ConnectRouter) => router.service(service, impl) };
 }
 
 /** Computes' worker groups, as the pools and worker tokens serve them. */
@@ -124,25 +131,35 @@ export async function createServer(input: ServerConfigInput = {}, options: Creat
     toolRunner: toolRunner(registry),
   });
 
+  // Each service's implementation is built once: connect-node serves its
+  // streams (and whatever the unary front declines), the front its unary calls.
+  const services = [
+    served(Health, healthService(health)),
+    served(PoolService, poolService(registry, { maxPipelined: config.maxPipelined })),
+    served(ComputeService, computeService(compute)),
+    served(WorkerLinkService, workerLinkService(registry, workerTokens, logger)),
+  ];
   const routes = (router: ConnectRouter) => {
-    router.service(Health, healthService(health));
-    router.service(PoolService, poolService(registry, { maxPipelined: config.maxPipelined }));
-    router.service(ComputeService, computeService(compute));
-    router.service(WorkerLinkService, workerLinkService(registry, workerTokens, logger));
+    for (const service of services) service.register(router);
     registerReflection(router, SERVED);
   };
   const shutdown = new AbortController();
   // connect-es links every in-flight request to this signal: many listeners is normal here.
   setMaxListeners(0, shutdown.signal);
-  const handler: RequestHandler = rpcRequestHandler({
-    routes,
-    onHandlerFailure: (rpc, error) => logger.error({ rpc, err: error }, "an RPC handler failed outside the protocol"),
+  const onHandlerFailure = (rpc: string, error: unknown) => logger.error({ rpc, err: error }, "an RPC handler failed outside the protocol");
+  const rpcOptions = {
     readMaxBytes: config.maxMessageBytes,
     writeMaxBytes: config.maxMessageBytes * 4,
     jsonOptions: { ignoreUnknownFields: false },
     shutdownSignal: shutdown.signal,
     // Outermost first: errorInterceptor turns every PyfleetError (auth's too) into a Connect error before observe counts it.
     interceptors: [observeInterceptor(logger, metrics), errorInterceptor, authInterceptor(apiKeySet(config.auth.apiKeys))],
+    onHandlerFailure,
+  };
+  const front = createUnaryFront({ ...rpcOptions, services: services.map((s) => s.spec), acceptCompression: [compressionGzip, compressionBrotli] });
+  const connectHandler: RequestHandler = rpcRequestHandler({
+    ...rpcOptions,
+    routes,
     fallback(req, res) {
       if (req.method === "GET" && req.url?.split("?")[0] === "/metrics") {
         void metrics.registry.metrics().then((body) => {
@@ -157,6 +174,9 @@ export async function createServer(input: ServerConfigInput = {}, options: Creat
     },
   });
 
+  const handler: RequestHandler = (req, res) => {
+    if (!front(req, res)) connectHandler(req, res);
+  };
   const listener = await listen({
     host,
     port: config.port,

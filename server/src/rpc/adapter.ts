@@ -3,6 +3,7 @@ import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import { Code, ConnectError, type ConnectRouter, type ConnectRouterOptions, createConnectRouter } from "@connectrpc/connect";
 import { compressionBrotli, compressionGzip, universalRequestFromNodeRequest, universalResponseToNodeResponse } from "@connectrpc/connect-node";
 import type { UniversalServerResponse } from "@connectrpc/connect/protocol";
+import { encodeGrpcMessage } from "../http/grpc-message.js";
 import { guardDecoding } from "./decode-guard.js";
 
 type NodeRequest = IncomingMessage | Http2ServerRequest;
@@ -41,13 +42,7 @@ export function rpcRequestHandler(options: RpcHandlerOptions): (req: NodeRequest
   };
 }
 
-/**
- * grpc-message with only the percent-encoding the gRPC spec requires (bytes
- * outside 0x20-0x7E, and "%"). connect-es encodes like encodeURIComponent,
- * and grpc-js clients decode with decodeURI, which leaves "%3A" and friends
- * in the message ("missing API key%3A send ..."); minimal encoding reads
- * right in every client.
- */
+/** Re-encodes a grpc-message connect-es wrote, minimally (see encodeGrpcMessage). */
 function minimalGrpcMessage(headers: Headers | undefined): void {
   const raw = headers?.get("grpc-message");
   if (!raw || !raw.includes("%")) return;
@@ -57,11 +52,7 @@ function minimalGrpcMessage(headers: Headers | undefined): void {
   } catch {
     return;
   }
-  let out = "";
-  for (const byte of Buffer.from(text, "utf8")) {
-    out += byte >= 0x20 && byte <= 0x7e && byte !== 0x25 ? String.fromCharCode(byte) : `%${byte.toString(16).toUpperCase().padStart(2, "0")}`;
-  }
-  headers!.set("grpc-message", out);
+  headers!.set("grpc-message", encodeGrpcMessage(text));
 }
 
 function withPlainGrpcMessage(uRes: UniversalServerResponse): UniversalServerResponse {

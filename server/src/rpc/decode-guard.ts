@@ -27,14 +27,24 @@ const FRAMINGS: Record<string, Framing> = {
 
 const COMPRESSED = 0b0000_0001;
 
+/** INVALID_ARGUMENT for a request message that is not valid protobuf binary. */
+export function malformedMessageError(desc: DescMessage, cause: unknown): ConnectError {
+  return new ConnectError(
+    `the request is not a valid ${desc.typeName} in protobuf binary (${(cause as Error).message}); check the client's message types and framing`,
+    Code.InvalidArgument,
+  );
+}
+
+/** INVALID_ARGUMENT for a message flagged compressed in a request that names no encoding. */
+export function compressedWithoutEncodingError(): ConnectError {
+  return new ConnectError("a message is flagged compressed but the request names no encoding; send grpc-encoding (gRPC) or connect-content-encoding (Connect) with it, or clear the flag", Code.InvalidArgument);
+}
+
 function checkMessage(desc: DescMessage, bytes: Uint8Array): void {
   try {
     fromBinary(desc, bytes);
   } catch (e) {
-    throw new ConnectError(
-      `the request is not a valid ${desc.typeName} in protobuf binary (${(e as Error).message}); check the client's message types and framing`,
-      Code.InvalidArgument,
-    );
+    throw malformedMessageError(desc, e);
   }
 }
 
@@ -87,7 +97,7 @@ async function* checkEnveloped(body: AsyncIterable<Uint8Array>, desc: DescMessag
       }
       // connect-es calls this INTERNAL; the client sent it, so it is the client's fault.
       if (flags & COMPRESSED && !encoded) {
-        throw new ConnectError("a message is flagged compressed but the request names no encoding; send grpc-encoding (gRPC) or connect-content-encoding (Connect) with it, or clear the flag", Code.InvalidArgument);
+        throw compressedWithoutEncodingError();
       }
       if (pending.length - offset < 5 + length) break;
       // Every uncompressed message is parsed by the handler, whatever its other flags say.
