@@ -1,6 +1,7 @@
 import http2 from "node:http2";
 import { gzipSync } from "node:zlib";
-import { create, toBinary } from "@bufbuild/protobuf";
+import { create, toBinary, toJson } from "@bufbuild/protobuf";
+import { type Value, ValueSchema } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, createClient, createServiceImplSpec, type HandlerContext, type Interceptor, type ServiceImpl } from "@connectrpc/connect";
 import { compressionBrotli, compressionGzip, createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
 import { ToolErrorSchema } from "@pyfleet/sdk/gen/pyfleet/pool/v1/error_pb";
@@ -18,15 +19,12 @@ import { toValue } from "../../src/rpc/pool-convert.js";
  */
 
 const READ_MAX = 16 * 1024;
+const json = (value: Value | undefined) => value && toJson(ValueSchema, value);
 const seen = { front: 0, fallback: 0, signals: [] as unknown[], requestIds: [] as string[], auth: [] as (string | null)[] };
-
-function argsOf(args: unknown): Record<string, unknown> {
-  return (args ?? {}) as Record<string, unknown>;
-}
 
 const impl: Partial<ServiceImpl<typeof PoolService>> = {
   async execute(req, ctx: HandlerContext) {
-    const args = req.args?.fields ?? {};
+    const args = req.args ?? {};
     if (req.tool === "fail") {
       const err = new ConnectError("the tool raised ValueError: bad", Code.FailedPrecondition);
       err.details.push({ desc: ToolErrorSchema, value: create(ToolErrorSchema, { type: "ValueError", message: "bad", traceback: "Traceback...", tool: "fail", workerId: "w1" }) });
@@ -38,8 +36,8 @@ const impl: Partial<ServiceImpl<typeof PoolService>> = {
       seen.signals.push(ctx.signal.reason);
       throw ctx.signal.reason;
     }
-    if (req.tool === "big") return create(ExecuteResponseSchema, { result: toValue({ text: "y".repeat(Number(args.size?.kind.value ?? 4096)) }) });
-    return create(ExecuteResponseSchema, { result: toValue(argsOf(req.args ? JSON.parse(JSON.stringify(Object.fromEntries(Object.entries(args).map(([k, v]) => [k, v.kind.value])))) : {})) });
+    if (req.tool === "big") return create(ExecuteResponseSchema, { result: toValue({ text: "y".repeat(Number(args.size ?? 4096)) }) });
+    return create(ExecuteResponseSchema, { result: toValue(args) });
   },
   async *executeStream(req) {
     yield { event: { case: "chunk", value: toValue(req.tool) } };
@@ -103,13 +101,13 @@ describe.each(Object.entries(transports))("the unary front over %s", (name, tran
     const front = seen.front;
     const fallback = seen.fallback;
 
-    const ok = await client.execute({ tool: "echo", args: { fields: { text: { kind: { case: "stringValue", value: "hi" } } } } }, { headers: { "x-request-id": "req-1", authorization: "Bearer k" } });
-    expect(ok.result?.kind).toEqual({ case: "structValue", value: expect.objectContaining({ fields: { text: expect.objectContaining({ kind: { case: "stringValue", value: "hi" } }) } }) });
+    const ok = await client.execute({ tool: "echo", args: { text: "hi", n: 2 } }, { headers: { "x-request-id": "req-1", authorization: "Bearer k" } });
+    expect(json(ok.result)).toEqual({ text: "hi", n: 2 });
     expect(seen.requestIds.at(-1)).toBe("req-1");
     expect(seen.auth.at(-1)).toBe("Bearer k");
 
-    const big = await client.execute({ tool: "big", args: { fields: { size: { kind: { case: "numberValue", value: 5000 } } } } });
-    expect((big.result?.kind.value as { fields: Record<string, { kind: { value: string } }> }).fields.text!.kind.value).toHaveLength(5000);
+    const big = await client.execute({ tool: "big", args: { size: 5000 } });
+    expect(json(big.result)).toEqual({ text: "y".repeat(5000) });
 
     const failed = await failure(client.execute({ tool: "fail" }));
     expect(failed.code).toBe(Code.FailedPrecondition);
@@ -135,13 +133,13 @@ describe.each(Object.entries(transports))("the unary front over %s", (name, tran
     await expect.poll(() => seen.signals.length, { timeout: 5_000 }).toBe(signals + 2);
     expect((seen.signals.at(-1) as ConnectError).code).toBe(Code.Canceled);
 
-    const tooBig = await failure(client.execute({ tool: "echo", args: { fields: { blob: { kind: { case: "stringValue", value: "x".repeat(READ_MAX * 2) } } } } }));
+    const tooBig = await failure(client.execute({ tool: "echo", args: { blob: "x".repeat(READ_MAX * 2) } }));
     expect(tooBig.code).toBe(Code.ResourceExhausted);
-    expect((await client.execute({ tool: "echo" })).result).toEqual(expect.objectContaining({ kind: { case: "structValue", value: expect.objectContaining({ fields: {} }) } }));
+    expect(json((await client.execute({ tool: "echo" })).result)).toEqual({});
 
     const chunks = [];
-    for await (const m of client.executeStream({ tool: "streamed" })) chunks.push(m.event.value);
-    expect(chunks).toEqual([expect.objectContaining({ kind: { case: "stringValue", value: "streamed" } })]);
+    for await (const m of client.executeStream({ tool: "streamed" })) if (m.event.case === "chunk") chunks.push(json(m.event.value));
+    expect(chunks).toEqual(["streamed"]);
 
     expect(seen.front - front).toBe(8);
     expect(seen.fallback - fallback).toBe(1);
