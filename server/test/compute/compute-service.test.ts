@@ -1,4 +1,5 @@
 import { Code, ConnectError } from "@connectrpc/connect";
+import { timestampMs } from "@bufbuild/protobuf/wkt";
 import { ComputeService, ComputeStatus } from "@pyfleet/sdk/gen/pyfleet/compute/v1/compute_pb";
 import { PoolService } from "@pyfleet/sdk/gen/pyfleet/pool/v1/pool_pb";
 import { JobStatus } from "@pyfleet/sdk/gen/pyfleet/provider/v1/types_pb";
@@ -42,7 +43,8 @@ describe.each(PROTOCOLS)("ComputeService over %s", (protocol) => {
 
     const { compute: spawned } = await compute.spawnCompute({ spec: { gpu: "h100", image: "img", clientRequestId: `r-${protocol}`, idleTtl: { seconds: 600n } } });
     expect(spawned?.status).toBe(ComputeStatus.READY);
-    expect(spawned?.idleExpiresAt).toBeDefined();
+    // The idle clock runs from the last activity: expiry = last active + the TTL.
+    expect(timestampMs(spawned!.idleExpiresAt!) - timestampMs(spawned!.lastActiveAt!)).toBe(600_000);
     const again = await compute.spawnCompute({ spec: { gpu: "h100", image: "img", clientRequestId: `r-${protocol}` } });
     expect(again.compute?.id).toBe(spawned!.id);
     const id = spawned!.id;
@@ -50,7 +52,9 @@ describe.each(PROTOCOLS)("ComputeService over %s", (protocol) => {
     for await (const w of compute.waitCompute({ id })) waited.push(w.compute!.status);
     expect(waited).toEqual([ComputeStatus.READY]);
     expect((await compute.listComputes({})).computes.map((c) => c.id)).toEqual([id]);
-    expect((await compute.touchCompute({ id })).compute?.lastActiveAt).toBeDefined();
+    const touched = (await compute.touchCompute({ id })).compute!;
+    expect(timestampMs(touched.lastActiveAt!)).toBeGreaterThanOrEqual(timestampMs(spawned!.lastActiveAt!));
+    expect(timestampMs(touched.idleExpiresAt!) - timestampMs(touched.lastActiveAt!)).toBe(600_000);
     expect((await compute.stopCompute({ id })).compute?.status).toBe(ComputeStatus.STOPPED);
     expect((await compute.startCompute({ id })).compute?.status).toBe(ComputeStatus.READY);
     expect((await compute.terminateCompute({ id })).compute?.status).toBe(ComputeStatus.TERMINATED);

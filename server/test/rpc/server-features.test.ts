@@ -1,4 +1,6 @@
 import { Writable } from "node:stream";
+import { toJson } from "@bufbuild/protobuf";
+import { ValueSchema } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { Health } from "@pyfleet/sdk/gen/grpc/health/v1/health_pb";
 import { PoolService } from "@pyfleet/sdk/gen/pyfleet/pool/v1/pool_pb";
@@ -96,7 +98,7 @@ describe("validation and limits", () => {
     const pool = clientFor(PoolService, server.url, "grpc");
     const error = await connectError(pool.execute({ tool: "echo", args: { blob: "x".repeat(200 * 1024) } }));
     expect(error.code).toBe(Code.ResourceExhausted);
-    expect((await pool.execute({ tool: "echo", args: { ok: true } })).result).toBeDefined();
+    expect(toJson(ValueSchema, (await pool.execute({ tool: "echo", args: { ok: true } })).result!)).toEqual({ ok: true });
   });
 
   it("rejects unknown JSON fields by name", async () => {
@@ -117,6 +119,7 @@ describe("deadlines and cancellation reach Python", () => {
     await server.ready();
     const pool = clientFor(PoolService, server.url, "grpc");
     const before = (await pool.execute({ tool: "pid" })).result?.kind.value;
+    expect(before).toEqual(expect.any(Number));
     const error = await connectError(pool.execute({ tool: "sleep", args: { seconds: 60 } }, { timeoutMs: 300 }));
     expect(error.code).toBe(Code.DeadlineExceeded);
     // One worker: this only runs once Python has stopped the sleep.
@@ -129,6 +132,7 @@ describe("deadlines and cancellation reach Python", () => {
     await server.ready();
     const pool = clientFor(PoolService, server.url, "connect");
     const before = (await pool.execute({ tool: "pid" })).result?.kind.value;
+    expect(before).toEqual(expect.any(Number));
     const abort = new AbortController();
     let read = 0;
     const error = await (async () => {
