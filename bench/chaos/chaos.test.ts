@@ -25,6 +25,9 @@ describe("chaos scenarios at test scale", { timeout: 120_000 }, () => {
   it("server.sigkill: nothing the server started outlives it; it restarts on the same port and data dir", async () => {
     const r = await run("server.sigkill");
     expect(r.counts.processes_started, explain(r)).toBeGreaterThanOrEqual(3);
+    // The watch list holds the pool's own Python workers and everything below the server.
+    expect(r.counts.pool_workers, explain(r)).toBe(2);
+    expect(r.counts.unwatched, explain(r)).toBe(0);
     expect(r.counts.alive_after_2s, explain(r)).toBe(0);
     expect(r.notes.some((n) => n.startsWith("restart:")), explain(r)).toBe(false);
   });
@@ -38,6 +41,9 @@ describe("chaos scenarios at test scale", { timeout: 120_000 }, () => {
     const r = await run("protocol.malformed");
     expect(r.counts.internal, explain(r)).toBe(0);
     expect(r.counts.hung, explain(r)).toBe(0);
+    // Every input that is not a valid message is refused; valid ones (made by chance) are counted apart.
+    expect(r.counts.ok_for_invalid, explain(r)).toBe(0);
+    expect(r.counts.refused! + r.counts.valid_messages!, explain(r)).toBe(r.counts.requests);
     expect(r.figure, explain(r)).toContain("up and serving");
   });
 

@@ -6,7 +6,7 @@ import { type Client, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
 import { codeName } from "@pyfleet/sdk";
 import { PoolService } from "@pyfleet/sdk/gen/pyfleet/pool/v1/pool_pb";
-import { isAlive } from "../../server/test/procs.js";
+import { isAlive, parentOf } from "../../server/test/procs.js";
 import { startChild } from "../lib.js";
 import { createServer, type PyfleetServer, type ServerConfigInput } from "../../server/src/index.js";
 
@@ -136,6 +136,29 @@ export function processesMentioning(needle: string): number[] {
     }
   }
   return pids;
+}
+
+/** Every live process below `root` in the process tree (children, their children, ...), from /proc. */
+export function descendants(root: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const ppid = parentOf(Number(entry));
+      children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)]);
+    } catch {
+      // gone
+    }
+  }
+  const out: number[] = [];
+  const walk = (pid: number) => {
+    for (const child of children.get(pid) ?? []) {
+      if (isAlive(child)) out.push(child);
+      walk(child);
+    }
+  };
+  walk(root);
+  return out;
 }
 
 /** The open sockets and files of a process, by kind, for leak reports. */

@@ -1,6 +1,6 @@
 import { type ClientHttp2Session, connect, constants } from "node:http2";
-import { create, toBinary, toJsonString } from "@bufbuild/protobuf";
-import { ExecuteRequestSchema } from "@pyfleet/sdk/gen/pyfleet/pool/v1/pool_pb";
+import { create, type DescMessage, fromBinary, fromJsonString, toBinary, toJsonString } from "@bufbuild/protobuf";
+import { ExecuteManyRequestSchema, ExecuteRequestSchema, ExecuteStreamRequestSchema } from "@pyfleet/sdk/gen/pyfleet/pool/v1/pool_pb";
 import { byScale, type ChaosOptions, type ChaosResult, poolClient, startServer } from "../lib.js";
 
 type Protocol = "connect" | "grpc" | "grpc-web";
@@ -138,6 +138,56 @@ function statusOf(protocol: Protocol, status: number, headers: Record<string, un
 }
 
 const INTERNAL = new Set(["13", "connect internal", "http 500", "http 502", "http 503"]);
+/** A call that went through: the status of a served request. */
+const OK = new Set(["0", "connect ok", "http 200"]);
+
+/** The content types each protocol accepts: whether the body is JSON. */
+const CONTENT_TYPES: Record<Protocol | "connect unary", Record<string, boolean>> = {
+  grpc: { "application/grpc": false, "application/grpc+proto": false, "application/grpc+json": true },
+  "grpc-web": { "application/grpc-web": false, "application/grpc-web+proto": false, "application/grpc-web+json": true },
+  connect: { "application/connect+proto": false, "application/connect+json": true },
+  "connect unary": { "application/proto": false, "application/json": true },
+};
+
+const INPUT: Record<string, DescMessage> = { Execute: ExecuteRequestSchema, ExecuteStream: ExecuteStreamRequestSchema, ExecuteMany: ExecuteManyRequestSchema };
+
+function decodes(schema: DescMessage, data: Buffer, json: boolean): boolean {
+  try {
+    if (json) fromJsonString(schema, data.toString("utf8"), { ignoreUnknownFields: false });
+    else fromBinary(schema, data);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Whether a "malformed" request is in fact a valid message for its method
+ * and protocol (a flipped byte can land in a string, random bytes can be
+ * well-formed protobuf, a truncation can cut nothing): the right content
+ * type (parameters aside), whole uncompressed envelopes where the protocol
+ * frames, as many messages as the method takes, each decoding strictly.
+ */
+export function isValidMessage(protocol: Protocol, req: RawRequest): boolean {
+  const method = req.path.slice(SERVICE.length + 1);
+  const schema = INPUT[method];
+  const type = (req.headers["content-type"] ?? "").split(";")[0]!.trim();
+  if (!schema) return false;
+  const enveloped = protocol !== "connect" || method !== "Execute";
+  const json = CONTENT_TYPES[enveloped ? protocol : "connect unary"][type];
+  if (json === undefined) return false;
+  if (!enveloped) return decodes(schema, req.body, json);
+  const messages: Buffer[] = [];
+  for (let offset = 0; offset < req.body.length;) {
+    if (offset + 5 > req.body.length || req.body[offset] !== 0) return false;
+    const end = offset + 5 + req.body.readUInt32BE(offset + 1);
+    if (end > req.body.length) return false;
+    messages.push(req.body.subarray(offset + 5, end));
+    offset = end;
+  }
+  if (method !== "ExecuteMany" && messages.length !== 1) return false;
+  return messages.every((m) => decodes(schema, m, json));
+}
 
 /**
  * Thousands of malformed requests per protocol, sent raw over HTTP/2 so
@@ -154,7 +204,13 @@ export async function malformedRequests(o: ChaosOptions): Promise<ChaosResult> {
   const r = rng(20261124);
   const byCode = new Map<string, number>();
   const internalSamples: string[] = [];
-  const counts = { requests: 0, answered: 0, internal: 0, hung: 0, session_resets: 0 };
+  // Every input is either refused (an error status for an input that is not a valid message), a valid
+  // message (whatever it was answered: the generator made a good one by chance), or an OK for an
+  // invalid input: accepted garbage, which fails the goal.
+  const counts = { requests: 0, answered: 0, refused: 0, valid_messages: 0, ok_for_invalid: 0, internal: 0, hung: 0, session_resets: 0 };
+  const validByCode = new Map<string, number>();
+  const acceptedByKind = new Map<string, number>();
+  const acceptedSamples: string[] = [];
   // Warm up so the baseline includes the server's steady state.
   for (let i = 0; i < 50; i++) await poolClient(url).execute({ tool: "echo" });
   const gc = (globalThis as { gc?: () => void }).gc;
@@ -231,6 +287,17 @@ export async function malformedRequests(o: ChaosOptions): Promise<ChaosResult> {
         if (checkpoints.has(counts.requests)) heapMb.push(retainedMb());
         if (code === "hung") counts.hung++;
         else counts.answered++;
+        if (isValidMessage(protocol, req)) {
+          counts.valid_messages++;
+          validByCode.set(`${protocol} ${code}`, (validByCode.get(`${protocol} ${code}`) ?? 0) + 1);
+        } else if (OK.has(code)) {
+          counts.ok_for_invalid++;
+          const kind = `${protocol} ${req.kind} ${req.path.slice(SERVICE.length + 1)}`;
+          acceptedByKind.set(kind, (acceptedByKind.get(kind) ?? 0) + 1);
+          if (acceptedSamples.length < 5) acceptedSamples.push(`${protocol} ${req.kind} ${req.path.slice(SERVICE.length + 1)}: ${req.body.subarray(0, 48).toString("hex")}`);
+        } else if (code !== "hung") {
+          counts.refused++;
+        }
         const key = process.env.CHAOS_BY_KIND ? `${protocol} ${req.kind} ${req.path.slice(SERVICE.length + 1)} ${code}` : `${protocol} ${code}`;
         byCode.set(key, (byCode.get(key) ?? 0) + 1);
         if (INTERNAL.has(code)) {
@@ -251,18 +318,24 @@ export async function malformedRequests(o: ChaosOptions): Promise<ChaosResult> {
   // but not grow with the request count after that.
   const heapGrowthMb = Math.round((heapMb[heapMb.length - 1]! - heapMb[1]!) * 10) / 10;
   const heapBounded = gc === undefined || heapGrowthMb < 4;
-  const notes = [`answers by protocol and code: ${JSON.stringify(Object.fromEntries([...byCode].sort()))}`];
+  const notes = [
+    `answers by protocol and code: ${JSON.stringify(Object.fromEntries([...byCode].sort()))}`,
+    `valid messages among the inputs, by answer: ${JSON.stringify(Object.fromEntries([...validByCode].sort()))}`,
+  ];
+  if (acceptedSamples.length > 0) {
+    notes.push(`OK for an input that is not a valid message, by kind: ${JSON.stringify(Object.fromEntries([...acceptedByKind].sort()))}; e.g. ${acceptedSamples.join("; ")}`);
+  }
   if (internalSamples.length > 0) notes.push(`INTERNAL for a client's fault, e.g. ${internalSamples.join("; ")}`);
   if (sessionEvents.size > 0) notes.push(`connection events: ${[...sessionEvents].slice(0, 5).join("; ")}`);
   if (counts.hung > 0) notes.push(`${counts.hung} requests got no answer within 10 s`);
   if (gc === undefined) notes.push("heap measured without a full collection (run with --expose-gc, as npm run chaos does)");
-  const met = probe && counts.internal === 0 && counts.hung === 0 && heapBounded;
+  const met = probe && counts.internal === 0 && counts.hung === 0 && counts.ok_for_invalid === 0 && heapBounded;
   return {
     id: "protocol.malformed",
     what: `${perProtocol} malformed requests per protocol (connect, grpc, grpc-web), 16 at a time on raw HTTP/2: random and bit-flipped bytes, truncated and lying length prefixes, bad envelope flags, trailing garbage, wrong content types, oversized messages, deeply nested and invalid JSON, unknown fields, wrong types`,
     counts: { ...counts, heap_start_mb: heapMb[0]!, heap_q1_mb: heapMb[1]!, heap_end_mb: heapMb[heapMb.length - 1]! },
-    figure: `${counts.answered}/${counts.requests} answered, ${counts.internal} INTERNAL, server ${probe ? "up and serving" : "DOWN"}; heap after a full collection ${heapMb.join(" → ")} MB (start, each quarter, end): ${heapGrowthMb >= 0 ? "+" : ""}${heapGrowthMb} MB after the first quarter`,
-    goal: "server up after; no INTERNAL for a client's fault; memory bounded (the heap left after a full collection grows < 4 MB from the end of the first quarter to the end)",
+    figure: `${counts.refused} of ${counts.requests - counts.valid_messages} malformed requests refused with an error status, ${counts.ok_for_invalid} answered OK, ${counts.hung} unanswered, ${counts.internal} INTERNAL (${counts.valid_messages} inputs were valid messages after all, answered as such); server ${probe ? "up and serving" : "DOWN"}; heap after a full collection ${heapMb.join(" → ")} MB (start, each quarter, end): ${heapGrowthMb >= 0 ? "+" : ""}${heapGrowthMb} MB after the first quarter`,
+    goal: "server up after; every input that is not a valid message refused with an error status (none OK, none unanswered), none INTERNAL; memory bounded (the heap left after a full collection grows < 4 MB from the end of the first quarter to the end)",
     met,
     notes,
   };

@@ -104,7 +104,8 @@ export async function saturation(o: ChaosOptions): Promise<ChaosResult> {
   const streamGrowthMb = (rssStreamPeak - rssStreamStart) / MB;
   // Bounded: what the server holds for the unread stream stops growing (the chunk window and HTTP/2 flow control hold the worker).
   const streamSecondHalfMb = (rssStreamEnd - rssStreamHalf) / MB;
-  const met = counts.resource_exhausted > 0 && rejectP50 < 50 && rejectP99 < 2 * servedP50 && counts.max_queue_depth <= queueMaxSize && counts.other_errors === 0
+  // The goal as stated: a refused client learns it sooner, even at the tail, than a typical served one.
+  const met = counts.resource_exhausted > 0 && rejectP50 < 50 && rejectP99 < servedP50 && counts.max_queue_depth <= queueMaxSize && counts.other_errors === 0
     && (rssPeak - rssBefore) / MB < 200 && streamSecondHalfMb < 16 && othersOk > 0 && othersFailed === 0;
   notes.push(`server RSS ${Math.round(rssBefore / MB)} MB before, peak ${Math.round(rssPeak / MB)} MB, ${Math.round(rssAfterLoad / MB)} MB after the load`);
   return {

@@ -8,8 +8,11 @@ import type { UniversalHandler, UniversalServerRequest } from "@connectrpc/conne
  * It is the client's fault, so pyfleet answers INVALID_ARGUMENT (as
  * connect-go does): request bodies are checked here, before the protocol
  * handler parses them. So are compressed flags on messages of a request
- * that names no encoding. Compressed messages and messages over the size limit
- * pass unchecked; the handler deals with those.
+ * that names no encoding, and flags no request may carry (only "compressed"
+ * is defined for a request's messages in gRPC, gRPC-Web and Connect; connect-es
+ * would run a message with other bits set as if they were clear). Compressed
+ * messages and messages over the size limit pass unchecked; the handler deals
+ * with those.
  * (It throws ConnectError, not PyfleetError: it runs below the handler,
  * where no interceptor maps errors and connect-es reads the code itself.)
  */
@@ -96,11 +99,13 @@ async function* checkEnveloped(body: AsyncIterable<Uint8Array>, desc: DescMessag
         break;
       }
       // connect-es calls this INTERNAL; the client sent it, so it is the client's fault.
+      if ((flags & ~COMPRESSED) !== 0) {
+        throw new ConnectError(`a message has envelope flags 0x${flags.toString(16).padStart(2, "0")}; a request's messages may set only 0x01 (compressed)`, Code.InvalidArgument);
+      }
       if (flags & COMPRESSED && !encoded) {
         throw compressedWithoutEncodingError();
       }
       if (pending.length - offset < 5 + length) break;
-      // Every uncompressed message is parsed by the handler, whatever its other flags say.
       if ((flags & COMPRESSED) === 0) checkMessage(desc, pending.subarray(offset + 5, offset + 5 + length));
       offset += 5 + length;
     }
