@@ -174,7 +174,7 @@ describe("prefetch", () => {
     // Answered while the slow call still runs, by the other worker (not by waiting the slow call out).
     const moved = await pool.call("echo", { moved: true });
     expect(moved.value).toEqual({ moved: true });
-    expect(moved.workerId).not.toBe(slowWorker);
+    expect(moved.info.workerId).not.toBe(slowWorker);
     await short;
     expect(pool.workerSummaries().find((w) => w.id === slowWorker)?.inFlight).toBe(1);
     void slow.catch(() => {});
