@@ -2,10 +2,14 @@ import { defineConfig } from "vitest/config";
 
 // Workspace packages resolve to their TypeScript sources in the repo.
 const conditions = ["pyfleet-source", "import", "module", "node", "default"];
+// Vitest hands the SSR conditions to Node as --conditions, for require() too:
+// "import" there makes CommonJS packages with an ESM export (pg -> pg-pool)
+// require() the ESM file. Node adds "import" or "require" itself.
+const nodeConditions = ["pyfleet-source", "node", "default"];
 
 export default defineConfig({
   resolve: { conditions },
-  ssr: { resolve: { conditions, externalConditions: ["pyfleet-source"] } },
+  ssr: { resolve: { conditions: nodeConditions, externalConditions: ["pyfleet-source"] } },
   test: {
     include: ["server/test/**/*.test.ts", "sdk-ts/test/**/*.test.ts", "conformance/test/**/*.test.ts", "bench/**/*.test.ts"],
     testTimeout: 30_000,

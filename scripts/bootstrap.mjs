@@ -4,7 +4,7 @@
 // before any dependency exists, so it uses nothing but Node itself.
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -123,6 +123,29 @@ function ensureVenv() {
   writeFileSync(stampFile, hashFiles(pyprojects) + pythonVersion(venvPython));
 }
 
+/**
+ * Tests (`--test`) run a real Postgres for the shared compute store: Debian's
+ * postgresql server package, installed here with apt-get when it is missing
+ * and this runs as root. Otherwise it says what is missing; the Postgres
+ * tests then fail with the same words.
+ */
+function ensurePostgres() {
+  const base = "/usr/lib/postgresql";
+  const installed = () => existsSync(base) && readdirSync(base).some((v) => existsSync(join(base, v, "bin", "initdb")));
+  if (process.env.PYFLEET_PG_BIN || installed()) return;
+  const fix = "install Debian's postgresql package (apt-get install postgresql) or set PYFLEET_PG_BIN to a dir with initdb and pg_ctl.";
+  if (process.getuid?.() !== 0 || spawnSync("apt-get", ["--version"], { stdio: "ignore" }).status !== 0) {
+    say(`warning: no Postgres server (${base}/*/bin/initdb); the Postgres store tests will fail. fix: ${fix}`);
+    return;
+  }
+  say("installing Debian's postgresql (the Postgres store tests run a real server)...");
+  const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
+  run("apt-get", ["update", "-q"], { env });
+  const r = run("apt-get", ["install", "-y", "-q", "--no-install-recommends", "postgresql"], { env });
+  if (r.status !== 0 || !installed()) say(`warning: apt-get could not install postgresql (see above); the Postgres store tests will fail. fix: ${fix}`);
+}
+
 checkNode();
 ensureNpmPackages();
 ensureVenv();
+if (process.argv.includes("--test")) ensurePostgres();

@@ -126,6 +126,7 @@ export async function createServer(input: ServerConfigInput = {}, options: Creat
   const compute = await createCompute(config.compute, {
     logger,
     dataDir: resolve(config.dataDir),
+    ...(config.store ? { store: config.store } : {}),
     python: defaultPython(),
     workerHost: workerGroupHost(registry, workerTokens, () => serverUrl),
     toolRunner: toolRunner(registry),

@@ -4,7 +4,7 @@ import { ComputeStatus } from "@pyfleet/sdk/gen/pyfleet/compute/v1/compute_pb";
 import { PyfleetError } from "../errors.js";
 import type { Logger } from "../log/index.js";
 import type { Provider } from "./provider.js";
-import type { ComputeRecord, ComputeStore, JobRecord } from "./store.js";
+import type { ComputeRecord, ComputeStore, JobRecord } from "./store/index.js";
 
 /** Lets computes run pyfleet workers that dial into this server and join a pool. */
 export interface WorkerGroupHost {
@@ -84,6 +84,11 @@ export class ComputeContext {
   readonly logger: Logger;
   readonly workerHost: WorkerGroupHost | undefined;
   closed = false;
+  /**
+   * Whether this server runs upkeep (reconcile, provider polling, idle sweep,
+   * reaper): always with SQLite; with Postgres, the one elected replica.
+   */
+  leading = false;
 
   constructor(readonly options: OrchestratorOptions) {
     for (const p of options.providers) this.providers.set(p.name, p);

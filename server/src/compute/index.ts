@@ -1,4 +1,3 @@
-import { join } from "node:path";
 import { PyfleetError } from "../errors.js";
 import type { Logger } from "../log/index.js";
 import type { ComputeConfig, ProviderConfig } from "./config.js";
@@ -8,7 +7,7 @@ import { LocalProvider, type ToolRunner } from "./providers/local.js";
 import { MockProvider } from "./providers/mock.js";
 import { RemoteProvider } from "./providers/remote.js";
 import { RunPodProvider } from "./providers/runpod/provider.js";
-import { ComputeStore } from "./store.js";
+import { openStore } from "./store/index.js";
 
 export { computeConfigSchema, providerConfigSchema, type ComputeConfig, type ComputeConfigInput, type ProviderConfig } from "./config.js";
 export { gpuCatalog, resolveGpu } from "./gpus.js";
@@ -18,12 +17,14 @@ export { LocalProvider, type ToolRunner } from "./providers/local.js";
 export { MockProvider } from "./providers/mock.js";
 export { RemoteProvider } from "./providers/remote.js";
 export { RunPodProvider } from "./providers/runpod/provider.js";
-export { ComputeStore, FINAL_STATUSES, type ComputeRecord, type JobRecord } from "./store.js";
+export { FINAL_STATUSES, openStore, PostgresStore, SqliteStore, type ComputeRecord, type ComputeStore, type JobRecord, type RemoteChange } from "./store/index.js";
 
 export interface ComputeDeps {
   logger: Logger;
-  /** The SQLite file lives here. */
+  /** The SQLite file lives here (the default store). */
   dataDir: string;
+  /** A postgres:// URL shared by replicas, or sqlite:FILE; default: SQLite in dataDir. */
+  store?: string;
   /** The Python local worker groups run with. */
   python: string;
   workerHost?: WorkerGroupHost;
@@ -50,14 +51,15 @@ export function createProvider(config: ProviderConfig, deps: ComputeDeps): Provi
   }
 }
 
-/** Opens the compute store in the data dir and the orchestrator over the configured providers. */
-export function createCompute(config: ComputeConfig, deps: ComputeDeps): Promise<Orchestrator> {
+/** Opens the compute store (SQLite in the data dir, or a shared Postgres) and the orchestrator over the configured providers. */
+export async function createCompute(config: ComputeConfig, deps: ComputeDeps): Promise<Orchestrator> {
   const names = config.providers.map((p) => p.name);
   const dup = names.find((n, i) => names.indexOf(n) !== i);
   if (dup) throw new PyfleetError("invalid_argument", `config: compute.providers: two providers are named "${dup}"`);
   const providers = config.providers.map((p) => createProvider(p, deps));
+  const store = await openStore(deps.store, deps);
   return Orchestrator.open({
-    store: new ComputeStore(join(deps.dataDir, "compute.sqlite")),
+    store,
     providers,
     defaultProvider: config.defaultProvider,
     logger: deps.logger,

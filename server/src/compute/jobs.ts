@@ -5,7 +5,7 @@ import { PyfleetError } from "../errors.js";
 import { newId } from "../ids.js";
 import type { ComputeContext, JobStreamEvent, RunJobInput } from "./context.js";
 import { toJsonValue } from "./providers/common.js";
-import type { JobRecord } from "./store.js";
+import type { JobRecord } from "./store/index.js";
 
 const JOB_DONE = new Set([JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED, JobStatus.TIMED_OUT]);
 
@@ -25,7 +25,7 @@ export class Jobs {
     if (!input.endpoint) throw new PyfleetError("invalid_argument", "endpoint is required");
     if (!(await provider.capabilities()).jobs) throw new PyfleetError("unimplemented", `provider "${providerName}" does not run jobs`);
     if (input.clientRequestId) {
-      const existing = ctx.store.jobByRequest(owner, input.clientRequestId);
+      const existing = await ctx.store.jobByRequest(owner, input.clientRequestId);
       if (existing) return existing;
     }
     const record: JobRecord = {
@@ -42,7 +42,8 @@ export class Jobs {
       createdAt: Date.now(),
       finishedAt: undefined,
     };
-    ctx.store.insertJob(record);
+    const stored = await ctx.store.createJob(record);
+    if (stored.id !== record.id) return stored;
     let job: Job;
     try {
       job = await provider.runJob({
@@ -56,32 +57,32 @@ export class Jobs {
       record.status = JobStatus.FAILED;
       record.error = e instanceof Error ? e.message : String(e);
       record.finishedAt = Date.now();
-      ctx.store.updateJob(record);
+      await ctx.store.updateJob(record);
       throw e;
     }
-    this.apply(record, job);
+    await this.apply(record, job);
     return record;
   }
 
   async get(owner: string, id: string): Promise<JobRecord> {
-    const record = this.owned(owner, id);
-    if (!JOB_DONE.has(record.status)) this.apply(record, await this.ctx.provider(record.provider).getJob(record.providerJobId));
+    const record = await this.owned(owner, id);
+    if (!JOB_DONE.has(record.status)) await this.apply(record, await this.ctx.provider(record.provider).getJob(record.providerJobId));
     return record;
   }
 
   async cancel(owner: string, id: string): Promise<JobRecord> {
-    const record = this.owned(owner, id);
-    if (!JOB_DONE.has(record.status)) this.apply(record, await this.ctx.provider(record.provider).cancelJob(record.providerJobId));
+    const record = await this.owned(owner, id);
+    if (!JOB_DONE.has(record.status)) await this.apply(record, await this.ctx.provider(record.provider).cancelJob(record.providerJobId));
     return record;
   }
 
   async *stream(owner: string, id: string, signal: AbortSignal): AsyncGenerator<JobStreamEvent> {
-    const record = this.owned(owner, id);
+    const record = await this.owned(owner, id);
     const provider = this.ctx.provider(record.provider);
     if (!(await provider.capabilities()).jobStreaming) throw new PyfleetError("unimplemented", `provider "${record.provider}" cannot stream jobs; poll GetJob instead`);
     for await (const event of provider.streamJob(record.providerJobId, signal)) {
       if ("job" in event) {
-        this.apply(record, event.job);
+        await this.apply(record, event.job);
         yield { job: record };
         return;
       }
@@ -89,18 +90,18 @@ export class Jobs {
     }
   }
 
-  private owned(owner: string, id: string): JobRecord {
-    const record = this.ctx.store.getJob(id);
+  private async owned(owner: string, id: string): Promise<JobRecord> {
+    const record = await this.ctx.store.getJob(id);
     if (!record || record.owner !== owner) throw new PyfleetError("not_found", `no job "${id}"`);
     return record;
   }
 
-  private apply(record: JobRecord, job: Job) {
+  private async apply(record: JobRecord, job: Job) {
     record.providerJobId = job.id || record.providerJobId;
     record.status = job.status;
     if (job.output) record.output = toJsonValue(job.output);
     record.error = job.error;
     if (JOB_DONE.has(job.status) && record.finishedAt === undefined) record.finishedAt = Date.now();
-    this.ctx.store.updateJob(record);
+    await this.ctx.store.updateJob(record);
   }
 }

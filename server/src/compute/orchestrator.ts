@@ -4,11 +4,11 @@ import { type ComputeSpec, ComputeStatus } from "@pyfleet/sdk/gen/pyfleet/comput
 import { type Capabilities, type GpuType, type Machine, MachineSpecSchema } from "@pyfleet/sdk/gen/pyfleet/provider/v1/types_pb";
 import { PyfleetError } from "../errors.js";
 import { newId } from "../ids.js";
-import { type ComputeChange, ComputeContext, type JobStreamEvent, type ListComputesFilter, type OrchestratorOptions, type RunJobInput, statusName } from "./context.js";
+import { type Budget, type ComputeChange, ComputeContext, type JobStreamEvent, type ListComputesFilter, type OrchestratorOptions, type RunJobInput, statusName } from "./context.js";
 import { resolveGpu } from "./gpus.js";
 import { Jobs } from "./jobs.js";
 import { COMPUTE_LABEL, MANAGED_LABEL, type Provider } from "./provider.js";
-import { type ComputeRecord, FINAL_STATUSES, type JobRecord } from "./store.js";
+import { type ComputeRecord, FINAL_STATUSES, type JobRecord } from "./store/index.js";
 import { Tracker } from "./tracking.js";
 import { Upkeep } from "./upkeep.js";
 
@@ -39,8 +39,6 @@ export class Orchestrator {
   private readonly tracker: Tracker;
   private readonly jobs: Jobs;
   private readonly upkeep: Upkeep;
-  /** Computes whose failed spawn is being retried now. */
-  private readonly respawning = new Set<string>();
   private unsubscribeHost: (() => void) | undefined;
 
   private constructor(options: OrchestratorOptions) {
@@ -57,9 +55,10 @@ export class Orchestrator {
       throw new PyfleetError("invalid_argument", `compute: defaultProvider "${options.defaultProvider}" is not a configured provider`);
     }
     const o = new Orchestrator(options);
-    await o.upkeep.reconcile();
+    // With SQLite this server leads at once and open() returns after its
+    // first reconcile; with Postgres, upkeep starts whenever it is elected.
+    await o.upkeep.start();
     o.unsubscribeHost = options.workerHost?.onChange((id) => o.tracker.wake(id));
-    o.upkeep.start();
     return o;
   }
 
@@ -80,8 +79,8 @@ export class Orchestrator {
     // same record (the provider dedupes by its id, so no second machine).
     let again: ComputeRecord | undefined;
     if (spec.clientRequestId) {
-      const existing = store.computeByRequest(owner, spec.clientRequestId);
-      if (existing && !(failedAtSpawn(existing) && !this.respawning.has(existing.id))) return existing;
+      const existing = await store.computeByRequest(owner, spec.clientRequestId);
+      if (existing && !failedAtSpawn(existing)) return existing;
       again = existing;
     }
     const caps = await provider.capabilities();
@@ -97,7 +96,7 @@ export class Orchestrator {
       adapter = spec.workers.adapter || poolAdapter;
     }
     const estimate = estimateCost(gpu, spec);
-    this.checkBudget(owner, estimate);
+    const admit = this.admitter(owner, estimate);
 
     const now = Date.now();
     const record: ComputeRecord = again ? { ...again, status: ComputeStatus.PENDING, statusMessage: "", updatedAt: now, lastActiveAt: now } : {
@@ -119,15 +118,14 @@ export class Orchestrator {
       idleTtlMs: spec.idleTtl ? Number(spec.idleTtl.seconds) * 1000 + Math.floor(spec.idleTtl.nanos / 1e6) : 0,
     };
     if (again) {
-      this.respawning.add(record.id);
-      store.updateCompute(record);
-    } else try {
-      store.insertCompute(record);
-    } catch (e) {
-      // Two spawns with one request id raced: the other one won.
-      const existing = spec.clientRequestId ? store.computeByRequest(owner, spec.clientRequestId) : undefined;
-      if (existing) return existing;
-      throw e;
+      admit?.((await store.liveComputes()).filter((c) => c.owner === owner));
+      // Only one retry (on any replica) wins the failed record back.
+      if (!(await store.updateComputeIf(record, ComputeStatus.FAILED))) return this.owned(owner, record.id);
+    } else {
+      // Atomic across replicas: a second spawn with this request id gets the
+      // first one's compute, and the budget counts every replica's spawns.
+      const stored = await store.createCompute(record, admit);
+      if (stored.id !== record.id) return stored;
     }
     tracker.announce(record, ComputeStatus.UNSPECIFIED);
 
@@ -158,11 +156,9 @@ export class Orchestrator {
       machine = await provider.spawn(machineSpec, record.id);
     } catch (e) {
       const err = e instanceof PyfleetError ? e : new PyfleetError("unavailable", `provider "${providerName}" failed: ${String(e)}`);
-      tracker.save(record, ComputeStatus.FAILED, `${SPAWN_FAILED}${err.message}`);
+      await tracker.save(record, ComputeStatus.FAILED, `${SPAWN_FAILED}${err.message}`);
       if (spec.workers) host?.revoke(record.id);
       throw err;
-    } finally {
-      this.respawning.delete(record.id);
     }
     await tracker.apply(record, machine);
     tracker.track(record.id);
@@ -171,22 +167,21 @@ export class Orchestrator {
 
   /** A compute of `owner`, refreshed from its provider when the record is over a second old. */
   async get(owner: string, id: string): Promise<ComputeRecord> {
-    const record = this.owned(owner, id);
+    const record = await this.owned(owner, id);
     if (!FINAL_STATUSES.has(record.status) && Date.now() - record.updatedAt > REFRESH_AFTER_MS) await this.tracker.refresh(record);
     return record;
   }
 
-  list(owner: string, filter: ListComputesFilter = {}): ComputeRecord[] {
+  async list(owner: string, filter: ListComputesFilter = {}): Promise<ComputeRecord[]> {
     const statuses = filter.statuses?.length ? new Set(filter.statuses) : undefined;
-    return this.ctx.store.allComputes().filter((c) =>
-      c.owner === owner
-      && (!filter.provider || c.provider === filter.provider)
+    return (await this.ctx.store.allComputes(owner)).filter((c) =>
+      (!filter.provider || c.provider === filter.provider)
       && (statuses ? statuses.has(c.status) : c.status !== ComputeStatus.TERMINATED)
       && Object.entries(filter.labels ?? {}).every(([k, v]) => c.spec.labels[k] === v));
   }
 
   async stop(owner: string, id: string): Promise<ComputeRecord> {
-    const record = this.owned(owner, id);
+    const record = await this.owned(owner, id);
     const provider = this.ctx.provider(record.provider);
     if (!(await provider.capabilities()).stopStart) throw new PyfleetError("unimplemented", `provider "${record.provider}" cannot stop machines; terminate instead`);
     if (record.status === ComputeStatus.STOPPED) return record;
@@ -197,7 +192,7 @@ export class Orchestrator {
   }
 
   async start(owner: string, id: string): Promise<ComputeRecord> {
-    const record = this.owned(owner, id);
+    const record = await this.owned(owner, id);
     const provider = this.ctx.provider(record.provider);
     if (!(await provider.capabilities()).stopStart) throw new PyfleetError("unimplemented", `provider "${record.provider}" cannot stop or start machines`);
     assertNotFinal(record, "start");
@@ -210,14 +205,14 @@ export class Orchestrator {
 
   /** Terminates the compute's machine (idempotent) and detaches its workers. */
   async terminate(owner: string, id: string, reason = "terminated on request"): Promise<ComputeRecord> {
-    return this.tracker.terminate(this.owned(owner, id), reason);
+    return this.tracker.terminate(await this.owned(owner, id), reason);
   }
 
-  touch(owner: string, id: string): ComputeRecord {
-    const record = this.owned(owner, id);
+  async touch(owner: string, id: string): Promise<ComputeRecord> {
+    const record = await this.owned(owner, id);
     assertNotFinal(record, "be touched");
     record.lastActiveAt = Date.now();
-    this.ctx.store.updateCompute(record);
+    await this.ctx.store.updateCompute(record);
     return record;
   }
 
@@ -269,7 +264,7 @@ export class Orchestrator {
     const changes = this.tracker.subscribe((change) => matches(change.compute), signal);
     try {
       if (includeInitial) {
-        for (const c of this.ctx.store.liveComputes()) if (matches(c)) yield { compute: c, previous: ComputeStatus.UNSPECIFIED };
+        for (const c of await this.ctx.store.liveComputes()) if (matches(c)) yield { compute: c, previous: ComputeStatus.UNSPECIFIED };
       }
       yield* changes;
     } finally {
@@ -325,28 +320,32 @@ export class Orchestrator {
     this.unsubscribeHost?.();
     this.tracker.wakeAll();
     await Promise.all([...this.ctx.providers.values()].map((p) => p.close?.()));
-    this.ctx.store.close();
+    await this.ctx.store.close();
   }
 
   // ---- checks ---------------------------------------------------------------------
 
-  private owned(owner: string, id: string): ComputeRecord {
-    const record = this.ctx.store.getCompute(id);
+  private async owned(owner: string, id: string): Promise<ComputeRecord> {
+    const record = await this.ctx.store.getCompute(id);
     if (!record || record.owner !== owner) throw new PyfleetError("not_found", `no compute "${id}"`);
     return record;
   }
 
-  private checkBudget(owner: string, addedCost: number) {
+  /** The budget check of one spawn, run by the store on the owner's live computes inside the spawn's transaction; undefined without a budget. */
+  private admitter(owner: string, addedCost: number): ((live: ComputeRecord[]) => void) | undefined {
     const budget = this.ctx.options.budgetFor?.(owner);
-    if (!budget) return;
-    const live = this.ctx.store.liveComputes().filter((c) => c.owner === owner && COSTLY(c.status));
-    if (budget.maxComputes !== undefined && live.length >= budget.maxComputes) {
-      throw new PyfleetError("resource_exhausted", `budget: ${owner || "this tenant"} already runs ${live.length} computes (maxComputes ${budget.maxComputes}); terminate one first`);
-    }
-    const cost = live.reduce((sum, c) => sum + c.costPerHour, 0);
-    if (budget.maxCostPerHour !== undefined && cost + addedCost > budget.maxCostPerHour) {
-      throw new PyfleetError("resource_exhausted", `budget: this compute would bring ${owner || "this tenant"} to $${(cost + addedCost).toFixed(2)}/hour (maxCostPerHour $${budget.maxCostPerHour}); use a smaller GPU or terminate a compute`);
-    }
+    if (!budget) return undefined;
+    return (all) => checkBudget(owner, budget, addedCost, all.filter((c) => COSTLY(c.status)));
+  }
+}
+
+function checkBudget(owner: string, budget: Budget, addedCost: number, live: ComputeRecord[]) {
+  if (budget.maxComputes !== undefined && live.length >= budget.maxComputes) {
+    throw new PyfleetError("resource_exhausted", `budget: ${owner || "this tenant"} already runs ${live.length} computes (maxComputes ${budget.maxComputes}); terminate one first`);
+  }
+  const cost = live.reduce((sum, c) => sum + c.costPerHour, 0);
+  if (budget.maxCostPerHour !== undefined && cost + addedCost > budget.maxCostPerHour) {
+    throw new PyfleetError("resource_exhausted", `budget: this compute would bring ${owner || "this tenant"} to $${(cost + addedCost).toFixed(2)}/hour (maxCostPerHour $${budget.maxCostPerHour}); use a smaller GPU or terminate a compute`);
   }
 }
 

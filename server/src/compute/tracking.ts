@@ -4,10 +4,17 @@ import { type Machine, MachineStatus } from "@pyfleet/sdk/gen/pyfleet/provider/v
 import { BoundedChannel } from "../channel.js";
 import { PyfleetError } from "../errors.js";
 import { type ComputeChange, type ComputeContext, statusName } from "./context.js";
-import type { ComputeRecord } from "./store.js";
+import { COMPUTE_LABEL } from "./provider.js";
+import type { ComputeRecord } from "./store/index.js";
 
 const TRANSITIONAL = new Set([ComputeStatus.PENDING, ComputeStatus.PROVISIONING, ComputeStatus.RUNNING, ComputeStatus.STOPPING, ComputeStatus.TERMINATING]);
 const WATCH_BACKLOG = 10_000;
+/**
+ * With a shared store, a PENDING compute without a machine may be another
+ * replica's spawn in flight; the upkeep leader treats it as interrupted only
+ * once it is this old (well past a provider's spawn call with its retries).
+ */
+export const PENDING_GRACE_MS = 120_000;
 
 function machineStatus(m: Machine): ComputeStatus {
   switch (m.status) {
@@ -63,17 +70,17 @@ export class Tracker {
     let status = machineStatus(machine);
     if (status === ComputeStatus.RUNNING && (await this.isReady(record))) status = ComputeStatus.READY;
     const message = status === ComputeStatus.READY || status === ComputeStatus.RUNNING ? "" : machine.message || record.statusMessage;
-    this.save(record, status, message);
+    await this.save(record, status, message);
   }
 
-  /** Saves a compute's new status and announces the change. */
-  save(record: ComputeRecord, status: ComputeStatus, message: string): void {
+  /** Saves a compute's new status and announces the change (to other replicas too, through the store). */
+  async save(record: ComputeRecord, status: ComputeStatus, message: string): Promise<void> {
     const previous = record.status;
     record.status = status;
     record.statusMessage = message;
     record.updatedAt = Date.now();
     if (status === ComputeStatus.READY && record.readyAt === undefined) record.readyAt = record.updatedAt;
-    this.ctx.store.updateCompute(record);
+    await this.ctx.store.updateCompute(record, previous !== status ? previous : undefined);
     if (previous !== status) this.announce(record, previous);
   }
 
@@ -108,38 +115,47 @@ export class Tracker {
       await this.apply(record, await this.ctx.provider(record.provider).get(record.providerId));
     } catch (e) {
       if (e instanceof PyfleetError && e.code === "not_found") {
-        this.save(record, ComputeStatus.TERMINATED, `the machine is gone at provider "${record.provider}"`);
+        await this.save(record, ComputeStatus.TERMINATED, `the machine is gone at provider "${record.provider}"`);
         return;
       }
       throw e;
     }
   }
 
-  /** Polls a compute until it settles (ready, stopped or gone); worker attachments wake it early. */
+  /**
+   * Polls a compute until it settles (ready, stopped or gone); worker
+   * attachments wake it early. Polling is upkeep: only the leader does it
+   * (replicas see its changes through the store).
+   */
   track(id: string): void {
     const ctx = this.ctx;
-    if (this.tracking.has(id) || ctx.closed) return;
+    if (this.tracking.has(id) || ctx.closed || !ctx.leading) return;
     this.tracking.add(id);
     void (async () => {
       try {
         for (;;) {
-          const record = ctx.store.getCompute(id);
-          if (!record || ctx.closed) return;
+          const record = await ctx.store.getCompute(id);
+          if (!record || ctx.closed || !ctx.leading) return;
           const settled = !TRANSITIONAL.has(record.status) && !(record.status === ComputeStatus.READY && record.spec.workers);
           if (settled) return;
           if (record.status === ComputeStatus.READY) {
             // A ready worker-group compute only needs re-checking when its workers change.
             await this.sleep(id, 0);
+          } else if (record.status === ComputeStatus.PENDING && !record.providerId) {
+            // Another replica's spawn in flight, or one whose server died: recovered once it is old.
+            if (Date.now() - record.updatedAt > PENDING_GRACE_MS) await this.recover(record);
+            else await this.sleep(id, ctx.options.pollIntervalMs);
+            continue;
           } else {
             await this.refresh(record);
-            const after = ctx.store.getCompute(id)!;
+            const after = (await ctx.store.getCompute(id))!;
             if (after.status === ComputeStatus.READY && !after.spec.workers) return;
             if (!TRANSITIONAL.has(after.status) && after.status !== ComputeStatus.READY) return;
             await this.sleep(id, ctx.options.pollIntervalMs);
           }
-          const latest = ctx.store.getCompute(id);
+          const latest = await ctx.store.getCompute(id);
           if (latest && latest.status === ComputeStatus.READY && latest.spec.workers && !(await this.isReady(latest))) {
-            this.save(latest, ComputeStatus.RUNNING, "its workers detached");
+            await this.save(latest, ComputeStatus.RUNNING, "its workers detached");
           }
         }
       } catch (e) {
@@ -154,7 +170,7 @@ export class Tracker {
   wake(id: string): void {
     const waker = this.wakers.get(id);
     if (waker) waker();
-    else if (this.ctx.store.getCompute(id)) this.track(id);
+    else void this.ctx.store.getCompute(id).then((c) => c && this.track(id), () => {});
   }
 
   /** Ends every wait (at close). */
@@ -169,22 +185,47 @@ export class Tracker {
     if (record.spec.workers) this.ctx.workerHost?.revoke(record.id);
     if (!record.providerId) {
       // It never got a machine (failed or pending spawn): nothing is billed.
-      this.save(record, ComputeStatus.TERMINATED, reason);
+      await this.save(record, ComputeStatus.TERMINATED, reason);
       return record;
     }
-    this.save(record, ComputeStatus.TERMINATING, reason);
+    await this.save(record, ComputeStatus.TERMINATING, reason);
     try {
       const machine = await provider.terminate(record.providerId);
       await this.apply(record, machine);
     } catch (e) {
       if (!(e instanceof PyfleetError && e.code === "not_found")) {
-        this.save(record, ComputeStatus.TERMINATING, `terminate failed, retrying later: ${e instanceof Error ? e.message : String(e)}`);
+        await this.save(record, ComputeStatus.TERMINATING, `terminate failed, retrying later: ${e instanceof Error ? e.message : String(e)}`);
         this.track(record.id);
         throw e;
       }
     }
-    this.save(record, ComputeStatus.TERMINATED, reason);
+    await this.save(record, ComputeStatus.TERMINATED, reason);
     return record;
+  }
+
+  /** Checks one live compute against its provider: finds the machine of an interrupted spawn, or refreshes it. */
+  async recover(record: ComputeRecord): Promise<void> {
+    const { providers, logger } = this.ctx;
+    const provider = providers.get(record.provider);
+    if (!provider) {
+      logger.warn({ compute: record.id, provider: record.provider }, `compute ${record.id} is on provider "${record.provider}", which is no longer configured`);
+      return;
+    }
+    try {
+      if (record.status === ComputeStatus.PENDING || !record.providerId) {
+        const found = (await provider.list({ labels: { [COMPUTE_LABEL]: record.id }, includeTerminated: true }))[0];
+        if (found) {
+          await this.apply(record, found);
+          logger.warn({ compute: record.id, machine: found.id }, `recovered compute ${record.id}: its spawn was interrupted, the provider has machine ${found.id}`);
+        } else {
+          await this.save(record, ComputeStatus.FAILED, `the server stopped before provider "${record.provider}" answered the spawn, and the provider has no machine for it`);
+        }
+      } else {
+        await this.refresh(record);
+      }
+    } catch (e) {
+      logger.warn({ compute: record.id, err: e instanceof Error ? e.message : e }, "could not reconcile a compute; it is retried on its next read");
+    }
   }
 
   private async isReady(record: ComputeRecord): Promise<boolean> {

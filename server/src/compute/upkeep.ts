@@ -1,64 +1,88 @@
 import { ComputeStatus } from "@pyfleet/sdk/gen/pyfleet/compute/v1/compute_pb";
 import { type Machine, MachineStatus } from "@pyfleet/sdk/gen/pyfleet/provider/v1/types_pb";
-import type { ComputeContext } from "./context.js";
+import type { ComputeChange, ComputeContext } from "./context.js";
 import { COMPUTE_LABEL, MANAGED_LABEL } from "./provider.js";
-import { FINAL_STATUSES } from "./store.js";
-import type { Tracker } from "./tracking.js";
+import { FINAL_STATUSES, type RemoteChange } from "./store/index.js";
+import { PENDING_GRACE_MS, type Tracker } from "./tracking.js";
 
 const errText = (e: unknown) => (e instanceof Error ? e.message : e);
 
 /**
- * The orchestrator's background work: at start, reconciling what the store
- * knows with the providers (a spawn interrupted by a crash is recovered or
- * failed); then, on timers, terminating computes idle past their TTL and
- * reaping labelled machines pyfleet has no live compute for.
+ * The orchestrator's background work, run only while this server leads
+ * (always with SQLite; with Postgres, the replica holding the upkeep lock,
+ * re-elected within seconds when it dies): when it starts leading,
+ * reconciling what the store knows with the providers (a spawn interrupted
+ * by a crash is recovered or failed); then, on timers, terminating computes
+ * idle past their TTL and reaping labelled machines pyfleet has no live
+ * compute for. It also relays other replicas' changes to this server's
+ * watchers, and takes over polling them when it leads.
  */
 export class Upkeep {
   private readonly timers: NodeJS.Timeout[] = [];
+  private readonly unsubscribe: (() => void)[] = [];
 
   constructor(
     private readonly ctx: ComputeContext,
     private readonly tracker: Tracker,
   ) {}
 
-  /** Starts the idle sweep and the reaper (which also runs once now). */
-  start(): void {
-    const { options, logger } = this.ctx;
+  /**
+   * Follows other replicas' changes, competes for leadership and starts the
+   * timers (which act only while leading). With a store nobody shares this
+   * server leads at once, and this resolves after its first reconcile.
+   */
+  async start(): Promise<void> {
+    const { options, store } = this.ctx;
+    this.unsubscribe.push(store.onRemoteChange((change) => void this.remoteChange(change)));
+    const firstTerm = new Promise<void>((resolve) => {
+      this.unsubscribe.push(store.onLeadership((leading) => void this.lead(leading).finally(resolve)));
+    });
+    if (!store.shared) await firstTerm;
     this.every(options.idleSweepMs, () => this.expireIdle());
-    if (options.reaperIntervalMs > 0) {
-      void this.reap().catch((e: unknown) => logger.warn({ err: e }, "reaper failed"));
-      this.every(options.reaperIntervalMs, () => this.reap());
-    }
+    if (options.reaperIntervalMs > 0) this.every(options.reaperIntervalMs, () => this.reap());
   }
 
   stop(): void {
     for (const t of this.timers) clearInterval(t);
+    for (const off of this.unsubscribe) off();
   }
 
-  /** At start: what the store knows, checked against the providers. */
+  /** Leadership came or went. */
+  private async lead(leading: boolean) {
+    const { ctx } = this;
+    ctx.leading = leading;
+    if (!leading || ctx.closed) return;
+    await this.reconcile();
+    if (ctx.options.reaperIntervalMs > 0) void this.reap().catch((e: unknown) => ctx.logger.warn({ err: errText(e) }, "reaper failed"));
+  }
+
+  /** Another replica changed a compute: tell this server's watchers, and poll it here when this server leads. */
+  private async remoteChange(change: RemoteChange) {
+    const { ctx } = this;
+    let record;
+    try {
+      record = await ctx.store.getCompute(change.computeId);
+    } catch (e) {
+      ctx.logger.warn({ compute: change.computeId, err: errText(e) }, "could not read a compute another replica changed");
+      return;
+    }
+    if (!record) return;
+    // The row may have moved on already; the event carries the status it announced.
+    ctx.events.emit("change", { compute: { ...record, status: change.status }, previous: change.previous } satisfies ComputeChange);
+    if (!FINAL_STATUSES.has(record.status)) this.tracker.track(record.id);
+  }
+
+  /** When elected (at start, with SQLite): what the store knows, checked against the providers. */
   async reconcile(): Promise<void> {
-    const { store, providers, logger } = this.ctx;
-    for (const record of store.liveComputes()) {
-      const provider = providers.get(record.provider);
-      if (!provider) {
-        logger.warn({ compute: record.id, provider: record.provider }, `compute ${record.id} is on provider "${record.provider}", which is no longer configured`);
+    const { store } = this.ctx;
+    for (const record of await store.liveComputes()) {
+      if (!this.ctx.leading || this.ctx.closed) return;
+      if (store.shared && record.status === ComputeStatus.PENDING && !record.providerId && Date.now() - record.updatedAt <= PENDING_GRACE_MS) {
+        // Maybe another replica's spawn in flight: tracking recovers it if it stays pending.
+        this.tracker.track(record.id);
         continue;
       }
-      try {
-        if (record.status === ComputeStatus.PENDING || !record.providerId) {
-          const found = (await provider.list({ labels: { [COMPUTE_LABEL]: record.id }, includeTerminated: true }))[0];
-          if (found) {
-            await this.tracker.apply(record, found);
-            logger.warn({ compute: record.id, machine: found.id }, `recovered compute ${record.id}: its spawn was interrupted, the provider has machine ${found.id}`);
-          } else {
-            this.tracker.save(record, ComputeStatus.FAILED, `the server stopped before provider "${record.provider}" answered the spawn, and the provider has no machine for it`);
-          }
-        } else {
-          await this.tracker.refresh(record);
-        }
-      } catch (e) {
-        logger.warn({ compute: record.id, err: errText(e) }, "could not reconcile a compute; it is retried on its next read");
-      }
+      await this.tracker.recover(record);
       if (!FINAL_STATUSES.has(record.status)) this.tracker.track(record.id);
     }
   }
@@ -69,6 +93,7 @@ export class Upkeep {
    */
   async reap(): Promise<number> {
     const { store, providers, logger } = this.ctx;
+    if (!this.ctx.leading) return 0;
     let reaped = 0;
     for (const provider of providers.values()) {
       let machines: Machine[];
@@ -80,7 +105,7 @@ export class Upkeep {
       }
       for (const machine of machines) {
         const computeId = machine.labels[COMPUTE_LABEL] ?? "";
-        const record = computeId ? store.getCompute(computeId) : undefined;
+        const record = computeId ? await store.getCompute(computeId) : undefined;
         if (machine.status === MachineStatus.TERMINATED) continue;
         if (record && !FINAL_STATUSES.has(record.status) && record.providerId === machine.id) continue;
         if (record && record.status === ComputeStatus.PENDING) continue;
@@ -97,8 +122,9 @@ export class Upkeep {
   }
 
   private async expireIdle() {
+    if (!this.ctx.leading) return;
     const now = Date.now();
-    for (const record of this.ctx.store.liveComputes()) {
+    for (const record of await this.ctx.store.liveComputes()) {
       if (!record.idleTtlMs || record.status === ComputeStatus.TERMINATING) continue;
       if (now - this.ctx.lastActive(record) <= record.idleTtlMs) continue;
       try {

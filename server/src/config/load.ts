@@ -43,7 +43,7 @@ const ENV_KEYS: [variable: string, path: string[]][] = [
 
 /**
  * Environment overrides, applied over the file:
- * PYFLEET_HOST, PYFLEET_PORT, PYFLEET_DATA_DIR, PYFLEET_LOG_LEVEL,
+ * PYFLEET_HOST, PYFLEET_PORT, PYFLEET_DATA_DIR, PYFLEET_STORE, PYFLEET_LOG_LEVEL,
  * PYFLEET_API_KEYS ("name:key,name:key"), PYFLEET_WORKER_TOKENS ("t1,t2"),
  * PYFLEET_CORS_ORIGINS ("https://a.example,https://b.example").
  */
@@ -56,6 +56,7 @@ export function applyEnv(input: Record<string, unknown>, env: NodeJS.ProcessEnv)
     out.port = port;
   }
   if (env.PYFLEET_DATA_DIR) out.dataDir = env.PYFLEET_DATA_DIR;
+  if (env.PYFLEET_STORE) out.store = env.PYFLEET_STORE;
   if (env.PYFLEET_LOG_LEVEL) out.logLevel = env.PYFLEET_LOG_LEVEL;
   const auth = { ...((out.auth as Record<string, unknown> | undefined) ?? {}) };
   if (env.PYFLEET_API_KEYS) {

@@ -14,6 +14,12 @@ export const serverConfigSchema = z.object({
   port: int(0).max(65_535).default(d.port),
   logLevel: z.enum(logLevels).default(d.logLevel),
   dataDir: z.string().min(1).default(d.dataDir),
+  /**
+   * Where computes, jobs and request ids live: a postgres:// URL that several
+   * servers (replicas) share, or sqlite:FILE. Default: SQLite in dataDir,
+   * for one server.
+   */
+  store: z.string().regex(/^(postgres(ql)?:\/\/|sqlite:)/, "must be a postgres://user@host:port/database URL or sqlite:FILE").optional(),
   shutdownGraceMs: int(0).default(d.shutdownGraceMs),
   idleTimeoutMs: int(1).default(d.idleTimeoutMs),
   maxMessageBytes: int(1024).default(d.maxMessageBytes),

@@ -1,7 +1,7 @@
 import { mkdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import { join, resolve } from "node:path";
-import { createProvider, MANAGED_LABEL, ComputeStore, type ProviderConfig } from "../compute/index.js";
+import { createProvider, MANAGED_LABEL, openStore, type ProviderConfig } from "../compute/index.js";
 import { ConfigError, loadConfig, type ServerConfig } from "../config/index.js";
 import { createLogger } from "../log/index.js";
 import { resolvePoolConfig, type PoolConfig } from "../pool/index.js";
@@ -127,10 +127,21 @@ async function checkDataDirAndStore(config: ServerConfig): Promise<Check[]> {
     return [{ name: "data dir", status: "fail", detail: `${dir} is not writable: ${(e as Error).message}`, fix }];
   }
   const checks: Check[] = [{ name: "data dir", status: "ok", detail: `${dir} is writable` }];
-  const file = join(dir, "compute.sqlite");
+  if (config.store?.startsWith("postgres")) {
+    // Never print the URL: it may carry a password.
+    try {
+      const store = await openStore(config.store, { dataDir: dir, logger: createLogger("silent") });
+      await store.close();
+      checks.push({ name: "store", status: "ok", detail: "Postgres answers and its schema is current" });
+    } catch (e) {
+      checks.push({ name: "store", status: "fail", detail: `Postgres (store) does not open: ${(e as Error).message}`, fix: "check the store URL (host, port, user, password, database) and that Postgres accepts connections from this machine" });
+    }
+    return checks;
+  }
+  const file = config.store?.startsWith("sqlite:") ? config.store.slice("sqlite:".length) : join(dir, "compute.sqlite");
   try {
-    const store = new ComputeStore(file);
-    store.close();
+    const store = await openStore(`sqlite:${file}`, { dataDir: dir, logger: createLogger("silent") });
+    await store.close();
     checks.push({ name: "store", status: "ok", detail: `${file} opens` });
   } catch (e) {
     checks.push({ name: "store", status: "fail", detail: `${file} does not open: ${(e as Error).message}`, fix: "another program may hold it, or it is not a pyfleet store: move it away (the server makes a new one)" });

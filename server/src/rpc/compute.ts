@@ -82,9 +82,9 @@ export function computeService(o: Orchestrator): Partial<ServiceImpl<typeof Comp
     async getCompute(req, ctx) {
       return create(GetComputeResponseSchema, { compute: compute(await o.get(owner(ctx), required(req.id, "id"))) });
     },
-    listComputes(req, ctx) {
+    async listComputes(req, ctx) {
       if (req.pageSize > MAX_PAGE) throw new PyfleetError("invalid_argument", `page_size must be at most ${MAX_PAGE} (got ${req.pageSize})`);
-      const all = o.list(owner(ctx), { provider: req.provider, statuses: req.statuses, labels: req.labels });
+      const all = await o.list(owner(ctx), { provider: req.provider, statuses: req.statuses, labels: req.labels });
       let start = 0;
       if (req.pageToken) {
         const after = Buffer.from(req.pageToken, "base64url").toString("utf8");
@@ -108,8 +108,8 @@ export function computeService(o: Orchestrator): Partial<ServiceImpl<typeof Comp
     async terminateCompute(req, ctx) {
       return create(TerminateComputeResponseSchema, { compute: compute(await o.terminate(owner(ctx), required(req.id, "id"))) });
     },
-    touchCompute(req, ctx) {
-      return create(TouchComputeResponseSchema, { compute: compute(o.touch(owner(ctx), required(req.id, "id"))) });
+    async touchCompute(req, ctx) {
+      return create(TouchComputeResponseSchema, { compute: compute(await o.touch(owner(ctx), required(req.id, "id"))) });
     },
     async *waitCompute(req, ctx) {
       const timeout = durationMs(req.timeout, "timeout");

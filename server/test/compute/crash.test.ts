@@ -2,7 +2,7 @@ import { join } from "node:path";
 import { ComputeStatus } from "@pyfleet/sdk/gen/pyfleet/compute/v1/compute_pb";
 import { execa } from "execa";
 import { describe, expect, it } from "vitest";
-import { type ComputeChange, ComputeStore, type Orchestrator, RunPodProvider } from "../../src/compute/index.js";
+import { type ComputeChange, type Orchestrator, RunPodProvider, SqliteStore } from "../../src/compute/index.js";
 import { FakeRunPod } from "./fake-runpod.js";
 import { openOrchestrator, tempDir } from "./helpers.js";
 
@@ -40,9 +40,9 @@ describe("a crash between the pending record and the provider's answer", () => {
     child.kill("SIGKILL");
     await child;
 
-    const store = new ComputeStore(join(dir, "compute.sqlite"));
-    const [pending] = store.liveComputes();
-    store.close();
+    const store = new SqliteStore(join(dir, "compute.sqlite"));
+    const [pending] = await store.liveComputes();
+    await store.close();
     expect(pending?.status).toBe(ComputeStatus.PENDING);
     expect(fake.livePods()).toHaveLength(1);
     const podId = fake.livePods()[0]!.id;
@@ -52,7 +52,7 @@ describe("a crash between the pending record and the provider's answer", () => {
       probePorts: false, retries: 2, minBackoffMs: 1, maxBackoffMs: 5, timeoutMs: 2_000, streamPollMs: 10,
     });
     const { o } = await openOrchestrator({ dir, providers: [provider], defaultProvider: "runpod", idleSweepMs: 50 });
-    const recovered = o.list("", { statuses: [] }).find((c) => c.id === pending!.id) ?? (await o.get("", pending!.id));
+    const recovered = (await o.list("", { statuses: [] })).find((c) => c.id === pending!.id) ?? (await o.get("", pending!.id));
     expect(recovered.providerId).toBe(podId);
     await statusReached(o, pending!.id, ComputeStatus.TERMINATED);
     const final = await o.get("", pending!.id);

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { type ComputeSpec, ComputeSpecSchema } from "@pyfleet/sdk/gen/pyfleet/compute/v1/compute_pb";
 import { onTestFinished } from "vitest";
-import { ComputeStore, MockProvider, Orchestrator, type OrchestratorOptionsForTests, type Provider } from "./exports.js";
+import { MockProvider, SqliteStore, Orchestrator, type OrchestratorOptionsForTests, type Provider } from "./exports.js";
 import { createLogger } from "../../src/log/index.js";
 
 export function tempDir(): string {
@@ -21,7 +21,7 @@ export function spec(init: MessageInitShape<typeof ComputeSpecSchema> = {}): Com
 export async function openOrchestrator(options: Partial<OrchestratorOptionsForTests> & { providers?: Provider[]; dir?: string } = {}) {
   const mock = new MockProvider();
   const dir = options.dir ?? tempDir();
-  const store = new ComputeStore(join(dir, "compute.sqlite"));
+  const store = new SqliteStore(join(dir, "compute.sqlite"));
   const o = await Orchestrator.open({
     store,
     providers: options.providers ?? [mock],

@@ -1,0 +1,338 @@
+import type { ComputeStatus } from "@pyfleet/sdk/gen/pyfleet/compute/v1/compute_pb";
+import pg from "pg";
+import { PyfleetError } from "../../errors.js";
+import { newId } from "../../ids.js";
+import type { Logger } from "../../log/index.js";
+import { MIGRATIONS } from "./migrations.js";
+import {
+  COMPUTE_COLUMNS, type ComputeRecord, type ComputeRow, FINAL_STATUSES, fromComputeRow, fromJobRow, JOB_COLUMNS, JOB_UPDATE_COLUMNS,
+  type JobRecord, type JobRow, toComputeRow, toJobRow,
+} from "./records.js";
+import type { ComputeStore, RemoteChange } from "./types.js";
+
+/** Advisory lock keys (two-int form): class 0x70796674 ("pyft"), then what is locked. */
+const LOCK_CLASS = 0x70796674;
+const MIGRATE_LOCK = 1;
+const UPKEEP_LOCK = 2;
+/** Per-owner spawn lock: the second key is hashtext(owner) within this class. */
+const OWNER_LOCK_CLASS = LOCK_CLASS + 1;
+const CHANNEL = "pyfleet_computes";
+const LIVE = `status NOT IN (${[...FINAL_STATUSES].join(", ")})`;
+const params = (n: number, from = 1) => Array.from({ length: n }, (_, i) => `$${i + from}`).join(", ");
+const INT8_OID = 20;
+
+/** BIGINT columns (ms timestamps) come back as numbers; they stay far below 2^53. */
+const types = {
+  getTypeParser: ((oid: number, format?: "text" | "binary") => (oid === INT8_OID ? Number : pg.types.getTypeParser(oid, format as "text"))) as pg.CustomTypesConfig["getTypeParser"],
+};
+
+export interface PostgresStoreOptions {
+  /** postgres://user:password@host:port/database */
+  url: string;
+  logger: Logger;
+  /** Connections in the pool. */
+  poolSize?: number;
+  /** How often leadership and the listening connection are checked. */
+  leaseCheckMs?: number;
+}
+
+/** Whether an error means Postgres is out of reach (retrying later may work) rather than a bad query. */
+function unreachable(e: unknown): boolean {
+  const code = (e as { code?: string }).code ?? "";
+  return /^(ECONN|ENOTFOUND|EAI_|ETIMEDOUT|EPIPE|EHOSTUNREACH)/.test(code) || code.startsWith("08") || code.startsWith("57P")
+    || /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|not queryable/i.test(String((e as Error).message));
+}
+
+function translate(e: unknown): Error {
+  if (e instanceof PyfleetError) return e;
+  if (unreachable(e)) {
+    return new PyfleetError("unavailable", `the compute store (Postgres) is unreachable: ${(e as Error).message}; retry shortly`, undefined, { cause: e });
+  }
+  return e instanceof Error ? e : new Error(String(e));
+}
+
+/**
+ * The shared store: Postgres, for several pyfleet servers (replicas) forming
+ * one fleet. Spawns of one owner serialize on a transaction-scoped advisory
+ * lock (request ids and budgets hold across replicas); status changes travel
+ * by NOTIFY; upkeep leadership is a session advisory lock held on one
+ * dedicated connection, so it is released the moment that replica's
+ * connection dies.
+ */
+export class PostgresStore implements ComputeStore {
+  readonly kind = "postgres";
+  readonly shared = true;
+  /** Names this replica in NOTIFY payloads so it skips its own changes. */
+  readonly replicaId = newId("rep");
+  private readonly pool: pg.Pool;
+  private readonly logger: Logger;
+  private readonly remoteListeners = new Set<(change: RemoteChange) => void>();
+  private readonly leaderListeners = new Set<(leading: boolean) => void>();
+  private session: pg.Client | undefined;
+  private leading = false;
+  private closed = false;
+  private timer: NodeJS.Timeout | undefined;
+  private checking = false;
+
+  private constructor(private readonly options: PostgresStoreOptions) {
+    this.logger = options.logger.child({ component: "store" });
+    this.pool = new pg.Pool({
+      connectionString: options.url,
+      max: options.poolSize ?? 10,
+      connectionTimeoutMillis: 5_000,
+      idleTimeoutMillis: 30_000,
+      types,
+    });
+    // An idle pooled connection that dies (Postgres restarted) is dropped by
+    // the pool; without this listener its error would end the process.
+    this.pool.on("error", (e) => this.logger.warn({ err: e.message }, "a pooled Postgres connection failed; it is replaced on next use"));
+  }
+
+  /** Connects, applies pending migrations, then starts listening and competing for upkeep. */
+  static async open(options: PostgresStoreOptions): Promise<PostgresStore> {
+    const store = new PostgresStore(options);
+    try {
+      await store.migrate();
+    } catch (e) {
+      await store.pool.end();
+      throw translate(e);
+    }
+    store.timer = setInterval(() => void store.check(), options.leaseCheckMs ?? 1_000);
+    store.timer.unref();
+    await store.check();
+    return store;
+  }
+
+  async createCompute(c: ComputeRecord, admit?: (live: ComputeRecord[]) => void): Promise<ComputeRecord> {
+    return this.transaction(async (client) => {
+      await client.query("SELECT pg_advisory_xact_lock($1, hashtext($2))", [OWNER_LOCK_CLASS, c.owner]);
+      if (c.clientRequestId) {
+        const existing = await client.query<ComputeRow>("SELECT * FROM computes WHERE owner = $1 AND client_request_id = $2", [c.owner, c.clientRequestId]);
+        if (existing.rows[0]) return fromComputeRow(existing.rows[0]);
+      }
+      if (admit) admit((await client.query<ComputeRow>(`SELECT * FROM computes WHERE owner = $1 AND ${LIVE} ORDER BY created_at, id`, [c.owner])).rows.map(fromComputeRow));
+      const row = toComputeRow(c);
+      await client.query(`INSERT INTO computes (${COMPUTE_COLUMNS.join(", ")}) VALUES (${params(COMPUTE_COLUMNS.length)})`, COMPUTE_COLUMNS.map((k) => row[k]));
+      await client.query("SELECT pg_notify($1, $2)", [CHANNEL, this.payload(c, 0)]);
+      return c;
+    });
+  }
+
+  async updateCompute(c: ComputeRecord, previous?: ComputeStatus): Promise<void> {
+    const row = toComputeRow(c);
+    const values: unknown[] = COMPUTE_COLUMNS.map((k) => row[k]);
+    const set = COMPUTE_COLUMNS.slice(1).map((k, i) => `${k} = $${i + 2}`).join(", ");
+    if (previous === undefined) {
+      await this.query(`UPDATE computes SET ${set} WHERE id = $1`, values);
+      return;
+    }
+    // One statement: the row and its notification commit together.
+    values.push(CHANNEL, this.payload(c, previous));
+    await this.query(`UPDATE computes SET ${set} WHERE id = $1 RETURNING pg_notify($${values.length - 1}, $${values.length})`, values);
+  }
+
+  async updateComputeIf(c: ComputeRecord, expected: ComputeStatus): Promise<boolean> {
+    const row = toComputeRow(c);
+    const values: unknown[] = [...COMPUTE_COLUMNS.map((k) => row[k]), expected];
+    const set = COMPUTE_COLUMNS.slice(1).map((k, i) => `${k} = $${i + 2}`).join(", ");
+    const result = await this.query(`UPDATE computes SET ${set} WHERE id = $1 AND status = $${values.length}`, values);
+    return result.rowCount === 1;
+  }
+
+  async getCompute(id: string): Promise<ComputeRecord | undefined> {
+    const row = (await this.query<ComputeRow>("SELECT * FROM computes WHERE id = $1", [id])).rows[0];
+    return row && fromComputeRow(row);
+  }
+
+  async computeByRequest(owner: string, clientRequestId: string): Promise<ComputeRecord | undefined> {
+    const row = (await this.query<ComputeRow>("SELECT * FROM computes WHERE owner = $1 AND client_request_id = $2", [owner, clientRequestId])).rows[0];
+    return row && fromComputeRow(row);
+  }
+
+  async allComputes(owner?: string): Promise<ComputeRecord[]> {
+    const result = owner === undefined
+      ? await this.query<ComputeRow>("SELECT * FROM computes ORDER BY created_at DESC, id DESC")
+      : await this.query<ComputeRow>("SELECT * FROM computes WHERE owner = $1 ORDER BY created_at DESC, id DESC", [owner]);
+    return result.rows.map(fromComputeRow);
+  }
+
+  async liveComputes(): Promise<ComputeRecord[]> {
+    return (await this.query<ComputeRow>(`SELECT * FROM computes WHERE ${LIVE} ORDER BY created_at, id`)).rows.map(fromComputeRow);
+  }
+
+  async createJob(j: JobRecord): Promise<JobRecord> {
+    const row = toJobRow(j);
+    // ON CONFLICT on the partial unique index: of two racing RunJobs with one
+    // request id, one inserts and both read back the winner.
+    const inserted = await this.query<JobRow>(
+      `INSERT INTO jobs (${JOB_COLUMNS.join(", ")}) VALUES (${params(JOB_COLUMNS.length)})
+       ON CONFLICT (owner, client_request_id) WHERE client_request_id <> '' DO NOTHING RETURNING *`,
+      JOB_COLUMNS.map((k) => row[k]));
+    if (inserted.rows[0]) return fromJobRow(inserted.rows[0]);
+    const existing = await this.jobByRequest(j.owner, j.clientRequestId);
+    if (!existing) throw new PyfleetError("aborted", `job request id "${j.clientRequestId}" raced with another request; retry`);
+    return existing;
+  }
+
+  async updateJob(j: JobRecord): Promise<void> {
+    const row = toJobRow(j);
+    await this.query(`UPDATE jobs SET ${JOB_UPDATE_COLUMNS.map((k, i) => `${k} = $${i + 2}`).join(", ")} WHERE id = $1`, [j.id, ...JOB_UPDATE_COLUMNS.map((k) => row[k])]);
+  }
+
+  async getJob(id: string): Promise<JobRecord | undefined> {
+    const row = (await this.query<JobRow>("SELECT * FROM jobs WHERE id = $1", [id])).rows[0];
+    return row && fromJobRow(row);
+  }
+
+  async jobByRequest(owner: string, clientRequestId: string): Promise<JobRecord | undefined> {
+    const row = (await this.query<JobRow>("SELECT * FROM jobs WHERE owner = $1 AND client_request_id = $2", [owner, clientRequestId])).rows[0];
+    return row && fromJobRow(row);
+  }
+
+  onRemoteChange(listener: (change: RemoteChange) => void): () => void {
+    this.remoteListeners.add(listener);
+    return () => this.remoteListeners.delete(listener);
+  }
+
+  onLeadership(listener: (leading: boolean) => void): () => void {
+    this.leaderListeners.add(listener);
+    if (this.leading) queueMicrotask(() => this.leaderListeners.has(listener) && listener(true));
+    return () => this.leaderListeners.delete(listener);
+  }
+
+  /** Whether this replica runs upkeep now. */
+  get isLeader(): boolean {
+    return this.leading;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.timer);
+    this.setLeading(false);
+    const session = this.session;
+    this.session = undefined;
+    await session?.end().catch(() => {});
+    await this.pool.end();
+  }
+
+  // ---- internals ----------------------------------------------------------------
+
+  private payload(c: ComputeRecord, previous: ComputeStatus): string {
+    return JSON.stringify({ o: this.replicaId, id: c.id, p: previous, s: c.status });
+  }
+
+  private async query<R extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values?: unknown[]): Promise<pg.QueryResult<R>> {
+    try {
+      return await this.pool.query<R>(text, values);
+    } catch (e) {
+      throw translate(e);
+    }
+  }
+
+  private async transaction<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    let client: pg.PoolClient;
+    try {
+      client = await this.pool.connect();
+    } catch (e) {
+      throw translate(e);
+    }
+    let broken: unknown;
+    try {
+      await client.query("BEGIN");
+      const out = await fn(client);
+      await client.query("COMMIT");
+      return out;
+    } catch (e) {
+      await client.query("ROLLBACK").catch((rollback: unknown) => {
+        broken = rollback;
+      });
+      throw translate(e);
+    } finally {
+      client.release(broken instanceof Error ? broken : undefined);
+    }
+  }
+
+  private async migrate() {
+    await this.transaction(async (client) => {
+      // Replicas starting together: one applies, the others wait here and then find nothing to do.
+      await client.query("SELECT pg_advisory_xact_lock($1, $2)", [LOCK_CLASS, MIGRATE_LOCK]);
+      await client.query("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied_at BIGINT NOT NULL)");
+      const applied = new Set((await client.query<{ version: number }>("SELECT version FROM schema_migrations")).rows.map((r) => r.version));
+      for (const m of MIGRATIONS) {
+        if (applied.has(m.version)) continue;
+        await client.query(m.postgres);
+        await client.query("INSERT INTO schema_migrations (version, description, applied_at) VALUES ($1, $2, $3)", [m.version, m.description, Date.now()]);
+        this.logger.info({ version: m.version }, `store: applied migration ${m.version} (${m.description})`);
+      }
+    });
+  }
+
+  /**
+   * Keeps the session connection (LISTEN + the upkeep lock) alive: reconnects
+   * it when it died, tries for leadership when not leading, and checks the
+   * connection when leading (a dead one means the lock is gone too).
+   */
+  private async check() {
+    if (this.checking || this.closed) return;
+    this.checking = true;
+    try {
+      if (!this.session) await this.connectSession();
+      const session = this.session;
+      if (!session) return;
+      if (this.leading) {
+        await session.query("SELECT 1");
+      } else {
+        const got = (await session.query<{ ok: boolean }>("SELECT pg_try_advisory_lock($1, $2) AS ok", [LOCK_CLASS, UPKEEP_LOCK])).rows[0]?.ok === true;
+        if (got && this.session === session && !this.closed) {
+          this.logger.info({ replica: this.replicaId }, "this replica runs upkeep now");
+          this.setLeading(true);
+        }
+      }
+    } catch (e) {
+      this.dropSession(e);
+    } finally {
+      this.checking = false;
+    }
+  }
+
+  private async connectSession() {
+    const client = new pg.Client({ connectionString: this.options.url, connectionTimeoutMillis: 3_000, query_timeout: 3_000, types });
+    client.on("error", (e) => this.dropSession(e, client));
+    client.on("notification", (n) => this.deliver(n.payload));
+    await client.connect();
+    await client.query(`LISTEN ${CHANNEL}`);
+    if (this.closed) {
+      await client.end();
+      return;
+    }
+    this.session = client;
+  }
+
+  private dropSession(e: unknown, which?: pg.Client) {
+    if (which && which !== this.session) return;
+    const session = this.session;
+    this.session = undefined;
+    if (this.leading) this.logger.warn({ err: e instanceof Error ? e.message : e }, "lost the Postgres session: this replica no longer runs upkeep");
+    this.setLeading(false);
+    void session?.end().catch(() => {});
+  }
+
+  private setLeading(leading: boolean) {
+    if (this.leading === leading) return;
+    this.leading = leading;
+    for (const l of this.leaderListeners) l(leading);
+  }
+
+  private deliver(payload: string | undefined) {
+    if (!payload) return;
+    let change: { o: string; id: string; p: number; s: number };
+    try {
+      change = JSON.parse(payload) as typeof change;
+    } catch {
+      return;
+    }
+    if (change.o === this.replicaId) return;
+    for (const l of this.remoteListeners) l({ computeId: change.id, previous: change.p, status: change.s });
+  }
+}
