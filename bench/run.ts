@@ -2,6 +2,7 @@
 // baseline in the same run; writes bench/results/latest.json and the results
 // table of docs/benchmarks.md.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { cliBenchmarks } from "./cases/cli.js";
 import { e2eBenchmarks } from "./cases/e2e.js";
 import { linkBenchmarks } from "./cases/link.js";
 import { sessionBenchmarks } from "./cases/sessions.js";
@@ -23,6 +24,7 @@ const groups: [string, (o: BenchOptions) => Promise<BenchResult[]>][] = [
   ["startup", startupBenchmarks],
   ["memory", memoryBenchmarks],
   ["sessions", sessionBenchmarks],
+  ["cli", cliBenchmarks],
 ];
 
 const started = performance.now();

@@ -1,5 +1,4 @@
 #!/usr/bin/env node
-import { fileURLToPath } from "node:url";
-import { runTs } from "../../scripts/run-ts.mjs";
-
-runTs(fileURLToPath(new URL("../src/cli.ts", import.meta.url)), process.argv.slice(2));
+// The `pyfleet-conformance` command: the compiled runner (`npm run build` makes dist/ in a
+// checkout; from source, run `node --conditions=pyfleet-source --import tsx conformance/src/cli.ts`).
+import "../dist/cli.js";

@@ -13,8 +13,10 @@ import { junitReport, jsonReport, loadSuites, parseSuite, type RunOptions, runSu
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const SUITES = join(ROOT, "conformance/suites");
-const CLI = join(ROOT, "conformance/bin/pyfleet-conformance.js");
-const PYFLEET = join(ROOT, "server/bin/pyfleet.js");
+// The commands from source (the bins run the compiled packages; the packaging test covers those).
+const SOURCE = ["--conditions=pyfleet-source", "--import", "tsx"];
+const CLI = join(ROOT, "conformance/src/cli.ts");
+const PYFLEET = join(ROOT, "server/src/cli/main.ts");
 const PYTHON = join(ROOT, ".venv/bin/python");
 const ALICE = "alice-key-0123456789abcdef";
 const BOB = "bob-key-0123456789abcdef00";
@@ -110,7 +112,7 @@ describe("built-in providers", () => {
   }, 60_000);
 
   it("local passes the provider suite, served by `pyfleet provider serve local`", async () => {
-    const url = await startChild(process.execPath, [PYFLEET, "provider", "serve", "local", "--port", "0"]);
+    const url = await startChild(process.execPath, [...SOURCE, PYFLEET, "provider", "serve", "local", "--port", "0"]);
     const summary = await runSuites(suites, { target: "provider", url, protocol: "grpc", parallel: 4 });
     expect(failures(summary)).toEqual([]);
     // Local computes have no spot market, no reset and no serverless jobs.
@@ -258,7 +260,7 @@ describe("the runner", () => {
     const served = await serveProvider(new WrongCodeProvider());
     onTestFinished(() => served.close());
     const dir = mkdtempSync(join(tmpdir(), "conformance-"));
-    const run = (args: string[]) => promisify(execFile)(process.execPath, [CLI, ...args]).then(
+    const run = (args: string[]) => promisify(execFile)(process.execPath, [...SOURCE, CLI, ...args]).then(
       (r) => ({ code: 0, stdout: r.stdout }),
       (e: { code: number; stdout: string }) => ({ code: e.code, stdout: e.stdout }),
     );

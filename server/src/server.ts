@@ -29,6 +29,7 @@ import { poolService } from "./rpc/pool.js";
 import { registerReflection } from "./rpc/reflection.js";
 import { workerLinkService } from "./rpc/worker-link.js";
 import { serveUi } from "./ui/index.js";
+import { SERVER_VERSION, VERSION_HEADER } from "./version.js";
 
 export interface PyfleetServer {
   /** The base URL, e.g. "http://127.0.0.1:8080". */
@@ -98,6 +99,14 @@ function toolRunner(pools: PoolRegistry): ToolRunner {
         if (event.kind === "chunk") yield event.value;
       }
     },
+  };
+}
+
+/** Every response states the server's version (clients pick wire features by it; `pyfleet --version` prints it). */
+function withVersionHeader(handler: RequestHandler): RequestHandler {
+  return (req, res) => {
+    res.setHeader(VERSION_HEADER, SERVER_VERSION);
+    handler(req, res);
   };
 }
 
@@ -181,7 +190,7 @@ export async function createServer(input: ServerConfigInput = {}, options: Creat
   const listener = await listen({
     host,
     port: config.port,
-    handler: withCors(config.cors, handler),
+    handler: withCors(config.cors, withVersionHeader(handler)),
     idleTimeoutMs: config.idleTimeoutMs,
     tls: config.tls && { cert: readFileSync(config.tls.certFile), key: readFileSync(config.tls.keyFile) },
   });

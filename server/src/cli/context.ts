@@ -1,6 +1,5 @@
-import { createClient, type PyfleetClient } from "@pyfleet/sdk/node";
+import type { PyfleetClient } from "@pyfleet/sdk/node";
 import type { Command } from "commander";
-import yoctoSpinner from "yocto-spinner";
 import { EXIT, reportError, toJsonText } from "./output.js";
 
 /** The options every client command takes (on the program). */
@@ -17,8 +16,14 @@ export function globals(command: Command): GlobalOptions {
   return command.optsWithGlobals() as GlobalOptions;
 }
 
+// The SDK (and Connect and protobuf under it) loads when a command runs, not
+// for `--help` or `--version`: see run(). It is most of the CLI's start time.
+let sdk: typeof import("@pyfleet/sdk/node") | undefined;
+let spinners: typeof import("yocto-spinner") | undefined;
+
 export function client(opts: GlobalOptions): PyfleetClient {
-  return createClient({ baseUrl: opts.url, protocol: opts.protocol, ...(opts.apiKey ? { apiKey: opts.apiKey } : {}) });
+  if (!sdk) throw new Error("internal: client() before run() loaded the SDK");
+  return sdk.createClient({ baseUrl: opts.url, protocol: opts.protocol, ...(opts.apiKey ? { apiKey: opts.apiKey } : {}) });
 }
 
 /** Parses a --args/--input value: JSON, or usage error naming the flag. */
@@ -63,7 +68,7 @@ export function print(opts: GlobalOptions, value: unknown, human?: () => string)
 /** A status spinner on a terminal (stderr), nothing otherwise. */
 export function spinner(opts: GlobalOptions, text: string) {
   const enabled = process.stderr.isTTY && !opts.json;
-  const s = enabled ? yoctoSpinner({ text, stream: process.stderr }).start() : undefined;
+  const s = enabled && spinners ? spinners.default({ text, stream: process.stderr }).start() : undefined;
   return {
     update(next: string) {
       if (s) s.text = next;
@@ -80,6 +85,7 @@ export function run(action: (...args: never[]) => Promise<void>) {
     const command = args.at(-1) as Command;
     const opts = globals(command);
     try {
+      [sdk, spinners] = await Promise.all([sdk ?? import("@pyfleet/sdk/node"), spinners ?? import("yocto-spinner")]);
       await (action as (...a: unknown[]) => Promise<void>)(...args);
     } catch (e) {
       if (e instanceof UsageError) {

@@ -1,12 +1,17 @@
 #!/usr/bin/env node
 import { Command, Option } from "commander";
-import { PyfleetError } from "../errors.js";
 import type { ProviderServeOptions } from "./provider-serve.js";
 import type { ServeOptions } from "./serve.js";
 import { computeCommands } from "./commands/compute.js";
 import { configCommands } from "./commands/config.js";
 import { poolCommands } from "./commands/pool.js";
 import { setupCommands } from "./commands/setup.js";
+import { isPyfleetError } from "./output.js";
+import type { VersionOptions } from "./version.js";
+
+// Keep this module's static imports light: `pyfleet --version` and `--help`
+// load commander and the command tables only; each command loads what it
+// needs (the SDK, the server) when it runs.
 
 const program = new Command("pyfleet")
   .description("pyfleet: Python tools and GPU machines behind one Connect/gRPC API")
@@ -14,6 +19,7 @@ const program = new Command("pyfleet")
   .option("--api-key <key>", "API key (default: $PYFLEET_API_KEY)", process.env.PYFLEET_API_KEY)
   .addOption(new Option("--protocol <protocol>", "wire protocol").choices(["connect", "grpc", "grpc-web"]).default("connect"))
   .option("--json", "machine-readable JSON output")
+  .option("-V, --version", "print this CLI's version and the version of the server at --url")
   .showHelpAfterError();
 
 program
@@ -39,8 +45,17 @@ computeCommands(program);
 setupCommands(program);
 configCommands(program);
 
+/** `pyfleet [global options] --version`, with no command: the CLI's version and the server's. */
+async function versionRequested(): Promise<boolean> {
+  const { operands } = program.parseOptions(process.argv.slice(2));
+  const options = program.opts<VersionOptions & { version?: boolean }>();
+  if (!options.version || operands.length > 0) return false;
+  await (await import("./version.js")).printVersions(options);
+  return true;
+}
+
 const isServe = process.argv[2] === "serve" || (process.argv[2] === "provider" && process.argv[3] === "serve");
-program.parseAsync().then(
+versionRequested().then((done) => (done ? undefined : program.parseAsync())).then(
   // A client command is done: exit now rather than wait for idle connections to time out.
   () => {
     if (!isServe) process.exit(process.exitCode ?? 0);
@@ -48,6 +63,6 @@ program.parseAsync().then(
   (e: unknown) => {
     const message = e instanceof Error ? e.message : String(e);
     console.error(`pyfleet: ${message}`);
-    process.exit(e instanceof PyfleetError && e.code === "invalid_argument" ? 2 : 1);
+    process.exit(isPyfleetError(e) && e.code === "invalid_argument" ? 2 : 1);
   },
 );

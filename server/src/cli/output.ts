@@ -1,4 +1,12 @@
-import { PyfleetError } from "@pyfleet/sdk";
+import type { PyfleetError } from "@pyfleet/sdk";
+
+/**
+ * By name rather than instanceof: the CLI loads the SDK only when a command
+ * runs, and the server and the SDK may each hold their own copy of the class.
+ */
+export function isPyfleetError(e: unknown): e is PyfleetError {
+  return e instanceof Error && e.name === "PyfleetError" && typeof (e as { code?: unknown }).code === "string";
+}
 
 /** Exit codes by error class, so scripts can tell what went wrong. */
 export const EXIT = {
@@ -14,7 +22,7 @@ export const EXIT = {
 } as const;
 
 export function exitCodeFor(e: unknown): number {
-  if (!(e instanceof PyfleetError)) return EXIT.failed;
+  if (!isPyfleetError(e)) return EXIT.failed;
   if (e.toolError) return EXIT.toolRaised;
   switch (e.code) {
     case "not_found":
@@ -57,9 +65,9 @@ export function table(rows: Record<string, unknown>[], columns: string[]): strin
 export function reportError(e: unknown, json: boolean): number {
   const code = exitCodeFor(e);
   if (json) {
-    const err = e instanceof PyfleetError ? { code: e.code, message: e.message, ...(e.toolError ? { toolError: e.toolError } : {}) } : { code: "failed", message: String(e) };
+    const err = isPyfleetError(e) ? { code: e.code, message: e.message, ...(e.toolError ? { toolError: e.toolError } : {}) } : { code: "failed", message: String(e) };
     process.stderr.write(`${toJsonText({ error: err })}\n`);
-  } else if (e instanceof PyfleetError) {
+  } else if (isPyfleetError(e)) {
     process.stderr.write(`error (${e.code}): ${e.message}\n`);
     if (e.toolError?.traceback) process.stderr.write(`\n${e.toolError.traceback}\n`);
   } else {
