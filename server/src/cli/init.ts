@@ -105,7 +105,7 @@ export function nextSteps(dirArg: string | undefined): string {
     `created tools.py (the adapter), test_tools.py and pyfleet.yaml in ${dirArg ?? basename(process.cwd())}`,
     "next:",
     ...cd,
-    "  python -m pytest test_tools.py         # the adapter's tests (needs pyfleet_bridge and pytest)",
+    "  python -m pytest test_tools.py         # the adapter's tests (needs pyfleet-worker and pytest)",
     "  pyfleet doctor --config pyfleet.yaml   # Python, runtime, adapter import, port, providers",
     "  pyfleet serve --config pyfleet.yaml",
     `  pyfleet exec greet --args '{"name": "Ada"}'`,

@@ -74,7 +74,7 @@ async function checkPool(pool: PoolConfig, env: NodeJS.ProcessEnv): Promise<Chec
     ...(pool.cwd ? { cwd: resolve(pool.cwd) } : {}),
     timeoutMs: pool.startupTimeoutMs,
   });
-  const pythonFix = `set the pool's \`python\` (or $PYFLEET_PYTHON) to a Python ${MIN_PYTHON.join(".")}+ interpreter that has the worker runtime (pip install -e python-bridge in a checkout)`;
+  const pythonFix = `set the pool's \`python\` (or $PYFLEET_PYTHON) to a Python ${MIN_PYTHON.join(".")}+ interpreter that has the worker runtime (pip install pyfleet-worker)`;
   if (r.spawnError) return [{ name: `${name} python`, status: "fail", detail: `cannot run ${pool.python}: ${r.spawnError}${r.stderr ? `\n${r.stderr}` : ""}`, fix: pythonFix }];
   if (r.timedOut) {
     return [{ name: `${name} adapter`, status: "fail", detail: `importing ${pool.adapter} took longer than startupTimeoutMs (${pool.startupTimeoutMs} ms)`, fix: "make the import faster (load models in setup()), or raise the pool's startupTimeoutMs" }];
@@ -84,7 +84,7 @@ async function checkPool(pool: PoolConfig, env: NodeJS.ProcessEnv): Promise<Chec
   if (major < MIN_PYTHON[0] || (major === MIN_PYTHON[0] && minor < MIN_PYTHON[1])) {
     checks.push({ name: `${name} python`, status: "fail", detail: `${r.executable} is Python ${r.python}`, fix: pythonFix });
   } else if (r.runtimeError) {
-    checks.push({ name: `${name} python`, status: "fail", detail: `${r.executable} (Python ${r.python}) cannot import the worker runtime pyfleet_bridge: ${r.runtimeError}`, fix: `${r.executable} -m pip install <the pyfleet_bridge distribution> (in a checkout: ${r.executable} -m pip install -e python-bridge), or point the pool's \`python\` at an environment that has it` });
+    checks.push({ name: `${name} python`, status: "fail", detail: `${r.executable} (Python ${r.python}) cannot import the worker runtime pyfleet_bridge: ${r.runtimeError}`, fix: `${r.executable} -m pip install pyfleet-worker (from a checkout: ${r.executable} -m pip install -e python-bridge/worker), or point the pool's \`python\` at an environment that has it` });
   } else {
     checks.push({ name: `${name} python`, status: "ok", detail: `${r.executable} (Python ${r.python}), pyfleet_bridge ${r.runtime}` });
   }
