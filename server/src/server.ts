@@ -129,7 +129,8 @@ export async function createServer(input: ServerConfigInput = {}, options: Creat
   const names = pools.map((p) => p.name);
   const registry = new PoolRegistry(pools, config.defaultPool ?? (names.includes("default") ? "default" : names[0] ?? "default"));
   const workerTokens = new WorkerTokens(config.auth.workerTokens);
-  const metrics = createMetrics(registry);
+  // Computes are read at scrape time, by when `compute` exists.
+  const metrics = createMetrics({ pools: registry, computes: () => compute.allLive() });
   const health = new HealthRegistry();
   let serverUrl = "";
   const compute = await createCompute(config.compute, {

@@ -180,6 +180,11 @@ export class Orchestrator {
       && Object.entries(filter.labels ?? {}).every(([k, v]) => c.spec.labels[k] === v));
   }
 
+  /** Every tenant's computes that are not terminated, for metrics. */
+  async allLive(): Promise<ComputeRecord[]> {
+    return (await this.ctx.store.allComputes()).filter((c) => c.status !== ComputeStatus.TERMINATED);
+  }
+
   async stop(owner: string, id: string): Promise<ComputeRecord> {
     const record = await this.owned(owner, id);
     const provider = this.ctx.provider(record.provider);

@@ -1,5 +1,7 @@
+import { ComputeStatus } from "@pyfleet/sdk/gen/pyfleet/compute/v1/compute_pb";
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
-import type { PoolRegistry } from "../pool/index.js";
+import type { ComputeRecord } from "../compute/index.js";
+import type { PoolRegistry, PoolStatsSnapshot } from "../pool/index.js";
 
 export interface Metrics {
   readonly registry: Registry;
@@ -7,45 +9,132 @@ export interface Metrics {
   readonly rpcSeconds: Histogram<"method" | "code">;
 }
 
-/** Prometheus metrics: RPCs by method and code, pool gauges read at scrape time, process metrics. */
-export function createMetrics(pools: PoolRegistry): Metrics {
+export interface MetricsSources {
+  pools: PoolRegistry;
+  /** Every tenant's live computes, read at scrape time. */
+  computes?: () => Promise<ComputeRecord[]>;
+}
+
+/** Buckets from 100 µs (a fast tool's queue wait) to 5 min (a long tool run). */
+const CALL_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
+
+/**
+ * Prometheus metrics: RPCs by method and code; per pool and tool, histograms
+ * of queue wait and run time; pool counters (`_total`, only ever up) and
+ * gauges read at scrape time; worker RSS; computes and their cost per
+ * provider; process metrics. docs/metrics.md lists them; the Grafana
+ * dashboard's queries are checked against these names by a test.
+ */
+export function createMetrics(sources: MetricsSources): Metrics {
+  const { pools } = sources;
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: "pyfleet_process_" });
-  const rpcRequests = new Counter({
-    name: "pyfleet_rpc_requests_total",
-    help: "RPCs handled, by method and status code.",
-    labelNames: ["method", "code"] as const,
-    registers: [registry],
-  });
+  const registers = [registry];
+  const rpcRequests = new Counter({ name: "pyfleet_rpc_requests_total", help: "RPCs handled, by method and status code.", labelNames: ["method", "code"] as const, registers });
   const rpcSeconds = new Histogram({
     name: "pyfleet_rpc_duration_seconds",
     help: "RPC latency (to the last message for streams), by method and status code.",
     labelNames: ["method", "code"] as const,
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
-    registers: [registry],
+    registers,
   });
 
-  const gauge = (name: string, help: string, labelNames: string[], read: (g: Gauge) => void) =>
-    new Gauge({ name, help, labelNames, registers: [registry], collect() { this.reset(); read(this); } });
-
-  gauge("pyfleet_pool_workers", "Workers by pool and state.", ["pool", "state"], (g) => {
-    for (const pool of pools.list()) {
-      const s = pool.stats();
-      g.set({ pool: pool.name, state: "starting" }, s.workersStarting);
-      g.set({ pool: pool.name, state: "ready" }, s.workersReady);
-      g.set({ pool: pool.name, state: "busy" }, s.workersBusy);
-      g.set({ pool: pool.name, state: "draining" }, s.workersDraining);
-    }
-  });
-  const perPool = (name: string, help: string, pick: (s: ReturnType<PoolRegistry["list"]>[number]["stats"] extends () => infer R ? R : never) => number) =>
-    gauge(name, help, ["pool"], (g) => {
-      for (const pool of pools.list()) g.set({ pool: pool.name }, pick(pool.stats()));
+  // Per pool and tool: observed by the pool as each call ends. The labelled
+  // children are kept per tool, so a call costs two observe() calls, no label hashing.
+  const queueWait = new Histogram({ name: "pyfleet_pool_queue_wait_seconds", help: "Time calls waited for a worker, by pool and tool.", labelNames: ["pool", "tool"] as const, buckets: CALL_BUCKETS, registers });
+  const runTime = new Histogram({ name: "pyfleet_pool_run_seconds", help: "Time calls ran on a worker (to the last chunk for streams), by pool, tool and outcome (ok, or error when the tool raised).", labelNames: ["pool", "tool", "outcome"] as const, buckets: CALL_BUCKETS, registers });
+  for (const pool of pools.list()) {
+    const children = new Map<string, { wait: Histogram.Internal<"pool" | "tool">; ok: Histogram.Internal<"pool" | "tool" | "outcome">; error: Histogram.Internal<"pool" | "tool" | "outcome"> }>();
+    pool.observeCalls((tool, queuedMs, ranMs, ok) => {
+      let c = children.get(tool);
+      if (!c) {
+        c = {
+          wait: queueWait.labels({ pool: pool.name, tool }),
+          ok: runTime.labels({ pool: pool.name, tool, outcome: "ok" }),
+          error: runTime.labels({ pool: pool.name, tool, outcome: "error" }),
+        };
+        children.set(tool, c);
+      }
+      c.wait.observe(queuedMs / 1000);
+      (ok ? c.ok : c.error).observe(ranMs / 1000);
     });
-  perPool("pyfleet_pool_queue_depth", "Calls waiting for a worker.", (s) => s.queueDepth);
-  perPool("pyfleet_pool_in_flight", "Calls running on workers.", (s) => s.inFlight);
-  perPool("pyfleet_pool_restarts", "Workers restarted since the pool started.", (s) => s.restarts);
-  perPool("pyfleet_pool_calls", "Calls accepted since the pool started.", (s) => s.callsTotal);
-  perPool("pyfleet_pool_sessions", "Open sessions.", (s) => s.sessions);
+  }
+
+  // Read from the pools at scrape time.
+  type Read<M> = (metric: M, pool: string, s: PoolStatsSnapshot) => void;
+  const poolGauge = (name: string, help: string, labelNames: string[], read: Read<Gauge>) =>
+    new Gauge({ name, help, labelNames, registers, collect() { this.reset(); for (const p of pools.list()) read(this, p.name, p.stats()); } });
+  // Counters: the pools' own counters only go up, so each scrape sets the running total.
+  const poolCounter = (name: string, help: string, labelNames: string[], read: Read<Counter>) =>
+    new Counter({ name, help, labelNames, registers, collect() { this.reset(); for (const p of pools.list()) read(this, p.name, p.stats()); } });
+
+  poolGauge("pyfleet_pool_workers", "Workers by pool and state.", ["pool", "state"], (g, pool, s) => {
+    g.set({ pool, state: "starting" }, s.workersStarting);
+    g.set({ pool, state: "ready" }, s.workersReady);
+    g.set({ pool, state: "busy" }, s.workersBusy);
+    g.set({ pool, state: "draining" }, s.workersDraining);
+  });
+  poolGauge("pyfleet_pool_queue_depth", "Calls waiting for a worker.", ["pool"], (g, pool, s) => g.set({ pool }, s.queueDepth));
+  poolGauge("pyfleet_pool_in_flight", "Calls running on workers.", ["pool"], (g, pool, s) => g.set({ pool }, s.inFlight));
+  poolGauge("pyfleet_pool_sessions", "Open sessions.", ["pool"], (g, pool, s) => g.set({ pool }, s.sessions));
+  poolGauge("pyfleet_pool_circuit_open", "1 while the pool refuses calls because workers keep failing to start.", ["pool"], (g, pool, s) => g.set({ pool }, s.circuitOpen ? 1 : 0));
+  poolCounter("pyfleet_pool_calls_total", "Calls accepted since the pool started.", ["pool"], (c, pool, s) => c.inc({ pool }, s.callsTotal));
+  poolCounter("pyfleet_pool_restarts_total", "Workers restarted after dying or being recycled.", ["pool"], (c, pool, s) => c.inc({ pool }, s.restarts));
+  poolCounter("pyfleet_pool_retries_total", "Calls retried on another worker after their worker died.", ["pool"], (c, pool, s) => c.inc({ pool }, s.retries));
+  poolCounter("pyfleet_pool_errors_total", "Failed calls by pool and status code.", ["pool", "code"], (c, pool, s) => {
+    for (const [code, n] of Object.entries(s.errorsByCode)) c.inc({ pool, code }, n);
+  });
+  new Gauge({
+    name: "pyfleet_worker_rss_bytes",
+    help: "Resident memory of each worker process, at its last heartbeat.",
+    labelNames: ["pool", "worker"],
+    registers,
+    collect() {
+      this.reset();
+      for (const pool of pools.list()) {
+        for (const w of pool.workerSummaries()) if (w.state !== "dead" && w.rssBytes > 0) this.set({ pool: pool.name, worker: w.id }, w.rssBytes);
+      }
+    },
+  });
+
+  if (sources.computes) {
+    const read = sources.computes;
+    // One read serves both gauges of a scrape.
+    let snapshot: Promise<ComputeRecord[]> | undefined;
+    const once = () => {
+      snapshot ??= read().finally(() => setImmediate(() => (snapshot = undefined)));
+      return snapshot;
+    };
+    new Gauge({
+      name: "pyfleet_computes",
+      help: "Computes that are not terminated, by provider and status.",
+      labelNames: ["provider", "status"],
+      registers,
+      async collect() {
+        const all = await once();
+        this.reset();
+        for (const c of all) this.inc({ provider: c.provider, status: statusName(c.status) });
+      },
+    });
+    new Gauge({
+      name: "pyfleet_compute_cost_per_hour_dollars",
+      help: "What running computes cost per hour, by provider (US dollars).",
+      labelNames: ["provider"],
+      registers,
+      async collect() {
+        const all = await once();
+        this.reset();
+        for (const c of all) if (BILLED.has(c.status)) this.inc({ provider: c.provider }, c.costPerHour);
+      },
+    });
+  }
 
   return { registry, rpcRequests, rpcSeconds };
+}
+
+/** Statuses a provider bills for. */
+const BILLED = new Set([ComputeStatus.PROVISIONING, ComputeStatus.RUNNING, ComputeStatus.READY, ComputeStatus.STOPPING]);
+
+function statusName(status: ComputeStatus): string {
+  return (ComputeStatus[status] ?? "UNSPECIFIED").toLowerCase();
 }

@@ -11,7 +11,7 @@ import type { PoolEvent } from "./events.js";
 import { type Link, LinkServer } from "./link/index.js";
 import { Scheduler } from "./scheduler.js";
 import { type CreateSessionInput, type SessionRecord, SessionStore, type SetVariableInput, type VariableChange } from "./sessions/index.js";
-import type { PoolStatsSnapshot, WorkerSummary } from "./stats.js";
+import type { CallObserver, PoolStatsSnapshot, WorkerSummary } from "./stats.js";
 import { openStream } from "./stream.js";
 import { Supervisor } from "./supervisor.js";
 import type { Worker } from "./worker.js";
@@ -234,7 +234,13 @@ export class Pool {
       hostname: w.hostname,
       inFlight: w.inFlight,
       callsDone: w.callsDone,
+      rssBytes: w.rssBytes,
     }));
+  }
+
+  /** Tells `observer` of every call a worker runs (for metrics); one observer per pool. */
+  observeCalls(observer: CallObserver | undefined): void {
+    this.core.counters.observer = observer;
   }
 
   /** Yields pool events until `signal` aborts. */

@@ -283,7 +283,7 @@ export class Scheduler {
       result(value) {
         scheduler.running.delete(call);
         scheduler.hooks.callEnded(worker);
-        scheduler.core.counters.latency(now() - call.createdAt);
+        scheduler.core.counters.ran(call.request.tool, call.dispatchedAt - call.createdAt, now() - call.dispatchedAt, true);
         if (scheduler.settle(call)) {
           call.outcome.result(value, scheduler.info(call, worker));
           scheduler.checkIdle();
@@ -301,6 +301,7 @@ export class Scheduler {
         }
         scheduler.hooks.callEnded(worker);
         const core = scheduler.core;
+        core.counters.ran(call.request.tool, call.dispatchedAt - call.createdAt, now() - call.dispatchedAt, false);
         scheduler.fail(call, toolError(frame, call.request.tool, worker, core.name, core.tools));
       },
       lost(death, queued) {

@@ -2,6 +2,9 @@ import type { WorkerState } from "./worker.js";
 
 const WINDOW = 1024;
 
+/** Told of each call a worker ran: its tool, time queued and time running (ms), and whether it returned. */
+export type CallObserver = (tool: string, queuedMs: number, ranMs: number, ok: boolean) => void;
+
 /** A pool's counters and a sliding window of recent call latencies. */
 export class PoolCounters {
   callsTotal = 0;
@@ -10,6 +13,14 @@ export class PoolCounters {
   readonly errorsByCode = new Map<string, number>();
   private readonly latencies = new Float64Array(WINDOW);
   private recorded = 0;
+  /** Metrics' per-tool histograms (one observer: the server's metrics). */
+  observer: CallObserver | undefined;
+
+  /** A call ran on a worker and ended: returned (`ok`), or raised. */
+  ran(tool: string, queuedMs: number, ranMs: number, ok: boolean): void {
+    if (ok) this.latency(queuedMs + ranMs);
+    this.observer?.(tool, queuedMs, ranMs, ok);
+  }
 
   latency(ms: number): void {
     this.latencies[this.recorded % WINDOW] = ms;
@@ -58,4 +69,6 @@ export interface WorkerSummary {
   hostname: string;
   inFlight: number;
   callsDone: number;
+  /** Resident memory at the last heartbeat (0 before the first). */
+  rssBytes: number;
 }
