@@ -115,3 +115,31 @@ def test_async_client(server) -> None:
                 await client.execute("fail", {"message": "async boom"})
 
     asyncio.run(main())
+
+
+def _types(value: object) -> object:
+    if isinstance(value, dict):
+        return {k: _types(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_types(v) for v in value]
+    return type(value).__name__
+
+
+def test_numbers_keep_their_type_both_ways(server) -> None:
+    args = {"i": 5, "f": 5.0, "g": 2.5, "big": 2**60, "nested": [1, 1.0]}
+    with Client(server.url) as client:
+        # echo returns its arguments: they reached Python with their types and came back with them.
+        for value in (client.execute("echo", args), client.call("echo", args).value, next(iter(client.stream("echo", args)))):
+            assert value == args
+            assert _types(value) == {"i": "int", "f": "float", "g": "float", "big": "int", "nested": ["int", "float"]}
+        assert type(client.execute("pid")) is int
+        assert type(client.execute("add", {"a": 2, "b": 3})) is float  # its parameters are annotated float
+        assert [type(c["i"]) for c in client.stream("count", {"n": 2})] == [int, int]
+
+    async def main() -> None:
+        async with AsyncClient(server.url) as client:
+            value = await client.execute("echo", args)
+            assert _types(value) == {"i": "int", "f": "float", "g": "float", "big": "int", "nested": ["int", "float"]}
+            assert [type(c["i"]) async for c in client.stream("agen_count", {"n": 2})] == [int, int]
+
+    asyncio.run(main())

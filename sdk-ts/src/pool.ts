@@ -6,6 +6,7 @@ import {
   type CallInfo as ProtoCallInfo,
   type ExecuteManyRequestSchema,
   type ExecuteManyResponse,
+  type ExecuteResponse,
   PoolEventKind,
   type PoolInfo,
   type PoolService,
@@ -93,13 +94,14 @@ export class PoolClient {
     const res = await this.rpc.execute({
       pool: this.name,
       tool,
-      args,
+      // JSON text both ways: numbers keep their type (a Struct has only doubles), and it costs less.
+      argsJson: JSON.stringify(args),
+      resultAsJson: true,
       sessionId: sessionId(options.session),
       idempotent: options.idempotent ?? false,
       binaryArgs: options.binaryArgs ?? {},
     }, { ...(options.signal ? { signal: options.signal } : {}), ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}) });
-    const value = res.binaryResult.length > 0 ? res.binaryResult : valueToJson(res.result);
-    return { value, info: infoFromProto(res.info) };
+    return { value: resultValue(res), info: infoFromProto(res.info) };
   }
 
   /**
@@ -114,7 +116,8 @@ export class PoolClient {
       const messages = this.rpc.executeStream({
         pool: this.name,
         tool,
-        args,
+        argsJson: JSON.stringify(args),
+        resultAsJson: true,
         sessionId: sessionId(options.session),
         binaryArgs: options.binaryArgs ?? {},
         maxChunksPerMessage: CHUNKS_PER_MESSAGE,
@@ -126,7 +129,10 @@ export class PoolClient {
         } else if (event.case === "chunk") yield valueToJson(event.value);
         else if (event.case === "binaryChunk") yield event.value;
         else if (event.case === "done") {
-          return { chunks: Number(event.value.chunks), result: valueToJson(event.value.result), info: infoFromProto(event.value.info) };
+          const done = event.value;
+          // An older server answers with a Value.
+          const result = done.resultJson !== "" ? JSON.parse(done.resultJson) as JsonValue : valueToJson(done.result);
+          return { chunks: Number(done.chunks), result, info: infoFromProto(done.info) };
         }
       }
       throw new PyfleetError("internal", "the stream ended without its done message");
@@ -223,11 +229,16 @@ export class PoolClient {
   }
 }
 
+/** A call's value: bytes, the JSON text asked for, or (from an older server) a Value. */
+function resultValue(res: ExecuteResponse): ToolValue {
+  if (res.binaryResult.length > 0) return res.binaryResult;
+  return res.resultJson !== "" ? JSON.parse(res.resultJson) as JsonValue : valueToJson(res.result);
+}
+
 function manyResult(res: ExecuteManyResponse): ManyResult {
   if (res.outcome.case === "result") {
     const r = res.outcome.value;
-    const value = r.binaryResult.length > 0 ? r.binaryResult : r.resultJson !== "" ? JSON.parse(r.resultJson) as JsonValue : valueToJson(r.result);
-    return { id: res.id, ok: true, value, info: infoFromProto(r.info) };
+    return { id: res.id, ok: true, value: resultValue(r), info: infoFromProto(r.info) };
   }
   const s = res.outcome.value;
   const t = s?.toolError;

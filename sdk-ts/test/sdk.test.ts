@@ -79,6 +79,26 @@ describe("the Node client", () => {
     expect(ids).toEqual(Array.from({ length: 20 }, (_, i) => `f${i}`));
   });
 
+  it("keeps numbers' types: arguments reach Python and results come back as JSON text, exactly", async () => {
+    const server = await readyServer();
+    const c = nodeClient(server.url);
+    expect(await c.pool.execute("echo", { i: 5, g: 2.5, nested: [1, 0.5] })).toEqual({ i: 5, g: 2.5, nested: [1, 0.5] });
+    expect(await c.pool.execute("add", { a: 2, b: 3 })).toBe(5);
+    // The form the SDK sends, on the raw client: 5 stays an int and 5.0 a float in Python, and back.
+    const res = await c.rpc.pool.execute({ tool: "echo", argsJson: "{\"i\": 5, \"f\": 5.0}", resultAsJson: true });
+    expect(res.resultJson).toBe("{\"i\":5,\"f\":5.0}");
+    const messages = [];
+    for await (const m of c.rpc.pool.executeStream({ tool: "count", argsJson: "{\"n\": 1}", resultAsJson: true })) messages.push(m.event);
+    expect(messages.map((e) => e.case)).toEqual(["chunkBatch", "done"]);
+    expect(messages[0]?.case === "chunkBatch" && messages[0].value.json).toEqual(["{\"i\":0}"]);
+    expect(messages[1]?.case === "done" && [messages[1].value.resultJson, messages[1].value.result]).toEqual(["null", undefined]);
+    // A client that sends a Struct still gets a Value.
+    const old = await c.rpc.pool.execute({ tool: "add", args: { a: 2, b: 3 } });
+    expect([old.resultJson, old.result?.kind]).toEqual(["", { case: "numberValue", value: 5 }]);
+    expect((await rejection(c.rpc.pool.execute({ tool: "add", args: { a: 1 }, argsJson: "{\"b\": 2}" }))).message).toBe("set args or args_json, not both");
+    expect((await rejection(c.rpc.pool.execute({ tool: "add", argsJson: "[1]" }))).code).toBe("invalid_argument");
+  });
+
   it("leaving a stream cancels the Python generator", async () => {
     const server = await readyServer({ pools: [{ name: "default", size: 1, cancelGraceMs: 10_000 }] });
     const c = nodeClient(server.url);

@@ -15,6 +15,8 @@ export interface ExecuteOptions {
   idempotent?: boolean;
   binaryArgs?: Record<string, Uint8Array>;
   requestId?: string;
+  /** The arguments' JSON text as the client sent it (`args` is its parse): Python gets it as is, so 5.0 stays a float. */
+  argsJson?: Uint8Array;
 }
 
 export interface CallInfo {
@@ -47,7 +49,7 @@ export class CallResult {
 export type StreamEvent =
   | ChunkEvent
   | { kind: "binary"; value: Uint8Array }
-  | { kind: "done"; result: JsonValue; chunks: number; info: CallInfo };
+  | { kind: "done"; result: JsonValue; json: Uint8Array; chunks: number; info: CallInfo };
 
 /** A yielded JSON value: its text as the worker sent it, parsed on first use. */
 export class ChunkEvent {

@@ -75,7 +75,7 @@ export class Scheduler {
       request: {
         movable: !session || session.affinity === "hint",
         tool,
-        args: Buffer.from(JSON.stringify(args)),
+        args: options.argsJson ?? Buffer.from(JSON.stringify(args)),
         binaryArgs,
         sessionId: session?.key ?? "",
         stream,

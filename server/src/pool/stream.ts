@@ -24,7 +24,8 @@ export function openStream(scheduler: Scheduler, window: number, tool: string, a
         }
       },
       result: (payload, info) => {
-        channel.push({ kind: "done", result: parseJson(jsonOf(payload)), chunks: pending?.chunksDelivered ?? 0, info });
+        const json = jsonOf(payload);
+        channel.push({ kind: "done", result: parseJson(json), json, chunks: pending?.chunksDelivered ?? 0, info });
         channel.close();
       },
       fail: (error) => channel.fail(error),

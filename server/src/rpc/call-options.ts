@@ -34,10 +34,17 @@ export function domainSignal(signal: AbortSignal): { signal: AbortSignal; releas
   };
 }
 
-/** Call options from the RPC: tenant, deadline, cancellation (`signal`, from domainSignal), request id. */
-export function callOptions(ctx: HandlerContext, fields: { sessionId: string; idempotent: boolean; binaryArgs: Record<string, Uint8Array> }, timeoutMs: number | undefined, signal: AbortSignal): ExecuteOptions {
+/** Call options from the RPC: tenant, deadline, cancellation (`signal`, from domainSignal), request id, the arguments' JSON text (from callArgs). */
+export function callOptions(
+  ctx: HandlerContext,
+  fields: { sessionId: string; idempotent: boolean; binaryArgs: Record<string, Uint8Array> },
+  timeoutMs: number | undefined,
+  signal: AbortSignal,
+  argsJson: Uint8Array | undefined,
+): ExecuteOptions {
   const limit = earliest(ctx.timeoutMs(), timeoutMs);
   return {
+    argsJson,
     owner: ctx.values.get(tenantKey),
     signal,
     requestId: ctx.values.get(requestIdKey),

@@ -1,11 +1,10 @@
-import type { JsonObject } from "@bufbuild/protobuf";
 import type { HandlerContext } from "@connectrpc/connect";
 import type { ExecuteManyRequest, ExecuteManyResponse } from "@pyfleet/sdk/gen/pyfleet/pool/v1/pool_pb";
 import { PyfleetError } from "../errors.js";
 import type { PoolRegistry } from "../pool/index.js";
 import { type Answer, answersMessage, answerToProto } from "./many-answers.js";
 import { callOptions, domainSignal } from "./call-options.js";
-import { durationMs } from "./validate.js";
+import { callArgs, durationMs } from "./validate.js";
 
 /** ExecuteManyRequest.max_answers_per_message is capped here, so a message stays small. */
 const MAX_ANSWERS_PER_MESSAGE = 1024;
@@ -62,7 +61,8 @@ export async function* executeMany(
       const pool = pools.get(req.pool);
       const tool = req.tool;
       if (tool === "") throw new PyfleetError("invalid_argument", "tool is required");
-      pool.call(tool, argsOf(req), callOptions(ctx, req, durationMs(req.timeout, "timeout"), abort.signal)).then(
+      const { args, argsJson } = callArgs(req);
+      pool.call(tool, args, callOptions(ctx, req, durationMs(req.timeout, "timeout"), abort.signal, argsJson)).then(
         (result) => {
           unanswered.delete(req.id);
           answer({ id: req.id, result, asJson: req.resultAsJson });
@@ -132,20 +132,4 @@ function batchOf(message: ExecuteManyRequest): ExecuteManyRequest[] {
     if (call.calls.length > 0) throw new PyfleetError("invalid_argument", `call "${call.id}": an entry of \`calls\` may not set \`calls\` itself`);
   }
   return message.calls;
-}
-
-/** A call's arguments, from `args` or `args_json` (which must hold a JSON object). */
-function argsOf(req: ExecuteManyRequest): JsonObject {
-  if (req.argsJson === "") return req.args ?? {};
-  if (req.args !== undefined) throw new PyfleetError("invalid_argument", "set args or args_json, not both");
-  let args: unknown;
-  try {
-    args = JSON.parse(req.argsJson);
-  } catch (e) {
-    throw new PyfleetError("invalid_argument", `args_json is not valid JSON (${(e as Error).message}); send a JSON object as UTF-8 text`);
-  }
-  if (typeof args !== "object" || args === null || Array.isArray(args)) {
-    throw new PyfleetError("invalid_argument", "args_json must be a JSON object of keyword arguments, like {\"a\": 1}");
-  }
-  return args as JsonObject;
 }

@@ -11,10 +11,12 @@ import {
   PoolStatsSchema,
   type Session,
   SessionSchema,
+  type StreamDone,
+  StreamDoneSchema,
   type WatchPoolResponse,
   WatchPoolResponseSchema,
 } from "@pyfleet/sdk/gen/pyfleet/pool/v1/pool_pb";
-import type { AffinityMode, CallInfo as DomainCallInfo, CallResult, PoolEvent, PoolStatsSnapshot, SessionRecord } from "../pool/index.js";
+import type { AffinityMode, CallInfo as DomainCallInfo, CallResult, PoolEvent, PoolStatsSnapshot, SessionRecord, StreamEvent } from "../pool/index.js";
 
 /** Translations between pool domain objects and pyfleet.pool.v1 messages. */
 
@@ -114,6 +116,16 @@ export function resultToProto(result: CallResult, asJson: boolean): ExecuteRespo
     ...(asJson ? (result.json ? { resultJson: utf8.decode(result.json) } : {}) : { result: toValue(result.value) }),
     ...(result.binary ? { binaryResult: result.binary } : {}),
     info: callInfoToProto(result.info),
+  });
+}
+
+/** A stream's end: the return value as a Value, or as the worker's JSON text when asked for. */
+export function doneToProto(done: Extract<StreamEvent, { kind: "done" }>, asJson: boolean): StreamDone {
+  return create(StreamDoneSchema, {
+    chunks: BigInt(done.chunks),
+    result: asJson ? undefined : toValue(done.result),
+    resultJson: asJson ? utf8.decode(done.json) : "",
+    info: callInfoToProto(done.info),
   });
 }
 

@@ -22,9 +22,9 @@ import { PyfleetError } from "../errors.js";
 import type { PoolRegistry } from "../pool/index.js";
 import { callOptions, domainSignal } from "./call-options.js";
 import { executeMany } from "./execute-many.js";
-import { affinityFromProto, callInfoToProto, eventToProto, resultToProto, sessionToProto, statsToProto, toValue } from "./pool-convert.js";
+import { affinityFromProto, doneToProto, eventToProto, resultToProto, sessionToProto, statsToProto, toValue } from "./pool-convert.js";
 import { tenantKey } from "./context.js";
-import { durationMs, required, requiredMessage } from "./validate.js";
+import { callArgs, durationMs, required, requiredMessage } from "./validate.js";
 
 export interface PoolServiceOptions {
   /** Unanswered ExecuteMany requests read per stream before backpressure. */
@@ -47,8 +47,9 @@ export function poolService(pools: PoolRegistry, options: PoolServiceOptions): P
       const pool = pools.get(req.pool);
       const abort = domainSignal(ctx.signal);
       try {
-        const result = await pool.call(required(req.tool, "tool"), req.args ?? {}, callOptions(ctx, req, durationMs(req.timeout, "timeout"), abort.signal));
-        return resultToProto(result, false);
+        const { args, argsJson } = callArgs(req);
+        const result = await pool.call(required(req.tool, "tool"), args, callOptions(ctx, req, durationMs(req.timeout, "timeout"), abort.signal, argsJson));
+        return resultToProto(result, req.resultAsJson);
       } finally {
         abort.release();
       }
@@ -58,13 +59,16 @@ export function poolService(pools: PoolRegistry, options: PoolServiceOptions): P
       const pool = pools.get(req.pool);
       const abort = domainSignal(ctx.signal);
       try {
-        const stream = pool.executeStream(required(req.tool, "tool"), req.args ?? {}, callOptions(ctx, req, durationMs(req.timeout, "timeout"), abort.signal));
+        const { args, argsJson } = callArgs(req);
+        const stream = pool.executeStream(required(req.tool, "tool"), args, callOptions(ctx, req, durationMs(req.timeout, "timeout"), abort.signal, argsJson));
         const batch = Math.min(req.maxChunksPerMessage, MAX_CHUNKS_PER_MESSAGE);
+        // chunk_batch is the text form: with result_as_json a chunk goes in one even alone.
+        const asText = batch > 1 || req.resultAsJson;
         for await (const event of stream) {
-          if (batch > 1 && event.kind === "chunk") {
+          if (asText && event.kind === "chunk") {
             // The chunks already here go in one message, as the worker's JSON text.
             const json = [textOf(event.json)];
-            for (const next of stream.takeReady(batch - 1)) json.push(textOf(next.json));
+            if (batch > 1) for (const next of stream.takeReady(batch - 1)) json.push(textOf(next.json));
             yield create(ExecuteStreamResponseSchema, { event: { case: "chunkBatch", value: { json } } });
             continue;
           }
@@ -72,7 +76,7 @@ export function poolService(pools: PoolRegistry, options: PoolServiceOptions): P
             ? create(ExecuteStreamResponseSchema, { event: { case: "chunk", value: toValue(event.value) } })
             : event.kind === "binary"
               ? create(ExecuteStreamResponseSchema, { event: { case: "binaryChunk", value: event.value } })
-              : create(ExecuteStreamResponseSchema, { event: { case: "done", value: { chunks: BigInt(event.chunks), result: toValue(event.result), info: callInfoToProto(event.info) } } });
+              : create(ExecuteStreamResponseSchema, { event: { case: "done", value: doneToProto(event, req.resultAsJson) } });
           yield message;
         }
       } finally {

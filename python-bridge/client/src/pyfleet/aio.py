@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Iterable
 from typing import Any
 
@@ -117,7 +118,7 @@ class AsyncClient:
 
     async def call(self, tool: str, args: dict[str, Any] | None = None, *, pool: str = "", session: str | AsyncSession | None = None,
                    timeout: float | None = None, idempotent: bool = False) -> CallResult:
-        req = pool_pb2.ExecuteRequest(pool=pool, tool=tool, args=values.to_struct(args), idempotent=idempotent,
+        req = pool_pb2.ExecuteRequest(pool=pool, tool=tool, args_json=json.dumps(args or {}), result_as_json=True, idempotent=idempotent,
                                       session_id=session.id if isinstance(session, AsyncSession) else session or "")
         res = await self._rpc(self.pools.Execute, req, timeout)
         return CallResult(_result(res), _info(res.info))
@@ -125,7 +126,7 @@ class AsyncClient:
     async def stream(self, tool: str, args: dict[str, Any] | None = None, *, pool: str = "", session: str | AsyncSession | None = None,
                      timeout: float | None = None) -> AsyncIterator[Any]:
         """Yields chunks; leaving the loop cancels the call and the Python generator."""
-        req = pool_pb2.ExecuteStreamRequest(pool=pool, tool=tool, args=values.to_struct(args),
+        req = pool_pb2.ExecuteStreamRequest(pool=pool, tool=tool, args_json=json.dumps(args or {}), result_as_json=True,
                                             session_id=session.id if isinstance(session, AsyncSession) else session or "",
                                             max_chunks_per_message=CHUNKS_PER_MESSAGE)
         call = self.pools.ExecuteStream(req, timeout=timeout if timeout is not None else self.timeout, metadata=self._metadata)

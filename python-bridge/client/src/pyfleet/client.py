@@ -364,7 +364,8 @@ class Client:
     def call(self, tool: str, args: dict[str, Any] | None = None, *, pool: str = "", session: str | Session | None = None,
              timeout: float | None = None, idempotent: bool = False, binary_args: dict[str, bytes] | None = None) -> CallResult:
         """Runs a tool; returns its value and where it ran."""
-        req = pool_pb2.ExecuteRequest(pool=pool, tool=tool, args=values.to_struct(args), idempotent=idempotent,
+        # JSON text both ways: numbers keep their type (a Struct has only doubles: 5 would come back 5.0).
+        req = pool_pb2.ExecuteRequest(pool=pool, tool=tool, args_json=json.dumps(args or {}), result_as_json=True, idempotent=idempotent,
                                       session_id=session.id if isinstance(session, Session) else session or "",
                                       binary_args=binary_args or {})
         res = self._rpc(self.pools.Execute, req, timeout)
@@ -373,7 +374,7 @@ class Client:
     def stream(self, tool: str, args: dict[str, Any] | None = None, *, pool: str = "", session: str | Session | None = None,
                timeout: float | None = None) -> Iterator[Any]:
         """Yields a generator tool's chunks. Breaking out of the loop cancels the call and stops the Python generator."""
-        req = pool_pb2.ExecuteStreamRequest(pool=pool, tool=tool, args=values.to_struct(args),
+        req = pool_pb2.ExecuteStreamRequest(pool=pool, tool=tool, args_json=json.dumps(args or {}), result_as_json=True,
                                             session_id=session.id if isinstance(session, Session) else session or "",
                                             max_chunks_per_message=CHUNKS_PER_MESSAGE)
         call = self.pools.ExecuteStream(req, timeout=timeout if timeout is not None else self.timeout)

@@ -57,7 +57,7 @@ POOL_EVENT_KIND_CIRCUIT_OPEN: PoolEventKind
 POOL_EVENT_KIND_CIRCUIT_CLOSED: PoolEventKind
 
 class ExecuteRequest(_message.Message):
-    __slots__ = ("pool", "tool", "args", "binary_args", "session_id", "idempotent", "timeout")
+    __slots__ = ("pool", "tool", "args", "binary_args", "session_id", "idempotent", "timeout", "args_json", "result_as_json")
     class BinaryArgsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -72,6 +72,8 @@ class ExecuteRequest(_message.Message):
     SESSION_ID_FIELD_NUMBER: _ClassVar[int]
     IDEMPOTENT_FIELD_NUMBER: _ClassVar[int]
     TIMEOUT_FIELD_NUMBER: _ClassVar[int]
+    ARGS_JSON_FIELD_NUMBER: _ClassVar[int]
+    RESULT_AS_JSON_FIELD_NUMBER: _ClassVar[int]
     pool: str
     tool: str
     args: _struct_pb2.Struct
@@ -79,7 +81,9 @@ class ExecuteRequest(_message.Message):
     session_id: str
     idempotent: bool
     timeout: _duration_pb2.Duration
-    def __init__(self, pool: _Optional[str] = ..., tool: _Optional[str] = ..., args: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., binary_args: _Optional[_Mapping[str, bytes]] = ..., session_id: _Optional[str] = ..., idempotent: _Optional[bool] = ..., timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
+    args_json: str
+    result_as_json: bool
+    def __init__(self, pool: _Optional[str] = ..., tool: _Optional[str] = ..., args: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., binary_args: _Optional[_Mapping[str, bytes]] = ..., session_id: _Optional[str] = ..., idempotent: _Optional[bool] = ..., timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., args_json: _Optional[str] = ..., result_as_json: _Optional[bool] = ...) -> None: ...
 
 class ExecuteResponse(_message.Message):
     __slots__ = ("result", "binary_result", "info", "result_json")
@@ -108,7 +112,7 @@ class CallInfo(_message.Message):
     def __init__(self, worker_id: _Optional[str] = ..., worker_pid: _Optional[int] = ..., attempts: _Optional[int] = ..., queued: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., ran: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
 
 class ExecuteStreamRequest(_message.Message):
-    __slots__ = ("pool", "tool", "args", "binary_args", "session_id", "idempotent", "timeout", "max_chunks_per_message")
+    __slots__ = ("pool", "tool", "args", "binary_args", "session_id", "idempotent", "timeout", "max_chunks_per_message", "args_json", "result_as_json")
     class BinaryArgsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -124,6 +128,8 @@ class ExecuteStreamRequest(_message.Message):
     IDEMPOTENT_FIELD_NUMBER: _ClassVar[int]
     TIMEOUT_FIELD_NUMBER: _ClassVar[int]
     MAX_CHUNKS_PER_MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    ARGS_JSON_FIELD_NUMBER: _ClassVar[int]
+    RESULT_AS_JSON_FIELD_NUMBER: _ClassVar[int]
     pool: str
     tool: str
     args: _struct_pb2.Struct
@@ -132,7 +138,9 @@ class ExecuteStreamRequest(_message.Message):
     idempotent: bool
     timeout: _duration_pb2.Duration
     max_chunks_per_message: int
-    def __init__(self, pool: _Optional[str] = ..., tool: _Optional[str] = ..., args: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., binary_args: _Optional[_Mapping[str, bytes]] = ..., session_id: _Optional[str] = ..., idempotent: _Optional[bool] = ..., timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., max_chunks_per_message: _Optional[int] = ...) -> None: ...
+    args_json: str
+    result_as_json: bool
+    def __init__(self, pool: _Optional[str] = ..., tool: _Optional[str] = ..., args: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., binary_args: _Optional[_Mapping[str, bytes]] = ..., session_id: _Optional[str] = ..., idempotent: _Optional[bool] = ..., timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., max_chunks_per_message: _Optional[int] = ..., args_json: _Optional[str] = ..., result_as_json: _Optional[bool] = ...) -> None: ...
 
 class ExecuteStreamResponse(_message.Message):
     __slots__ = ("chunk", "binary_chunk", "done", "chunk_batch")
@@ -153,14 +161,16 @@ class ChunkBatch(_message.Message):
     def __init__(self, json: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class StreamDone(_message.Message):
-    __slots__ = ("chunks", "result", "info")
+    __slots__ = ("chunks", "result", "info", "result_json")
     CHUNKS_FIELD_NUMBER: _ClassVar[int]
     RESULT_FIELD_NUMBER: _ClassVar[int]
     INFO_FIELD_NUMBER: _ClassVar[int]
+    RESULT_JSON_FIELD_NUMBER: _ClassVar[int]
     chunks: int
     result: _struct_pb2.Value
     info: CallInfo
-    def __init__(self, chunks: _Optional[int] = ..., result: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ..., info: _Optional[_Union[CallInfo, _Mapping]] = ...) -> None: ...
+    result_json: str
+    def __init__(self, chunks: _Optional[int] = ..., result: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ..., info: _Optional[_Union[CallInfo, _Mapping]] = ..., result_json: _Optional[str] = ...) -> None: ...
 
 class ExecuteManyRequest(_message.Message):
     __slots__ = ("id", "pool", "tool", "args", "binary_args", "session_id", "idempotent", "timeout", "calls", "args_json", "result_as_json", "max_answers_per_message")
