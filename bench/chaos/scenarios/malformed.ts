@@ -110,6 +110,8 @@ function statusOf(protocol: Protocol, status: number, headers: Record<string, un
     if (match) return match[1]!;
   }
   const contentType = String(headers["content-type"] ?? "");
+  // A Connect unary success is a 200 with the response message as the body.
+  if (contentType.startsWith("application/json") && status === 200) return "http 200";
   if (contentType.startsWith("application/json") || (contentType.startsWith("application/connect+") && status !== 200)) {
     try {
       return `connect ${(JSON.parse(body.toString()) as { code?: string }).code ?? "?"}`;

@@ -23,7 +23,7 @@ import {
 import { codeToHttpStatus, errorToJsonBytes, parseTimeout as parseConnectTimeout, trailerMux } from "@connectrpc/connect/protocol-connect";
 import { parseTimeout as parseGrpcTimeout, setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
 import { trailerFlag, trailerSerialize } from "@connectrpc/connect/protocol-grpc-web";
-import { compressedWithoutEncodingError, malformedMessageError } from "../rpc/decode-guard.js";
+import { compressedWithoutEncodingError, malformedMessageError, reservedFlagsError } from "../rpc/decode-guard.js";
 import { encodeGrpcMessage } from "./grpc-message.js";
 import { COMPRESSED_FLAG, type NodeRequest, readBody, singleEnvelope, type WireKind, wireKind } from "./unary-wire.js";
 
@@ -150,6 +150,7 @@ export function createUnaryFront(options: UnaryFrontOptions): UnaryFront {
       // The body is one envelope: the limit applies to its message, plus room to notice a second one.
       const envelope = singleEnvelope(await readBody(req, options.readMaxBytes + 10, options.readMaxBytes), options.readMaxBytes);
       bytes = envelope.data;
+      if ((envelope.flags & ~COMPRESSED_FLAG) !== 0) throw reservedFlagsError(envelope.flags);
       compressed = (envelope.flags & COMPRESSED_FLAG) !== 0;
       if (compressed && compression === null) throw compressedWithoutEncodingError();
     }

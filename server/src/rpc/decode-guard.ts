@@ -38,6 +38,11 @@ export function malformedMessageError(desc: DescMessage, cause: unknown): Connec
   );
 }
 
+/** INVALID_ARGUMENT for a request message whose envelope sets flags other than "compressed". */
+export function reservedFlagsError(flags: number): ConnectError {
+  return new ConnectError(`a message has envelope flags 0x${flags.toString(16).padStart(2, "0")}; a request's messages may set only 0x01 (compressed)`, Code.InvalidArgument);
+}
+
 /** INVALID_ARGUMENT for a message flagged compressed in a request that names no encoding. */
 export function compressedWithoutEncodingError(): ConnectError {
   return new ConnectError("a message is flagged compressed but the request names no encoding; send grpc-encoding (gRPC) or connect-content-encoding (Connect) with it, or clear the flag", Code.InvalidArgument);
@@ -99,9 +104,7 @@ async function* checkEnveloped(body: AsyncIterable<Uint8Array>, desc: DescMessag
         break;
       }
       // connect-es calls this INTERNAL; the client sent it, so it is the client's fault.
-      if ((flags & ~COMPRESSED) !== 0) {
-        throw new ConnectError(`a message has envelope flags 0x${flags.toString(16).padStart(2, "0")}; a request's messages may set only 0x01 (compressed)`, Code.InvalidArgument);
-      }
+      if ((flags & ~COMPRESSED) !== 0) throw reservedFlagsError(flags);
       if (flags & COMPRESSED && !encoded) {
         throw compressedWithoutEncodingError();
       }
@@ -119,8 +122,8 @@ async function* checkEnveloped(body: AsyncIterable<Uint8Array>, desc: DescMessag
       pending = pending.subarray(offset);
     }
   }
-  // A truncated envelope goes on as it is: the handler reports it.
-  if (pending.length > 0) yield pending;
+  // The body ended inside an envelope: the client cut its last message short.
+  if (pending.length > 0) throw new ConnectError(`protocol error: incomplete envelope (the request ended ${pending.length} bytes into a message)`, Code.InvalidArgument);
 }
 
 /** Wraps a universal handler so that malformed protobuf request bodies are INVALID_ARGUMENT. */

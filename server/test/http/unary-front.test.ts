@@ -210,6 +210,7 @@ describe("malformed input gets INVALID_ARGUMENT, never INTERNAL", () => {
       ["not protobuf", grpc, envelope(0, Buffer.from([0xff, 0xff, 0xff])), "3"],
       ["cut-off envelope", grpc, envelope(0, good).subarray(0, 6), "3"],
       ["compressed flag, no encoding", grpc, envelope(1, good), "3"],
+      ["reserved flag bits", grpc, envelope(0x68, good), "3"],
       ["not gzip", { ...grpc, "grpc-encoding": "gzip" }, envelope(1, good), "3"],
       ["bad grpc-timeout", { ...grpc, "grpc-timeout": "1x" }, envelope(0, good), "3"],
       ["message over the limit", grpc, envelope(0, Buffer.alloc(READ_MAX + 1)), "8"],
