@@ -2,6 +2,7 @@ import { ComputeStatus } from "@pyfleet/sdk/gen/pyfleet/compute/v1/compute_pb";
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { ComputeRecord } from "../compute/index.js";
 import type { PoolRegistry, PoolStatsSnapshot } from "../pool/index.js";
+import { CallHistogram, type Series } from "./call-histogram.js";
 
 export interface Metrics {
   readonly registry: Registry;
@@ -39,24 +40,23 @@ export function createMetrics(sources: MetricsSources): Metrics {
     registers,
   });
 
-  // Per pool and tool: observed by the pool as each call ends. The labelled
-  // children are kept per tool, so a call costs two observe() calls, no label hashing.
-  const queueWait = new Histogram({ name: "pyfleet_pool_queue_wait_seconds", help: "Time calls waited for a worker, by pool and tool.", labelNames: ["pool", "tool"] as const, buckets: CALL_BUCKETS, registers });
-  const runTime = new Histogram({ name: "pyfleet_pool_run_seconds", help: "Time calls ran on a worker (to the last chunk for streams), by pool, tool and outcome (ok, or error when the tool raised).", labelNames: ["pool", "tool", "outcome"] as const, buckets: CALL_BUCKETS, registers });
+  // Per pool and tool: observed by the pool as each call ends, on series kept per tool.
+  const queueWait = new CallHistogram("pyfleet_pool_queue_wait_seconds", "Time calls waited for a worker, by pool and tool.", CALL_BUCKETS, registry);
+  const runTime = new CallHistogram("pyfleet_pool_run_seconds", "Time calls ran on a worker (to the last chunk for streams), by pool, tool and outcome (ok, or error when the tool raised).", CALL_BUCKETS, registry);
   for (const pool of pools.list()) {
-    const children = new Map<string, { wait: Histogram.Internal<"pool" | "tool">; ok: Histogram.Internal<"pool" | "tool" | "outcome">; error: Histogram.Internal<"pool" | "tool" | "outcome"> }>();
+    const byTool = new Map<string, { wait: Series; ok: Series; error: Series }>();
     pool.observeCalls((tool, queuedMs, ranMs, ok) => {
-      let c = children.get(tool);
-      if (!c) {
-        c = {
-          wait: queueWait.labels({ pool: pool.name, tool }),
-          ok: runTime.labels({ pool: pool.name, tool, outcome: "ok" }),
-          error: runTime.labels({ pool: pool.name, tool, outcome: "error" }),
+      let s = byTool.get(tool);
+      if (!s) {
+        s = {
+          wait: queueWait.series({ pool: pool.name, tool }),
+          ok: runTime.series({ pool: pool.name, tool, outcome: "ok" }),
+          error: runTime.series({ pool: pool.name, tool, outcome: "error" }),
         };
-        children.set(tool, c);
+        byTool.set(tool, s);
       }
-      c.wait.observe(queuedMs / 1000);
-      (ok ? c.ok : c.error).observe(ranMs / 1000);
+      s.wait.observe(queuedMs / 1000);
+      (ok ? s.ok : s.error).observe(ranMs / 1000);
     });
   }
 

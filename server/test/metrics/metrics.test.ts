@@ -1,5 +1,7 @@
 import { readFileSync } from "node:fs";
 import { createClient } from "@pyfleet/sdk/node";
+import { Registry } from "prom-client";
+import { CallHistogram } from "../../src/metrics/call-histogram.js";
 import { describe, expect, it, onTestFinished } from "vitest";
 import { startServer } from "../helpers.js";
 
@@ -49,6 +51,25 @@ async function scrape(url: string): Promise<Map<string, Family>> {
 }
 
 describe("metrics", () => {
+  it("the per-call histogram exports cumulative buckets, sum and count in Prometheus format", async () => {
+    const registry = new Registry();
+    const h = new CallHistogram("t_seconds", "help text", [0.001, 0.01, 1], registry);
+    const s = h.series({ pool: "p", tool: "x" });
+    for (const v of [0.0005, 0.001, 0.002, 0.5, 400]) s.observe(v);
+    expect(await registry.metrics()).toBe([
+      "# HELP t_seconds help text",
+      "# TYPE t_seconds histogram",
+      't_seconds_bucket{pool="p",tool="x",le="0.001"} 2',
+      't_seconds_bucket{pool="p",tool="x",le="0.01"} 3',
+      't_seconds_bucket{pool="p",tool="x",le="1"} 4',
+      't_seconds_bucket{pool="p",tool="x",le="+Inf"} 5',
+      't_seconds_sum{pool="p",tool="x"} 400.5035',
+      't_seconds_count{pool="p",tool="x"} 5',
+      "",
+    ].join("\n"));
+    expect(h.series({ pool: "p", tool: "x" })).toBe(s);
+  });
+
   it("histograms per pool and tool, _total counters, worker RSS, computes and cost per provider", async () => {
     const server = await startServer({ pools: [{ name: "default", size: 1, heartbeatIntervalMs: 100 }] });
     await server.ready();
