@@ -9,6 +9,7 @@ export { LinkServer, StreamLink, type Link } from "./link/index.js";
 export { PoolRegistry } from "./registry.js";
 export { CallResult, ChunkEvent, type CallInfo, type ExecuteOptions, type StreamEvent, type ToolStream } from "./calls.js";
 export { Pool } from "./pool.js";
+export { runPipelined, type PipelinedCall, type PipelineOptions } from "./pipeline.js";
 export type { CallObserver, PoolStatsSnapshot, WorkerSummary } from "./stats.js";
 export { typedValueToJson, type AffinityMode, type SessionRecord, type SetVariableInput, type VariableChange } from "./sessions/index.js";
 export type { Worker, WorkerState } from "./worker.js";

@@ -154,6 +154,11 @@ export class Pool {
     return this.sessions.list(owner, pageSize, pageToken);
   }
 
+  /** The tenant's sessions, newest first. */
+  sessionsOf(owner = ""): SessionRecord[] {
+    return this.sessions.owned(owner);
+  }
+
   deleteSession(id: string, owner = ""): void {
     this.sessions.delete(id, owner);
   }

@@ -1,7 +1,7 @@
 import { Code, ConnectError, type HandlerContext } from "@connectrpc/connect";
 import { PyfleetError } from "../errors.js";
 import type { ExecuteOptions } from "../pool/index.js";
-import { requestIdKey, tenantKey } from "./context.js";
+import { requestIdKey, tenantOf } from "./context.js";
 import { earliest } from "./validate.js";
 
 /**
@@ -45,7 +45,7 @@ export function callOptions(
   const limit = earliest(ctx.timeoutMs(), timeoutMs);
   return {
     argsJson,
-    owner: ctx.values.get(tenantKey),
+    owner: tenantOf(ctx),
     signal,
     requestId: ctx.values.get(requestIdKey),
     idempotent: fields.idempotent,

@@ -1,4 +1,4 @@
-import { createContextKey } from "@connectrpc/connect";
+import { createContextKey, type HandlerContext } from "@connectrpc/connect";
 
 /**
  * The tenant a request acts for: the name of its API key, or "" when the
@@ -9,3 +9,8 @@ export const tenantKey = createContextKey<string>("", { description: "pyfleet te
 
 /** The request id, for log correlation. */
 export const requestIdKey = createContextKey<string>("", { description: "pyfleet request id" });
+
+/** The tenant a handler acts for (see tenantKey). */
+export function tenantOf(ctx: HandlerContext): string {
+  return ctx.values.get(tenantKey);
+}

@@ -1,7 +1,7 @@
 import type { HandlerContext } from "@connectrpc/connect";
 import type { ExecuteManyRequest, ExecuteManyResponse } from "@pyfleet/sdk/gen/pyfleet/pool/v1/pool_pb";
 import { PyfleetError } from "../errors.js";
-import type { PoolRegistry } from "../pool/index.js";
+import { type CallResult, type PipelinedCall, type PoolRegistry, runPipelined } from "../pool/index.js";
 import { type Answer, answersMessage, answerToProto } from "./many-answers.js";
 import { callOptions, domainSignal } from "./call-options.js";
 import { callArgs, durationMs } from "./validate.js";
@@ -9,13 +9,39 @@ import { callArgs, durationMs } from "./validate.js";
 /** ExecuteManyRequest.max_answers_per_message is capped here, so a message stays small. */
 const MAX_ANSWERS_PER_MESSAGE = 1024;
 
+/** One request of the stream as a pipelined call; it is also its own answer (see Answer). */
+class ManyCall implements PipelinedCall {
+  readonly id: string;
+  readonly asJson: boolean;
+  result: CallResult | undefined = undefined;
+  error: PyfleetError | undefined = undefined;
+
+  constructor(
+    private readonly req: ExecuteManyRequest,
+    private readonly pools: PoolRegistry,
+    private readonly ctx: HandlerContext,
+    private readonly signal: AbortSignal,
+  ) {
+    this.id = req.id;
+    this.asJson = req.resultAsJson;
+  }
+
+  start(): Promise<CallResult> {
+    const req = this.req;
+    const pool = this.pools.get(req.pool);
+    const tool = req.tool;
+    if (tool === "") throw new PyfleetError("invalid_argument", "tool is required");
+    const { args, argsJson } = callArgs(req);
+    return pool.call(tool, args, callOptions(this.ctx, req, durationMs(req.timeout, "timeout"), this.signal, argsJson));
+  }
+}
+
 /**
- * The pipelined channel: reads calls as long as fewer than `maxPipelined`
- * are unanswered (an unread answer counts as unanswered), runs them
- * concurrently, and yields each answer as it completes. A failed call is
- * answered with its status; the stream goes on. A message may carry several
- * calls (`calls`), and answers ready together share a message when the
- * client allows it (`max_answers_per_message`).
+ * The pipelined channel: the pool engine runs the stream's calls with at
+ * most `maxPipelined` unanswered (runPipelined); this translates messages to
+ * calls and answers to messages. A message may carry several calls
+ * (`calls`), and answers ready together share a message when the client
+ * allows it (`max_answers_per_message`).
  */
 export async function* executeMany(
   pools: PoolRegistry,
@@ -23,100 +49,31 @@ export async function* executeMany(
   ctx: HandlerContext,
   maxPipelined: number,
 ): AsyncGenerator<ExecuteManyResponse> {
-  const ready: Answer[] = [];
   let maxAnswers = 1;
-  const unanswered = new Set<string>();
-  let inputDone = false;
-  let inputError: unknown;
-  let wake: (() => void) | undefined;
-  let slotFreed: (() => void) | undefined;
-  let outstanding = 0;
   // One signal for the stream's calls (the pool keeps one listener per signal).
   const abort = domainSignal(ctx.signal);
-  const notify = () => {
-    wake?.();
-    wake = undefined;
-  };
-
-  const answer = (done: Answer) => {
-    ready.push(done);
-    notify();
-  };
-  const fail = (id: string, e: unknown) => {
-    answer({ id, error: e instanceof PyfleetError ? e : new PyfleetError("internal", "internal error; the server log has the details") });
-  };
-
-  const start = (req: ExecuteManyRequest) => {
-    outstanding++;
-    if (req.id === "") {
-      fail("", new PyfleetError("invalid_argument", "id is required: tag each request with your own id"));
-      return;
-    }
-    if (unanswered.has(req.id)) {
-      fail(req.id, new PyfleetError("invalid_argument", `id "${req.id}" is already in use by an unanswered request`));
-      return;
-    }
-    unanswered.add(req.id);
-    try {
-      const pool = pools.get(req.pool);
-      const tool = req.tool;
-      if (tool === "") throw new PyfleetError("invalid_argument", "tool is required");
-      const { args, argsJson } = callArgs(req);
-      pool.call(tool, args, callOptions(ctx, req, durationMs(req.timeout, "timeout"), abort.signal, argsJson)).then(
-        (result) => {
-          unanswered.delete(req.id);
-          answer({ id: req.id, result, asJson: req.resultAsJson });
-        },
-        (e: unknown) => {
-          unanswered.delete(req.id);
-          fail(req.id, e);
-        },
-      );
-    } catch (e) {
-      unanswered.delete(req.id);
-      fail(req.id, e);
-    }
-  };
-
-  const reader = (async () => {
-    try {
-      for await (const message of requests) {
-        if (message.maxAnswersPerMessage > 0) maxAnswers = Math.min(message.maxAnswersPerMessage, MAX_ANSWERS_PER_MESSAGE);
-        const calls = message.calls.length > 0 ? batchOf(message) : [message];
-        for (const call of calls) {
-          if (call !== message && call.maxAnswersPerMessage > 0) maxAnswers = Math.min(call.maxAnswersPerMessage, MAX_ANSWERS_PER_MESSAGE);
-          while (outstanding >= maxPipelined) await new Promise<void>((resolve) => (slotFreed = resolve));
-          start(call);
-        }
+  async function* calls(): AsyncGenerator<ManyCall[]> {
+    for await (const message of requests) {
+      if (message.maxAnswersPerMessage > 0) maxAnswers = Math.min(message.maxAnswersPerMessage, MAX_ANSWERS_PER_MESSAGE);
+      const group = message.calls.length > 0 ? batchOf(message) : [message];
+      for (const call of group) {
+        if (call !== message && call.maxAnswersPerMessage > 0) maxAnswers = Math.min(call.maxAnswersPerMessage, MAX_ANSWERS_PER_MESSAGE);
       }
-    } catch (e) {
-      inputError = e;
-    } finally {
-      inputDone = true;
-      notify();
+      yield group.map((req) => new ManyCall(req, pools, ctx, abort.signal));
     }
-  })();
-
+  }
   try {
-    for (;;) {
-      if (ready.length > 0) {
-        // Answers that finished together go in one message when the client allows it.
-        const count = Math.min(ready.length, maxAnswers);
-        yield count === 1 ? answerToProto(ready.shift()!) : answersMessage(ready.splice(0, count));
-        outstanding -= count;
-        slotFreed?.();
-        slotFreed = undefined;
-        continue;
-      }
-      if (inputError !== undefined) throw inputError;
-      if (inputDone && outstanding === 0) break;
-      await new Promise<void>((resolve) => (wake = resolve));
+    const answers = runPipelined(calls(), {
+      maxInFlight: maxPipelined,
+      batchSize: () => maxAnswers,
+      abandon: () => abort.cancel("the ExecuteMany stream ended before this request was answered"),
+    });
+    for await (const batch of answers) {
+      // Answers that finished together go in one message when the client allows it.
+      yield batch.length === 1 ? answerToProto(batch[0] as Answer) : answersMessage(batch as Answer[]);
     }
-    await reader;
   } finally {
     abort.release();
-    // Ended early (the client left, or its input failed): stop what still runs.
-    if (unanswered.size > 0) abort.cancel("the ExecuteMany stream ended before this request was answered");
   }
 }
 

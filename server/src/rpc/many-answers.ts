@@ -2,7 +2,7 @@ import { create, toBinary } from "@bufbuild/protobuf";
 import { WireType } from "@bufbuild/protobuf/wire";
 import { type ExecuteManyResponse, ExecuteManyResponseSchema } from "@pyfleet/sdk/gen/pyfleet/pool/v1/pool_pb";
 import type { PyfleetError } from "../errors.js";
-import type { CallInfo, CallResult } from "../pool/index.js";
+import type { CallResult } from "../pool/index.js";
 import { fieldSize, varintFieldSize, varintSize, writeBytesField, writeLengthPrefix, writeStringField, writeVarint, writeVarintField } from "../wire.js";
 import { resultToProto } from "./pool-convert.js";
 

@@ -18,12 +18,12 @@ import {
   VariableChange,
   WatchVariablesResponseSchema,
 } from "@pyfleet/sdk/gen/pyfleet/pool/v1/pool_pb";
-import { PyfleetError } from "../errors.js";
+import { page } from "../paging.js";
 import type { PoolRegistry } from "../pool/index.js";
 import { callOptions, domainSignal } from "./call-options.js";
 import { executeMany } from "./execute-many.js";
 import { affinityFromProto, doneToProto, eventToProto, resultToProto, sessionToProto, statsToProto, toValue } from "./pool-convert.js";
-import { tenantKey } from "./context.js";
+import { tenantOf } from "./context.js";
 import { callArgs, durationMs, required, requiredMessage } from "./validate.js";
 
 export interface PoolServiceOptions {
@@ -31,7 +31,6 @@ export interface PoolServiceOptions {
   maxPipelined: number;
 }
 
-const MAX_PAGE = 1000;
 /** ExecuteStreamRequest.max_chunks_per_message is capped here, so a message stays small. */
 const MAX_CHUNKS_PER_MESSAGE = 1024;
 const utf8 = new TextDecoder();
@@ -39,8 +38,7 @@ const textOf = (json: Uint8Array) => utf8.decode(json);
 
 /** Thin PoolService handlers over the pool engine. */
 export function poolService(pools: PoolRegistry, options: PoolServiceOptions): Partial<ServiceImpl<typeof PoolService>> {
-  const owner = (ctx: HandlerContext) => ctx.values.get(tenantKey);
-  const sessionPool = (sessionId: string, ctx: HandlerContext) => pools.session(required(sessionId, "session_id"), owner(ctx)).pool;
+  const sessionPool = (sessionId: string, ctx: HandlerContext) => pools.session(required(sessionId, "session_id"), tenantOf(ctx)).pool;
 
   return {
     async execute(req, ctx) {
@@ -92,7 +90,7 @@ export function poolService(pools: PoolRegistry, options: PoolServiceOptions): P
       const pool = pools.get(req.pool);
       const ttlMs = durationMs(req.ttl, "ttl");
       const session = pool.createSession({
-        owner: owner(ctx),
+        owner: tenantOf(ctx),
         affinity: affinityFromProto(req.affinity),
         labels: req.labels,
         ...(ttlMs !== undefined ? { ttlMs } : {}),
@@ -102,33 +100,20 @@ export function poolService(pools: PoolRegistry, options: PoolServiceOptions): P
     },
 
     getSession(req, ctx) {
-      const { session } = pools.session(required(req.sessionId, "session_id"), owner(ctx));
+      const { session } = pools.session(required(req.sessionId, "session_id"), tenantOf(ctx));
       return create(GetSessionResponseSchema, { session: sessionToProto(session) });
     },
 
     listSessions(req, ctx) {
-      if (req.pageSize > MAX_PAGE) throw new PyfleetError("invalid_argument", `page_size must be at most ${MAX_PAGE} (got ${req.pageSize})`);
       const targets = req.pool ? [pools.get(req.pool)] : pools.list();
       // Sessions of several pools are merged newest first; the token names the last one sent.
-      const all = targets.flatMap((p) => p.listSessions(owner(ctx), Number.MAX_SAFE_INTEGER, "").sessions)
-        .sort((a, b) => b.createdAt - a.createdAt);
-      let start = 0;
-      if (req.pageToken) {
-        const after = Buffer.from(req.pageToken, "base64url").toString("utf8");
-        start = all.findIndex((s) => s.id === after) + 1;
-        if (start === 0) throw new PyfleetError("invalid_argument", "page_token is not valid (or its session is gone); list from the start");
-      }
-      const size = req.pageSize || 100;
-      const page = all.slice(start, start + size);
-      const more = start + size < all.length;
-      return create(ListSessionsResponseSchema, {
-        sessions: page.map(sessionToProto),
-        nextPageToken: more && page.length > 0 ? Buffer.from(page.at(-1)!.id).toString("base64url") : "",
-      });
+      const all = targets.flatMap((p) => p.sessionsOf(tenantOf(ctx))).sort((a, b) => b.createdAt - a.createdAt);
+      const { items, nextPageToken } = page(all, req.pageSize, req.pageToken, "session");
+      return create(ListSessionsResponseSchema, { sessions: items.map(sessionToProto), nextPageToken });
     },
 
     deleteSession(req, ctx) {
-      sessionPool(req.sessionId, ctx).deleteSession(req.sessionId, owner(ctx));
+      sessionPool(req.sessionId, ctx).deleteSession(req.sessionId, tenantOf(ctx));
       return create(DeleteSessionResponseSchema);
     },
 
@@ -141,29 +126,29 @@ export function poolService(pools: PoolRegistry, options: PoolServiceOptions): P
         ...(req.constraints ? { constraints: req.constraints } : {}),
         description: req.description,
         ...(req.expectedVersion !== undefined ? { expectedVersion: req.expectedVersion } : {}),
-      }, owner(ctx));
+      }, tenantOf(ctx));
       return create(SetVariableResponseSchema, { variable });
     },
 
     getVariable(req, ctx) {
       const pool = sessionPool(req.sessionId, ctx);
-      return create(GetVariableResponseSchema, { variable: pool.getVariable(req.sessionId, required(req.name, "name"), owner(ctx)) });
+      return create(GetVariableResponseSchema, { variable: pool.getVariable(req.sessionId, required(req.name, "name"), tenantOf(ctx)) });
     },
 
     listVariables(req, ctx) {
       const pool = sessionPool(req.sessionId, ctx);
-      return create(ListVariablesResponseSchema, { variables: pool.listVariables(req.sessionId, owner(ctx)) });
+      return create(ListVariablesResponseSchema, { variables: pool.listVariables(req.sessionId, tenantOf(ctx)) });
     },
 
     deleteVariable(req, ctx) {
       const pool = sessionPool(req.sessionId, ctx);
-      pool.deleteVariable(req.sessionId, required(req.name, "name"), owner(ctx), req.expectedVersion);
+      pool.deleteVariable(req.sessionId, required(req.name, "name"), tenantOf(ctx), req.expectedVersion);
       return create(DeleteVariableResponseSchema);
     },
 
     async *watchVariables(req, ctx) {
       const pool = sessionPool(req.sessionId, ctx);
-      const changes = pool.watchVariables(req.sessionId, { names: req.names, includeInitial: req.includeInitial, signal: ctx.signal, owner: owner(ctx) });
+      const changes = pool.watchVariables(req.sessionId, { names: req.names, includeInitial: req.includeInitial, signal: ctx.signal, owner: tenantOf(ctx) });
       for await (const change of changes) {
         yield create(WatchVariablesResponseSchema, {
           change: change.change === "set" ? VariableChange.SET : VariableChange.DELETED,

@@ -2,6 +2,7 @@ import { create } from "@bufbuild/protobuf";
 import { type ServerFrame, ServerFrameSchema, type WorkerFrame } from "@pyfleet/protocol/gen/pyfleet/worker/v1/worker_pb";
 import type { CallFields } from "./hot-frames.js";
 import type { Link } from "./link.js";
+import { BoundedChannel } from "../../channel.js";
 
 /**
  * A Link over a remote worker's Attach stream: frames from the worker are
@@ -11,8 +12,8 @@ export class StreamLink implements Link {
   private frameListener: ((frame: WorkerFrame) => void) | undefined;
   private readonly early: WorkerFrame[] = [];
   private readonly closeListeners: ((reason: string) => void)[] = [];
-  private readonly queue: ServerFrame[] = [];
-  private wake: (() => void) | undefined;
+  /** Frames for the worker; unbounded like a socket's write buffer (the link has no backpressure). */
+  private readonly queue = new BoundedChannel<ServerFrame>(Infinity, () => new Error("unreachable: the queue is unbounded"));
   private closeReason: string | undefined;
 
   get closed(): boolean {
@@ -29,7 +30,6 @@ export class StreamLink implements Link {
   send(frame: ServerFrame): void {
     if (this.closed) return;
     this.queue.push(frame);
-    this.wake?.();
   }
 
   sendCall(call: CallFields): void {
@@ -49,21 +49,12 @@ export class StreamLink implements Link {
   close(reason: string): void {
     if (this.closeReason !== undefined) return;
     this.closeReason = reason;
-    this.wake?.();
+    this.queue.close();
     for (const listener of this.closeListeners.splice(0)) listener(reason);
   }
 
   /** Frames for the worker, until the link closes. */
-  async *outgoing(): AsyncGenerator<ServerFrame> {
-    for (;;) {
-      const frame = this.queue.shift();
-      if (frame) {
-        yield frame;
-        continue;
-      }
-      if (this.closed) return;
-      await new Promise<void>((resolve) => (this.wake = resolve));
-      this.wake = undefined;
-    }
+  outgoing(): AsyncIterable<ServerFrame> {
+    return this.queue;
   }
 }

@@ -1,5 +1,6 @@
 import { PyfleetError } from "../../errors.js";
 import { newId } from "../../ids.js";
+import { page } from "../../paging.js";
 import { type VariableLimits, VariableStore } from "./variables.js";
 
 export type AffinityMode = "hint" | "strict_queue" | "strict_fail_fast";
@@ -157,21 +158,16 @@ export class SessionStore {
     return session.variables;
   }
 
+  /** The caller's sessions, newest first. */
+  owned(owner: string, now = Date.now()): SessionRecord[] {
+    this.sweep(now);
+    return [...this.sessions.values()].filter((s) => s.owner === owner).reverse();
+  }
+
   /** The caller's sessions, newest first, a page at a time. */
   list(owner: string, pageSize: number, pageToken: string, now = Date.now()): { sessions: SessionRecord[]; nextPageToken: string } {
-    this.sweep(now);
-    const mine = [...this.sessions.values()].filter((s) => s.owner === owner).reverse();
-    let start = 0;
-    if (pageToken !== "") {
-      const after = Buffer.from(pageToken, "base64url").toString("utf8");
-      const index = mine.findIndex((s) => s.id === after);
-      if (index < 0) throw new PyfleetError("invalid_argument", "page_token is not valid (or its session is gone); list from the start");
-      start = index + 1;
-    }
-    const sessions = mine.slice(start, start + pageSize);
-    const last = sessions.at(-1);
-    const more = start + pageSize < mine.length;
-    return { sessions, nextPageToken: more && last ? Buffer.from(last.id).toString("base64url") : "" };
+    const { items, nextPageToken } = page(this.owned(owner, now), pageSize, pageToken, "session");
+    return { sessions: items, nextPageToken };
   }
 
   delete(id: string, owner: string): void {
