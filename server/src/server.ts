@@ -191,7 +191,8 @@ export async function createServer(input: ServerConfigInput = {}, options: Creat
   const listener = await listen({
     host,
     port: config.port,
-    handler: withCors(config.cors, withVersionHeader(handler)),
+    // Browsers on allowed origins may read the version header too (clients pick wire features by it).
+    handler: withCors({ ...config.cors, exposedHeaders: [...config.cors.exposedHeaders, VERSION_HEADER] }, withVersionHeader(handler)),
     idleTimeoutMs: config.idleTimeoutMs,
     tls: config.tls && { cert: readFileSync(config.tls.certFile), key: readFileSync(config.tls.keyFile) },
   });

@@ -21,6 +21,10 @@ describe("browsers as clients (CORS), in headless Chromium", () => {
     expect(yes.headers.get("access-control-allow-origin")).toBe(allowed.origin);
     expect(yes.headers.get("access-control-allow-methods")).toBe("POST, GET");
     expect(yes.headers.get("access-control-allow-headers")?.split(", ")).toEqual(expect.arrayContaining(["Content-Type", "Connect-Protocol-Version", "X-Grpc-Web", "Grpc-Timeout", "Authorization"]));
+    // Allowed origins can read the server's version on responses.
+    const answered = await fetch(`${server.url}/pyfleet.pool.v1.PoolService/ListPools`, { method: "POST", headers: { origin: allowed.origin, "content-type": "application/json" }, body: "{}" });
+    expect(answered.status).toBe(200);
+    expect(answered.headers.get("access-control-expose-headers")?.split(", ")).toEqual(expect.arrayContaining(["Grpc-Status", "Grpc-Message", "pyfleet-version"]));
     expect(no.status).toBe(403);
     expect(no.headers.get("access-control-allow-origin")).toBe(null);
     expect(await no.text()).toContain(`origin ${other.origin} may not call this server: add it to cors.allowedOrigins`);
