@@ -1,90 +1,23 @@
-import type { JsonValue, MessageInitShape } from "@bufbuild/protobuf";
-import { durationFromMs, timestampMs } from "@bufbuild/protobuf/wkt";
+import type { JsonValue } from "@bufbuild/protobuf";
+import { durationFromMs } from "@bufbuild/protobuf/wkt";
 import type { Client } from "@connectrpc/connect";
+import type { ComputeService } from "./gen/pyfleet/compute/v1/compute_pb.js";
 import {
-  type Compute as ProtoCompute,
-  type ComputeService,
-  type ComputeSpecSchema,
-  ComputeStatus,
-  type Job as ProtoJob,
+  type ComputeInfo,
+  computeFromProto,
+  type ComputeStatusName,
+  type GpuInfo,
+  gpuFromProto,
+  type JobInfo,
+  jobFromProto,
   type ProviderInfo,
-} from "./gen/pyfleet/compute/v1/compute_pb.js";
-import { type GpuType, JobStatus } from "./gen/pyfleet/provider/v1/types_pb.js";
+  providerFromProto,
+  type SpawnSpec,
+  statusName,
+  TERMINAL,
+} from "./compute-info.js";
 import { PyfleetError, stoppedByCaller } from "./errors.js";
 import { jsonToValue, valueToJson } from "./values.js";
-
-export type ComputeStatusName = "unspecified" | "pending" | "provisioning" | "running" | "ready" | "stopping" | "stopped" | "terminating" | "terminated" | "failed";
-export type JobStatusName = "queued" | "running" | "completed" | "failed" | "cancelled" | "timed_out";
-
-/** A compute as plain data. */
-export interface ComputeInfo {
-  id: string;
-  provider: string;
-  providerId: string;
-  status: ComputeStatusName;
-  statusMessage: string;
-  gpuType: string;
-  costPerHour: number;
-  endpoints: { port: number; protocol: string; url: string; host: string; publicPort: number }[];
-  owner: string;
-  labels: Record<string, string>;
-  workersAttached: number;
-  createdAt: number | undefined;
-  readyAt: number | undefined;
-  idleExpiresAt: number | undefined;
-}
-
-export interface JobInfo {
-  id: string;
-  provider: string;
-  endpoint: string;
-  status: JobStatusName;
-  output: JsonValue;
-  error: string;
-}
-
-/** The spawn spec: the proto ComputeSpec, with `idleTtlMs` as a convenience for `idleTtl`. */
-export type SpawnSpec = MessageInitShape<typeof ComputeSpecSchema> & { idleTtlMs?: number };
-
-const TERMINAL = new Set<ComputeStatusName>(["failed", "stopped", "terminated"]);
-
-function statusName(s: ComputeStatus): ComputeStatusName {
-  return (ComputeStatus[s] ?? "UNSPECIFIED").toLowerCase() as ComputeStatusName;
-}
-
-function ms(t: { seconds: bigint; nanos: number } | undefined): number | undefined {
-  return t ? timestampMs(t as never) : undefined;
-}
-
-export function computeFromProto(c: ProtoCompute): ComputeInfo {
-  return {
-    id: c.id,
-    provider: c.provider,
-    providerId: c.providerId,
-    status: statusName(c.status),
-    statusMessage: c.statusMessage,
-    gpuType: c.gpuType,
-    costPerHour: c.costPerHour,
-    endpoints: c.endpoints.map((e) => ({ port: e.port, protocol: e.protocol, url: e.url, host: e.host, publicPort: e.publicPort })),
-    owner: c.owner,
-    labels: c.spec?.labels ?? {},
-    workersAttached: c.workersAttached,
-    createdAt: ms(c.createdAt),
-    readyAt: ms(c.readyAt),
-    idleExpiresAt: ms(c.idleExpiresAt),
-  };
-}
-
-function jobFromProto(j: ProtoJob): JobInfo {
-  return {
-    id: j.id,
-    provider: j.provider,
-    endpoint: j.endpoint,
-    status: (JobStatus[j.status] ?? "UNSPECIFIED").toLowerCase() as JobStatusName,
-    output: valueToJson(j.output),
-    error: j.error,
-  };
-}
 
 /** One compute: wait for it, touch it, stop, start or terminate it. */
 export class ComputeHandle {
@@ -109,8 +42,9 @@ export class ComputeHandle {
    */
   async waitUntilReady(options: { onStatus?: (c: ComputeInfo) => void; timeoutMs?: number; signal?: AbortSignal } = {}): Promise<ComputeInfo> {
     const stream = this.rpc.waitCompute(
-      { id: this.id, ...(options.timeoutMs !== undefined ? { timeout: durationFromMs(options.timeoutMs) } : {}) },
-      { ...(options.signal ? { signal: options.signal } : {}), ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs + 1_000 } : {}) },
+      { id: this.id, timeout: options.timeoutMs !== undefined ? durationFromMs(options.timeoutMs) : undefined },
+      // The server ends the wait at `timeout`; the RPC's own deadline is a little later.
+      { signal: options.signal, timeoutMs: options.timeoutMs !== undefined ? options.timeoutMs + 1_000 : undefined },
     );
     for await (const res of stream) {
       this.info = computeFromProto(res.compute!);
@@ -153,7 +87,7 @@ export class ComputeClient {
   /** Spawns a compute; pass `clientRequestId` to make retries safe. */
   async spawn(spec: SpawnSpec): Promise<ComputeHandle> {
     const { idleTtlMs, ...rest } = spec;
-    const res = await this.rpc.spawnCompute({ spec: { ...rest, ...(idleTtlMs !== undefined ? { idleTtl: durationFromMs(idleTtlMs) } : {}) } });
+    const res = await this.rpc.spawnCompute({ spec: idleTtlMs !== undefined ? { ...rest, idleTtl: durationFromMs(idleTtlMs) } : rest });
     return new ComputeHandle(this.rpc, computeFromProto(res.compute!));
   }
 
@@ -177,7 +111,7 @@ export class ComputeClient {
     try {
       const stream = this.rpc.watchComputes(
         { provider: options.provider ?? "", labels: options.labels ?? {}, includeInitial: options.includeInitial ?? false },
-        options.signal ? { signal: options.signal } : {},
+        { signal: options.signal },
       );
       for await (const e of stream) yield { compute: computeFromProto(e.compute!), previous: statusName(e.previousStatus) };
     } catch (e) {
@@ -185,12 +119,14 @@ export class ComputeClient {
     }
   }
 
+  /** The configured providers and what they support. */
   async providers(): Promise<ProviderInfo[]> {
-    return (await this.rpc.listProviders({})).providers;
+    return (await this.rpc.listProviders({})).providers.map(providerFromProto);
   }
 
-  async gpuTypes(provider = ""): Promise<GpuType[]> {
-    return (await this.rpc.listGpuTypes({ provider })).gpuTypes;
+  /** A provider's GPU catalog ("" = the default provider). */
+  async gpuTypes(provider = ""): Promise<GpuInfo[]> {
+    return (await this.rpc.listGpuTypes({ provider })).gpuTypes.map(gpuFromProto);
   }
 
   readonly jobs = {
@@ -200,13 +136,13 @@ export class ComputeClient {
         input: jsonToValue(input),
         provider: options.provider ?? "",
         clientRequestId: options.clientRequestId ?? "",
-        ...(options.timeoutMs !== undefined ? { timeout: durationFromMs(options.timeoutMs) } : {}),
+        timeout: options.timeoutMs !== undefined ? durationFromMs(options.timeoutMs) : undefined,
       })).job!),
     get: async (id: string): Promise<JobInfo> => jobFromProto((await this.rpc.getJob({ id })).job!),
     cancel: async (id: string): Promise<JobInfo> => jobFromProto((await this.rpc.cancelJob({ id })).job!),
     /** Partial outputs as they come; the final job is the return value. */
     stream: async function* (this: ComputeClient, id: string, options: { signal?: AbortSignal } = {}): AsyncGenerator<JsonValue, JobInfo | undefined> {
-      for await (const e of this.rpc.streamJob({ id }, options.signal ? { signal: options.signal } : {})) {
+      for await (const e of this.rpc.streamJob({ id }, { signal: options.signal })) {
         if (e.event.case === "output") yield valueToJson(e.event.value);
         else if (e.event.case === "job") return jobFromProto(e.event.value);
       }

@@ -153,7 +153,7 @@ export class Session implements AsyncDisposable {
     try {
       const stream = this.rpc.watchVariables(
         { sessionId: this.id, names: options.names ?? [], includeInitial: options.includeInitial ?? false },
-        options.signal ? { signal: options.signal } : {},
+        { signal: options.signal },
       );
       for await (const e of stream) {
         yield { change: e.change === VariableChange.DELETED ? "deleted" : "set", variable: variableFromProto(e.variable!) };

@@ -1,5 +1,5 @@
 import { create, fromJson, type JsonValue, toJson } from "@bufbuild/protobuf";
-import { type Value, ValueSchema } from "@bufbuild/protobuf/wkt";
+import { timestampDate, type Value, ValueSchema } from "@bufbuild/protobuf/wkt";
 import { type TypedValue, TypedValueSchema, type Variable as ProtoVariable, VariableType } from "./gen/pyfleet/pool/v1/variable_pb.js";
 
 /** A value a session variable can hold. */
@@ -81,7 +81,7 @@ export function variableFromProto(v: ProtoVariable): Variable {
     value: fromTypedValue(v.value),
     version: v.version,
     description: v.description,
-    updatedAt: v.updatedAt ? new Date(Number(v.updatedAt.seconds) * 1000 + v.updatedAt.nanos / 1e6) : undefined,
+    updatedAt: v.updatedAt ? timestampDate(v.updatedAt) : undefined,
     updatedBy: v.updatedBy,
   };
 }

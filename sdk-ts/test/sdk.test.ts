@@ -106,7 +106,7 @@ describe("the Node client", () => {
     let n = 0;
     for await (const _ of c.pool.stream("count", { n: 10_000_000 })) if (++n === 3) break;
     expect(await c.pool.execute("pid", {}, { timeoutMs: 5_000 })).toBe(before);
-    expect((await c.pool.stats()).restarts).toBe(0n);
+    expect((await c.pool.stats()).restarts).toBe(0);
   });
 
   it("closes a session with await using, and watches variables set from Python", async () => {
@@ -179,6 +179,32 @@ describe("the Node client", () => {
     }
     expect(final).toMatchObject({ status: "completed", output: 4 });
     expect((await rejection(c.compute.spawn({ gpu: "h1000" }))).code).toBe("invalid_argument");
+  });
+
+  it("returns plain data, not protobuf messages, from pools and computes", async () => {
+    const server = await readyServer();
+    const c = nodeClient(server.url);
+    await c.pool.execute("add", { a: 1, b: 2 });
+    await rejection(c.pool.execute("fail", { message: "x" }));
+    const plain = (x: object) => expect(JSON.stringify(x, (k, v: unknown) => (k === "$typeName" || typeof v === "bigint" ? "PROTO" : v))).not.toContain("PROTO");
+
+    const add = (await c.pool.tools()).find((t) => t.name === "add");
+    expect(add).toEqual({
+      name: "add", description: "Adds two numbers.", streaming: false, idempotent: true, acceptsExtraArgs: false, returns: "float",
+      parameters: [
+        { name: "a", type: "number", annotation: "float", required: true, default: undefined, choices: [] },
+        { name: "b", type: "number", annotation: "float", required: true, default: undefined, choices: [] },
+      ],
+    });
+    const stats = await c.pool.stats();
+    expect([stats.pool, stats.callsTotal, stats.errorsByCode, stats.restarts]).toEqual(["default", 2, { unknown: 1 }, 0]);
+    expect(await c.pool.list()).toEqual([{ name: "default", adapter: "pyfleet_bridge.samples:SampleAdapter", size: 2, concurrency: 1, startMode: expect.stringMatching(/^(auto: )?(fork|spawn)$/), ready: true, workers: 2, isDefault: true }]);
+    const providers = await c.compute.providers();
+    expect(providers.find((p) => p.name === "mock")).toMatchObject({ kind: "mock", capabilities: { stopStart: true, jobs: true } });
+    const gpus = await c.compute.gpuTypes();
+    expect(gpus.length).toBeGreaterThan(0);
+    expect(typeof gpus[0]!.stock).toBe("string");
+    for (const x of [add!, stats, ...(await c.pool.list()), ...providers, ...gpus]) plain(x);
   });
 
   it("sends the API key", async () => {
