@@ -41,6 +41,8 @@ def test_unary_calls_and_their_errors(harness: Harness) -> None:
     err = link.expect("error")
     assert (err.id, err.kind, err.type, err.message) == (2, W.ERROR_KIND_TOOL_RAISED, "ValueError", "boom")
     assert "Traceback" in err.traceback and "raise ValueError(message)" in err.traceback
+    # It starts at the tool's frame: none of the runtime's own.
+    assert "runtime.py" not in err.traceback and "_calls.py" not in err.traceback and "samples.py" in err.traceback
     link.call(3, "nope")
     assert link.expect("error").kind == W.ERROR_KIND_UNKNOWN_TOOL
     link.call(4, "add", {"a": "x", "b": 1})

@@ -21,6 +21,7 @@ _LAZY = {
     "ComputeHandle": "pyfleet.client",
     "AsyncClient": "pyfleet.aio",
     "AsyncSession": "pyfleet.aio",
+    "AsyncComputeHandle": "pyfleet.aio",
     "PyfleetError": "pyfleet.errors",
     "ToolError": "pyfleet.errors",
 }

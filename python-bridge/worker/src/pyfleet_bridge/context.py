@@ -116,33 +116,33 @@ class Context:
     # ---- session variables (through the server) ----
 
     def get_variable(self, name: str) -> Any:
-        return self._runtime.callback(self, "get_variable", name=name)
+        return self._runtime.callbacks.call(self, "get_variable", name=name)
 
     def set_variable(self, name: str, value: Any, *, type: str | None = None, expected_version: int | None = None) -> int:
         """Creates or updates a session variable; returns its new version."""
-        return int(self._runtime.callback(self, "set_variable", name=name, value=value, type=type, expected_version=expected_version))
+        return int(self._runtime.callbacks.call(self, "set_variable", name=name, value=value, type=type, expected_version=expected_version))
 
     def list_variables(self) -> dict[str, Any]:
-        return dict(self._runtime.callback(self, "list_variables"))
+        return dict(self._runtime.callbacks.call(self, "list_variables"))
 
     def delete_variable(self, name: str) -> None:
-        self._runtime.callback(self, "delete_variable", name=name)
+        self._runtime.callbacks.call(self, "delete_variable", name=name)
 
     def call_tool(self, tool: str, **args: Any) -> Any:
         """Runs another tool of the same pool (outside any session) and returns its value."""
-        return self._runtime.callback(self, "call_tool", tool=tool, args=args)
+        return self._runtime.callbacks.call(self, "call_tool", tool=tool, args=args)
 
     async def aget_variable(self, name: str) -> Any:
-        return await self._runtime.acallback(self, "get_variable", name=name)
+        return await self._runtime.callbacks.acall(self, "get_variable", name=name)
 
     async def aset_variable(self, name: str, value: Any, *, type: str | None = None, expected_version: int | None = None) -> int:
-        return int(await self._runtime.acallback(self, "set_variable", name=name, value=value, type=type, expected_version=expected_version))
+        return int(await self._runtime.callbacks.acall(self, "set_variable", name=name, value=value, type=type, expected_version=expected_version))
 
     async def alist_variables(self) -> dict[str, Any]:
-        return dict(await self._runtime.acallback(self, "list_variables"))
+        return dict(await self._runtime.callbacks.acall(self, "list_variables"))
 
     async def adelete_variable(self, name: str) -> None:
-        await self._runtime.acallback(self, "delete_variable", name=name)
+        await self._runtime.callbacks.acall(self, "delete_variable", name=name)
 
     async def acall_tool(self, tool: str, **args: Any) -> Any:
-        return await self._runtime.acallback(self, "call_tool", tool=tool, args=args)
+        return await self._runtime.callbacks.acall(self, "call_tool", tool=tool, args=args)

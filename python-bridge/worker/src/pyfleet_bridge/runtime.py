@@ -3,26 +3,21 @@
 from __future__ import annotations
 
 import asyncio
-import json
-import os
 import sys
 import threading
 import time
 import traceback
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
-from pyfleet_bridge import _values as values
-from pyfleet_bridge._codes import STATUS_CODES
+from pyfleet_bridge._callbacks import Callbacks
+from pyfleet_bridge import _calls
+from pyfleet_bridge._calls import CallState, Cancelled, Refused, admit
+from pyfleet_bridge._payload import NotSerializable, exception_type, format_traceback, rss_bytes, serialize
 from pyfleet_bridge._proto.worker.v1 import worker_pb2
-
-from pyfleet_bridge import jsontext
 from pyfleet_bridge.adapter import Adapter, ToolInfo
-from pyfleet_bridge.context import Context, callback_error
 from pyfleet_bridge.link import Link, LinkClosed
-from pyfleet_bridge.schema import check_value
 from pyfleet_bridge.wire import result_frame
 
 K = worker_pb2
@@ -36,66 +31,8 @@ MAX_QUEUED = 64
 #: by about that much at most, and the server reads several results per
 #: wake-up instead of one.
 HOLD_BEHIND_S = 0.0002
-
-
-class _Cancelled(Exception):
-    pass
-
-
-class NotSerializable(Exception):
-    pass
-
-
-_dumps = jsontext.dumps
-_loads = jsontext.loads
-
-
-def serialize(value: Any) -> tuple[bytes, bool]:
-    """A return or yielded value as bytes: (raw bytes, True) or (JSON text, False)."""
-    if isinstance(value, (bytes, bytearray, memoryview)):
-        return bytes(value), True
-    try:
-        return _dumps(value).encode(), False
-    except (TypeError, ValueError) as e:
-        raise NotSerializable(f"value of type {type(value).__qualname__} is neither JSON-serializable nor bytes: {e}") from None
-
-
-def decode(payload: worker_pb2.Payload) -> Any:
-    kind = payload.WhichOneof("kind")
-    if kind == "raw":
-        return payload.raw
-    if kind == "json":
-        return json.loads(payload.json)
-    return None
-
-
-def exception_type(e: BaseException) -> str:
-    t = type(e)
-    return t.__qualname__ if t.__module__ == "builtins" else f"{t.__module__}.{t.__qualname__}"
-
-
-def format_traceback(e: BaseException) -> str:
-    """The traceback from the tool's frame inwards (the runtime's own frames are noise)."""
-    tb = e.__traceback__
-    while tb is not None and tb.tb_frame.f_code.co_filename == __file__:
-        tb = tb.tb_next
-    return "".join(traceback.format_exception(type(e), e, tb))
-
-
-@dataclass(slots=True)
-class CallState:
-    id: int
-    info: ToolInfo
-    ctx: Context
-    kwargs: dict[str, Any]
-    stream: bool
-    window: int
-    credits: int = 0
-    #: Sync generators wait on it for credit (created only for them).
-    cond: threading.Condition | None = None
-    task: asyncio.Task[Any] | None = None
-    credit_event: asyncio.Event | None = None
-    started: float = 0.0
+#: The runtime's own files: a tool's traceback starts below their frames.
+_OWN_FILES = (__file__, _calls.__file__)
 
 
 class Runtime:
@@ -126,8 +63,8 @@ class Runtime:
         self._queued: deque[CallState] = deque()
         self._eof = threading.Event()
         self._read_batch: Callable[[], list[worker_pb2.ServerFrame]] = lambda: []
-        self._callbacks: dict[int, Callable[[worker_pb2.CallbackResult], None]] = {}
-        self._next_callback = 1
+        #: Requests from tools to the server; Context sends them through it.
+        self.callbacks = Callbacks(link)
         self._accepting = True
         self._idle = threading.Condition(self._lock)
         #: Length-prefixed result frames waiting to leave together (see HOLD_BEHIND_S).
@@ -135,8 +72,6 @@ class Runtime:
         self._held_lock = threading.Lock()
         #: Average run time of each sync tool, in seconds.
         self._run_avg: dict[str, float] = {}
-
-    # ---- frames from the server ----
 
     # ---- serving the link ----
 
@@ -213,10 +148,7 @@ class Runtime:
         elif kind == "credit":
             self._credit(frame.credit.id, frame.credit.chunks)
         elif kind == "callback_result":
-            with self._lock:
-                deliver = self._callbacks.pop(frame.callback_result.id, None)
-            if deliver:
-                deliver(frame.callback_result)
+            self.callbacks.deliver(frame.callback_result)
         elif kind == "ping":
             self._send(K.WorkerFrame(pong=K.Pong(nonce=frame.ping.nonce, rss_bytes=rss_bytes())))
         elif kind == "release_session":
@@ -247,26 +179,12 @@ class Runtime:
         if not self._accepting:
             self._error(call.id, K.ERROR_KIND_INTERNAL, "the worker is shutting down")
             return None
-        info = self.tools.get(call.tool)
-        if info is None:
-            self._error(call.id, K.ERROR_KIND_UNKNOWN_TOOL, f'unknown tool "{call.tool}"; known tools: {", ".join(sorted(self.tools))}')
-            return None
         try:
-            kwargs = self._bind(info, call)
-        except ValueError as e:
-            self._error(call.id, K.ERROR_KIND_BAD_ARGUMENTS, str(e))
+            st = admit(self, call, self.tools, self._sessions)
+        except Refused as refused:
+            self._error(call.id, refused.kind, str(refused))
             return None
-        if info.is_generator and not call.stream:
-            self._error(call.id, K.ERROR_KIND_BAD_ARGUMENTS, f'tool "{info.name}" streams; call it with ExecuteStream')
-            return None
-        session_id = call.session_id or None
-        state = self._sessions.setdefault(session_id, {}) if session_id else {}
-        deadline = time.monotonic() + call.timeout_ms / 1000 if call.timeout_ms else None
-        ctx = Context(self, call.id, info.name, session_id, state, deadline, call.request_id)
-        if info.ctx_param:
-            kwargs[info.ctx_param] = ctx
-        st = CallState(call.id, info, ctx, kwargs, call.stream, max(1, call.chunk_window or 1), credits=max(1, call.chunk_window or 1),
-                       cond=threading.Condition() if info.is_generator and not info.is_async else None, started=time.monotonic())
+        info = st.info
         with self._lock:
             if len(self._calls) < self.concurrency:
                 self._calls[call.id] = st
@@ -284,31 +202,6 @@ class Runtime:
             asyncio.run_coroutine_threadsafe(self._run_async(st), self._ensure_loop())
             return None
         return st
-
-    def _bind(self, info: ToolInfo, call: worker_pb2.Call) -> dict[str, Any]:
-        try:
-            args = _loads(call.args.decode()) if call.args else {}
-        except (ValueError, UnicodeDecodeError) as e:
-            raise ValueError(f"args are not valid JSON: {e}") from None
-        if not isinstance(args, dict):
-            raise ValueError("args must be a JSON object of keyword arguments")
-        for name, blob in call.binary_args.items():
-            args[name] = bytes(blob)
-        known = info.by_name
-        kwargs: dict[str, Any] = {}
-        for name, value in args.items():
-            param = known.get(name)
-            if param is None:
-                if info.accepts_extra and name != info.ctx_param:
-                    kwargs[name] = value
-                    continue
-                raise ValueError(f'tool "{info.name}" has no argument "{name}"; it takes: {", ".join(known) or "no arguments"}')
-            kwargs[name] = check_value(info.name, name, param.type, value)
-        missing = [name for name in info.required if name not in kwargs] if info.required else None
-        if missing:
-            raise ValueError(f'tool "{info.name}" is missing required argument{"s" if len(missing) > 1 else ""} '
-                             + ", ".join(f'"{m}"' for m in missing))
-        return kwargs
 
     # ---- running ----
 
@@ -353,7 +246,7 @@ class Runtime:
             if st.info.is_generator:
                 gen = self._fn(st)(**st.kwargs)
                 try:
-                    result = self._drain_sync(st, gen)
+                    result = st.drain_sync(gen, self.link.send_chunk)
                 finally:
                     gen.close()
                 self._finish(st, result)
@@ -362,44 +255,23 @@ class Runtime:
         except BaseException as e:  # noqa: BLE001 - everything a tool raises goes back to the caller
             self._fail(st, e)
 
-    def _drain_sync(self, st: CallState, gen: Any) -> Any:
-        ctx = st.ctx
-        cond = st.cond
-        assert cond is not None
-        send = self.link.send_chunk
-        while True:
-            if ctx.cancelled:
-                raise _Cancelled()
-            try:
-                item = next(gen)
-            except StopIteration as stop:
-                return stop.value
-            data, raw = serialize(item)
-            with cond:
-                while st.credits <= 0 and not ctx.cancelled:
-                    cond.wait(ctx.time_remaining())
-                if st.credits <= 0:  # the wait ended by cancellation
-                    raise _Cancelled()
-                st.credits -= 1
-            send(st.id, data, raw)
-
     async def _run_async(self, st: CallState) -> None:
         st.task = asyncio.current_task()
         loop = asyncio.get_running_loop()
         timer = None
         remaining = st.ctx.time_remaining()
         if remaining is not None:
-            timer = loop.call_later(remaining, self._cancel_async, st, "deadline")
+            timer = loop.call_later(remaining, st.cancel_on_loop, "deadline")
         if st.ctx.cancelled and st.task:  # cancelled before it started
             st.task.cancel()
         try:
             if st.info.is_generator:
                 agen = self._fn(st)(**st.kwargs)
                 try:
-                    result = await self._drain_async(st, agen)
+                    await st.drain_async(agen, self.link.send_chunk)
                 finally:
                     await agen.aclose()
-                self._finish(st, result)
+                self._finish(st, None)
             else:
                 self._finish(st, await self._fn(st)(**st.kwargs))
         except BaseException as e:  # noqa: BLE001
@@ -407,19 +279,6 @@ class Runtime:
         finally:
             if timer:
                 timer.cancel()
-
-    async def _drain_async(self, st: CallState, agen: Any) -> Any:
-        st.credit_event = asyncio.Event()
-        async for item in agen:
-            if st.ctx.cancelled:
-                raise _Cancelled()
-            data, raw = serialize(item)
-            while st.credits <= 0:
-                st.credit_event.clear()
-                await st.credit_event.wait()
-            st.credits -= 1
-            self.link.send_chunk(st.id, data, raw)
-        return None
 
     # ---- finishing ----
 
@@ -458,15 +317,14 @@ class Runtime:
             else:
                 self._flush(frame)
             return
-        payload = worker_pb2.Payload(raw=data) if raw else worker_pb2.Payload(json=data)
         try:
-            if st.stream:
-                if st.info.is_generator:
-                    self.link.send_after_chunks(K.WorkerFrame(result=K.Result(id=st.id, value=payload)))
-                else:
-                    # A plain tool called as a stream: its value is the single chunk.
-                    self.link.send_chunk(st.id, data, raw)
-                    self.link.send_after_chunks(K.WorkerFrame(result=K.Result(id=st.id, value=worker_pb2.Payload(json=b"null"))))
+            if st.info.is_generator:
+                payload = worker_pb2.Payload(raw=data) if raw else worker_pb2.Payload(json=data)
+                self.link.send_after_chunks(K.WorkerFrame(result=K.Result(id=st.id, value=payload)))
+            else:
+                # A plain tool called as a stream: its value is the single chunk.
+                self.link.send_chunk(st.id, data, raw)
+                self.link.send_after_chunks(K.WorkerFrame(result=K.Result(id=st.id, value=worker_pb2.Payload(json=b"null"))))
         except LinkClosed:
             pass
 
@@ -478,7 +336,7 @@ class Runtime:
             self._error(st.id, kind, message, after_chunks=st.stream)
 
     def _fail(self, st: CallState, e: BaseException) -> None:
-        if isinstance(e, (_Cancelled, asyncio.CancelledError)) or st.ctx.cancelled:
+        if isinstance(e, (Cancelled, asyncio.CancelledError)) or st.ctx.cancelled:
             self._cancelled(st)
             return
         if isinstance(e, NotSerializable):
@@ -486,7 +344,7 @@ class Runtime:
                 self._error(st.id, K.ERROR_KIND_NOT_SERIALIZABLE, str(e), "TypeError", after_chunks=st.stream)
             return
         if self._take(st):
-            self._error(st.id, K.ERROR_KIND_TOOL_RAISED, str(e), exception_type(e), format_traceback(e), after_chunks=st.stream)
+            self._error(st.id, K.ERROR_KIND_TOOL_RAISED, str(e), exception_type(e), format_traceback(e, _OWN_FILES), after_chunks=st.stream)
         if isinstance(e, (KeyboardInterrupt, SystemExit)):
             raise e
 
@@ -504,104 +362,14 @@ class Runtime:
             else:
                 self._error(call_id, K.ERROR_KIND_CANCELLED, f'tool "{queued.info.name}" was cancelled before it started')
             return
-        if st is None or only_if_queued:
-            return
-        st.ctx.cancel(reason)
-        if st.cond is not None:
-            with st.cond:
-                st.cond.notify_all()
-        if st.info.is_async and self._loop is not None:
-            self._loop.call_soon_threadsafe(self._cancel_async, st, reason)
-
-    def _cancel_async(self, st: CallState, reason: str) -> None:
-        st.ctx.cancel(reason)
-        if st.task is not None and not st.task.done():
-            st.task.cancel()
-        if st.credit_event is not None:
-            st.credit_event.set()
+        if st is not None and not only_if_queued:
+            st.cancel(reason, self._loop)
 
     def _credit(self, call_id: int, chunks: int) -> None:
         with self._lock:
             st = self._calls.get(call_id)
-        if st is None:
-            return
-        if st.info.is_async and self._loop is not None:
-            self._loop.call_soon_threadsafe(self._credit_async, st, chunks)
-            return
-        if st.cond is None:
-            return
-        with st.cond:
-            st.credits += chunks
-            st.cond.notify_all()
-
-    @staticmethod
-    def _credit_async(st: CallState, chunks: int) -> None:
-        st.credits += chunks
-        if st.credit_event is not None:
-            st.credit_event.set()
-
-    # ---- callbacks to the server ----
-
-    def _callback_frame(self, ctx: Context, op: str, kw: dict[str, Any]) -> tuple[int, worker_pb2.WorkerFrame]:
-        with self._lock:
-            cb_id = self._next_callback
-            self._next_callback = 1 if cb_id >= 0xFFFFFFFF else cb_id + 1
-        cb = K.Callback(id=cb_id, call_id=ctx.call_id)
-        if op == "get_variable":
-            cb.get_variable.name = kw["name"]
-        elif op == "set_variable":
-            cb.set_variable.name = kw["name"]
-            cb.set_variable.value.CopyFrom(values.to_typed(kw["value"], kw.get("type")))
-            cb.set_variable.type = values.variable_type(kw.get("type"))
-            if kw.get("expected_version") is not None:
-                cb.set_variable.expected_version = kw["expected_version"]
-        elif op == "list_variables":
-            cb.list_variables.SetInParent()
-        elif op == "delete_variable":
-            cb.delete_variable.name = kw["name"]
-        elif op == "call_tool":
-            cb.call_tool.tool = kw["tool"]
-            cb.call_tool.args = json.dumps(kw.get("args") or {}).encode()
-        return cb_id, K.WorkerFrame(callback=cb)
-
-    @staticmethod
-    def _callback_value(op: str, result: worker_pb2.CallbackResult) -> Any:
-        outcome = result.WhichOneof("outcome")
-        if outcome == "error":
-            raise callback_error(result.error.code, result.error.message)
-        if op == "get_variable":
-            return values.from_typed(result.variable.value)
-        if op == "set_variable":
-            return result.variable.version
-        if op == "list_variables":
-            return {v.name: values.from_typed(v.value) for v in result.variables.variables}
-        if op == "call_tool":
-            return decode(result.value)
-        return None
-
-    def callback(self, ctx: Context, op: str, **kw: Any) -> Any:
-        cb_id, frame = self._callback_frame(ctx, op, kw)
-        done = threading.Event()
-        box: list[worker_pb2.CallbackResult] = []
-
-        def deliver(result: worker_pb2.CallbackResult) -> None:
-            box.append(result)
-            done.set()
-
-        with self._lock:
-            self._callbacks[cb_id] = deliver
-        self.link.send(frame)
-        done.wait()
-        return self._callback_value(op, box[0])
-
-    async def acallback(self, ctx: Context, op: str, **kw: Any) -> Any:
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[worker_pb2.CallbackResult] = loop.create_future()
-        cb_id, frame = self._callback_frame(ctx, op, kw)
-        with self._lock:
-            self._callbacks[cb_id] = lambda r: loop.call_soon_threadsafe(future.set_result, r)
-        self.link.send(frame)
-        return self._callback_value(op, await future)
+        if st is not None:
+            st.grant(chunks, self._loop)
 
     # ---- shutdown ----
 
@@ -611,17 +379,9 @@ class Runtime:
             calls = list(self._calls.values()) + list(self._queued)
             self._calls.clear()
             self._queued.clear()
-            waiting = list(self._callbacks.values())
-            self._callbacks.clear()
         for st in calls:
-            st.ctx.cancel("link lost")
-            if st.cond is not None:
-                with st.cond:
-                    st.cond.notify_all()
-            if st.info.is_async and self._loop is not None:
-                self._loop.call_soon_threadsafe(self._cancel_async, st, "link lost")
-        for deliver in waiting:
-            deliver(K.CallbackResult(error=K.CallbackError(code=STATUS_CODES["unavailable"], message="the link to the server was lost")))
+            st.cancel("link lost", self._loop)
+        self.callbacks.abandon()
 
     def shutdown(self, grace: float) -> None:
         """No new calls; running ones get `grace` seconds, then are cancelled; then teardown() and exit 0."""
@@ -643,11 +403,3 @@ class Runtime:
         except Exception:  # noqa: BLE001
             traceback.print_exc(file=sys.__stderr__)
         self._on_shutdown()
-
-
-def rss_bytes() -> int:
-    try:
-        with open("/proc/self/statm", "rb") as f:
-            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-    except (OSError, ValueError, IndexError):
-        return 0

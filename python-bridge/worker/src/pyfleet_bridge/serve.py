@@ -11,7 +11,8 @@ from pyfleet_bridge._proto.worker.v1 import worker_pb2
 
 from pyfleet_bridge.adapter import Adapter, ToolInfo, collect_tools, tool_spec
 from pyfleet_bridge.link import Link, LinkClosed, ProtocolError
-from pyfleet_bridge.runtime import Runtime, exception_type
+from pyfleet_bridge._payload import exception_type
+from pyfleet_bridge.runtime import Runtime
 
 PROTOCOL_VERSION = 1
 EXIT_OK = 0

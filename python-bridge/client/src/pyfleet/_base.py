@@ -1,0 +1,149 @@
+"""What the sync and async clients share: configuration and the requests they send.
+
+`Client` and `AsyncClient` are thin shells over this (as in httpx): each builds
+its channel and awaits or not; every request is built here, once.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
+from urllib.parse import urlparse
+
+from google.protobuf import duration_pb2, json_format
+
+from pyfleet import _values as values
+from pyfleet.compute.v1 import compute_pb2
+from pyfleet.pool.v1 import pool_pb2
+
+#: Chunks the server may pack in one stream message (ExecuteStreamRequest.max_chunks_per_message).
+CHUNKS_PER_MESSAGE = 256
+#: Calls sent in one ExecuteMany message (from a list), and answers the server may pack in one.
+CALLS_PER_MESSAGE = 256
+
+_AFFINITY = {
+    "hint": pool_pb2.AFFINITY_HINT,
+    "strict_queue": pool_pb2.AFFINITY_STRICT_QUEUE,
+    "strict_fail_fast": pool_pb2.AFFINITY_STRICT_FAIL_FAST,
+}
+
+
+def target(url: str) -> tuple[str, bool]:
+    """grpcio's target ("host:port") and whether to use TLS."""
+    if "://" not in url:
+        return url, False
+    parsed = urlparse(url)
+    if parsed.scheme not in ("http", "https"):
+        raise ValueError(f"url must start with http:// or https:// (got {url!r})")
+    port = parsed.port or (443 if parsed.scheme == "https" else 80)
+    return f"{parsed.hostname}:{port}", parsed.scheme == "https"
+
+
+def duration(seconds: float | None) -> duration_pb2.Duration | None:
+    if seconds is None:
+        return None
+    d = duration_pb2.Duration()
+    d.FromMilliseconds(int(seconds * 1000))
+    return d
+
+
+def session_id(session: Any) -> str:
+    """A session given as its id or as a session object."""
+    return session if isinstance(session, str) else session.id if session is not None else ""
+
+
+def _args_json(args: dict[str, Any] | None) -> str:
+    # JSON text, not a Struct: a Struct has only doubles, so 5 would reach Python as 5.0.
+    return json.dumps(args or {})
+
+
+class BaseClient:
+    """Configuration shared by both clients. `timeout` (seconds) applies to every call,
+    streams and watches included, unless a call passes its own."""
+
+    def __init__(self, url: str, api_key: str | None = None, *, timeout: float | None = None,
+                 options: list[tuple[str, Any]] | None = None) -> None:
+        self._target, self._tls = target(url)
+        self._options = options
+        self._metadata: tuple[tuple[str, str], ...] = (("authorization", f"Bearer {api_key}"),) if api_key else ()
+        self.timeout = timeout
+
+    def _call_options(self, timeout: float | None) -> dict[str, Any]:
+        return {"timeout": timeout if timeout is not None else self.timeout, "metadata": self._metadata}
+
+    # ---- requests ----
+
+    @staticmethod
+    def _execute_request(tool: str, args: dict[str, Any] | None, pool: str, session: Any, idempotent: bool,
+                         binary_args: dict[str, bytes] | None) -> pool_pb2.ExecuteRequest:
+        return pool_pb2.ExecuteRequest(pool=pool, tool=tool, args_json=_args_json(args), result_as_json=True,
+                                       idempotent=idempotent, session_id=session_id(session), binary_args=binary_args or {})
+
+    @staticmethod
+    def _stream_request(tool: str, args: dict[str, Any] | None, pool: str, session: Any,
+                        binary_args: dict[str, bytes] | None) -> pool_pb2.ExecuteStreamRequest:
+        return pool_pb2.ExecuteStreamRequest(pool=pool, tool=tool, args_json=_args_json(args), result_as_json=True,
+                                             session_id=session_id(session), binary_args=binary_args or {},
+                                             max_chunks_per_message=CHUNKS_PER_MESSAGE)
+
+    @staticmethod
+    def _many_call(r: dict[str, Any], i: int, pool: str) -> pool_pb2.ExecuteManyRequest:
+        return pool_pb2.ExecuteManyRequest(
+            id=str(r.get("id", i)), pool=r.get("pool", pool), tool=r["tool"],
+            args_json=json.dumps(r["args"]) if r.get("args") is not None else "", result_as_json=True,
+            session_id=session_id(r.get("session")), idempotent=bool(r.get("idempotent", False)),
+            timeout=duration(r.get("timeout")))
+
+    @classmethod
+    def _many_messages(cls, requests: Iterable[dict[str, Any]], pool: str) -> Iterator[pool_pb2.ExecuteManyRequest]:
+        """A list (or other sequence) travels in messages of up to CALLS_PER_MESSAGE calls; another
+        iterable one call per message, as it yields them (it may be waiting on results)."""
+        if isinstance(requests, Sequence):
+            for at in range(0, len(requests), CALLS_PER_MESSAGE):
+                calls = [cls._many_call(r, at + k, pool) for k, r in enumerate(requests[at:at + CALLS_PER_MESSAGE])]
+                yield pool_pb2.ExecuteManyRequest(calls=calls, max_answers_per_message=CALLS_PER_MESSAGE)
+            return
+        for i, r in enumerate(requests):
+            message = cls._many_call(r, i, pool)
+            message.max_answers_per_message = CALLS_PER_MESSAGE
+            yield message
+
+    @staticmethod
+    def _session_request(pool: str, affinity: str, ttl: float | None, id: str,
+                         labels: dict[str, str] | None) -> pool_pb2.CreateSessionRequest:
+        if affinity not in _AFFINITY:
+            raise ValueError(f"affinity must be one of {', '.join(_AFFINITY)} (got {affinity!r})")
+        return pool_pb2.CreateSessionRequest(pool=pool, affinity=_AFFINITY[affinity], ttl=duration(ttl), session_id=id,
+                                             labels=labels or {})
+
+    @staticmethod
+    def _set_request(session: str, name: str, value: Any, type: str | None, expected_version: int | None,
+                     description: str) -> pool_pb2.SetVariableRequest:
+        req = pool_pb2.SetVariableRequest(session_id=session, name=name, value=values.to_typed(value, type),
+                                          type=values.variable_type(type), description=description)
+        if expected_version is not None:
+            req.expected_version = expected_version
+        return req
+
+    @staticmethod
+    def _delete_request(session: str, name: str, expected_version: int | None) -> pool_pb2.DeleteVariableRequest:
+        req = pool_pb2.DeleteVariableRequest(session_id=session, name=name)
+        if expected_version is not None:
+            req.expected_version = expected_version
+        return req
+
+    @staticmethod
+    def _spawn_request(spec: dict[str, Any] | None, fields: dict[str, Any]) -> compute_pb2.SpawnComputeRequest:
+        proto = compute_pb2.ComputeSpec()
+        try:
+            json_format.ParseDict({**(spec or {}), **fields}, proto)
+        except json_format.ParseError as error:
+            raise ValueError(f"bad compute spec: {error}") from None
+        return compute_pb2.SpawnComputeRequest(spec=proto)
+
+    @staticmethod
+    def _run_job_request(endpoint: str, input: Any, provider: str, timeout: float | None,
+                         client_request_id: str) -> compute_pb2.RunJobRequest:
+        return compute_pb2.RunJobRequest(provider=provider, endpoint=endpoint, input=values.to_value(input),
+                                         timeout=duration(timeout), client_request_id=client_request_id)

@@ -1,0 +1,204 @@
+"""What the clients return, as plain data, and its conversion from the contract's messages."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from pyfleet import _values as values
+from pyfleet.compute.v1 import compute_pb2
+from pyfleet.errors import PyfleetError, ToolError, from_status
+from pyfleet.pool.v1 import pool_pb2
+
+
+@dataclass(frozen=True)
+class CallInfo:
+    worker_id: str
+    worker_pid: int
+    attempts: int
+
+
+@dataclass(frozen=True)
+class CallResult:
+    value: Any
+    info: CallInfo
+
+
+@dataclass(frozen=True)
+class Variable:
+    name: str
+    type: str
+    value: Any
+    version: int
+    updated_by: str
+
+
+@dataclass(frozen=True)
+class VariableEvent:
+    change: str  # "set" or "deleted"
+    variable: Variable
+
+
+@dataclass(frozen=True)
+class ManyResult:
+    id: str
+    value: Any = None
+    error: PyfleetError | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+@dataclass(frozen=True)
+class Parameter:
+    name: str
+    type: str
+    required: bool
+
+
+@dataclass(frozen=True)
+class Tool:
+    """A tool of a pool, as its Python signature describes it."""
+
+    name: str
+    description: str
+    streaming: bool
+    idempotent: bool
+    parameters: list[Parameter]
+
+
+@dataclass(frozen=True)
+class PoolInfo:
+    name: str
+    adapter: str
+    size: int
+    workers: int
+    ready: bool
+    is_default: bool
+
+
+@dataclass(frozen=True)
+class PoolStats:
+    pool: str
+    workers_ready: int
+    workers_busy: int
+    workers_starting: int
+    queue_depth: int
+    in_flight: int
+    calls_total: int
+    restarts: int
+    errors_by_code: dict[str, int]
+    latency_p50_ms: float
+    latency_p99_ms: float
+    circuit_open: bool
+
+
+@dataclass
+class Compute:
+    """A compute as plain data; `status` is lowercase ("ready", "terminated", ...)."""
+
+    id: str
+    provider: str
+    provider_id: str
+    status: str
+    status_message: str
+    gpu_type: str
+    cost_per_hour: float
+    workers_attached: int
+    labels: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Job:
+    id: str
+    provider: str
+    endpoint: str
+    status: str
+    output: Any
+    error: str
+
+
+def call_info(info: pool_pb2.CallInfo) -> CallInfo:
+    return CallInfo(info.worker_id, info.worker_pid, info.attempts)
+
+
+def result_value(res: pool_pb2.ExecuteResponse) -> Any:
+    """Bytes, the JSON text the clients ask for, or (from an older server) a Value."""
+    if res.binary_result:
+        return res.binary_result
+    if res.result_json:
+        return json.loads(res.result_json)
+    return values.from_value(res.result) if res.HasField("result") else None
+
+
+def stream_chunks(message: pool_pb2.ExecuteStreamResponse) -> Iterator[Any]:
+    """The chunks one ExecuteStream message carries, in order (none for its final message)."""
+    kind = message.WhichOneof("event")
+    if kind == "chunk_batch":
+        for text in message.chunk_batch.json:
+            yield json.loads(text)
+    elif kind == "chunk":
+        yield values.from_value(message.chunk)
+    elif kind == "binary_chunk":
+        yield message.binary_chunk
+
+
+def many_result(res: pool_pb2.ExecuteManyResponse) -> ManyResult:
+    if res.WhichOneof("outcome") == "result":
+        return ManyResult(res.id, value=result_value(res.result))
+    t = res.error.tool_error
+    tool_error = ToolError(t.type, t.message, t.traceback, t.tool, t.worker_id) if res.error.HasField("tool_error") else None
+    return ManyResult(res.id, error=from_status(res.error.code, res.error.message, tool_error))
+
+
+def variable(v: Any) -> Variable:
+    return Variable(v.name, values.type_name(v.type), values.from_typed(v.value), v.version, v.updated_by)
+
+
+def variable_event(e: pool_pb2.WatchVariablesResponse) -> VariableEvent:
+    return VariableEvent("deleted" if e.change == pool_pb2.VARIABLE_CHANGE_DELETED else "set", variable(e.variable))
+
+
+def tool(t: Any) -> Tool:
+    return Tool(t.name, t.description, t.streaming, t.idempotent, [Parameter(p.name, p.type, p.required) for p in t.parameters])
+
+
+def pool_info(p: pool_pb2.PoolInfo) -> PoolInfo:
+    return PoolInfo(p.name, p.adapter, p.size, p.workers, p.ready, p.is_default)
+
+
+def pool_stats(s: pool_pb2.PoolStats) -> PoolStats:
+    return PoolStats(
+        pool=s.pool, workers_ready=s.workers_ready, workers_busy=s.workers_busy, workers_starting=s.workers_starting,
+        queue_depth=s.queue_depth, in_flight=s.in_flight, calls_total=s.calls_total, restarts=s.restarts,
+        errors_by_code=dict(s.errors_by_code), latency_p50_ms=s.latency_p50_ms, latency_p99_ms=s.latency_p99_ms,
+        circuit_open=s.circuit_open,
+    )
+
+
+def compute_from_proto(c: compute_pb2.Compute) -> Compute:
+    return Compute(
+        id=c.id,
+        provider=c.provider,
+        provider_id=c.provider_id,
+        status=compute_pb2.ComputeStatus.Name(c.status).removeprefix("COMPUTE_STATUS_").lower(),
+        status_message=c.status_message,
+        gpu_type=c.gpu_type,
+        cost_per_hour=c.cost_per_hour,
+        workers_attached=c.workers_attached,
+        labels=dict(c.spec.labels),
+    )
+
+
+def job_from_proto(j: compute_pb2.Job) -> Job:
+    return Job(
+        id=j.id,
+        provider=j.provider,
+        endpoint=j.endpoint,
+        status=j.DESCRIPTOR.fields_by_name["status"].enum_type.values_by_number[j.status].name.removeprefix("JOB_STATUS_").lower(),
+        output=values.from_value(j.output) if j.HasField("output") else None,
+        error=j.error,
+    )
