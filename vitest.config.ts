@@ -1,3 +1,4 @@
+import { fileURLToPath } from "node:url";
 import { defineConfig } from "vitest/config";
 
 // Workspace packages resolve to their TypeScript sources in the repo.
@@ -11,6 +12,8 @@ export default defineConfig({
   resolve: { conditions },
   ssr: { resolve: { conditions: nodeConditions, externalConditions: ["pyfleet-source"] } },
   test: {
+    // Pools that name no Python use the checkout's .venv (an installed server uses python3 on PATH).
+    env: { PYFLEET_PYTHON: process.env.PYFLEET_PYTHON || fileURLToPath(new URL(".venv/bin/python", import.meta.url)) },
     include: ["server/test/**/*.test.ts", "sdk-ts/test/**/*.test.ts", "conformance/test/**/*.test.ts", "bench/**/*.test.ts"],
     testTimeout: 30_000,
     hookTimeout: 30_000,

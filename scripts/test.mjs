@@ -20,6 +20,8 @@ const steps = [
     "server/src/**/*.ts", "sdk-ts/src/**/*.ts", "conformance/src/**/*.ts"] },
   { name: "vitest", cmd: join(bin, "vitest"), args: ["run", ...process.argv.slice(2)] },
   { name: "pytest", cmd: python, args: ["-m", "pytest", "python-bridge/tests"] },
+  // npm pack + python -m build, install both outside the repo, serve, call, certify (~2-5 min warm).
+  { name: "packaging (installed)", cmd: process.execPath, args: [join(root, "scripts", "packaging-test.mjs")] },
 ];
 
 // The browser tests need Chromium; a failure here shows up in those tests, named.
@@ -32,7 +34,7 @@ for (const step of steps) {
   const r = spawnSync(step.cmd, step.args, {
     cwd: root,
     stdio: "inherit",
-    env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, ...(process.stdout.isTTY ? {} : { NO_COLOR: "1" }) },
+    env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, PYFLEET_PYTHON: process.env.PYFLEET_PYTHON || python, ...(process.stdout.isTTY ? {} : { NO_COLOR: "1" }) },
   });
   const ok = !r.error && r.status === 0;
   if (r.error) process.stdout.write(`could not run ${step.cmd}: ${r.error.message}\n`);

@@ -6,6 +6,7 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import shutil
 import tempfile
 import threading
@@ -26,7 +27,7 @@ class ServerProcess:
         self.proc = subprocess.Popen(
             ["node", "--conditions=pyfleet-source", "--import", "tsx", "server/src/cli/main.ts", "serve"],
             cwd=REPO,
-            env={**os.environ, "PYFLEET_HOST": "127.0.0.1", "PYFLEET_PORT": "0", "PYFLEET_DATA_DIR": self.data_dir, **env},
+            env={**os.environ, "PYFLEET_PYTHON": os.environ.get("PYFLEET_PYTHON") or sys.executable, "PYFLEET_HOST": "127.0.0.1", "PYFLEET_PORT": "0", "PYFLEET_DATA_DIR": self.data_dir, **env},
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,

@@ -65,9 +65,10 @@ function served<T extends DescService>(service: T, impl: Partial<ServiceImpl<T>>
 }
 
 /** Computes' worker groups, as the pools and worker tokens serve them. */
-function workerGroupHost(pools: PoolRegistry, tokens: WorkerTokens, url: () => string): WorkerGroupHost {
+function workerGroupHost(pools: PoolRegistry, tokens: WorkerTokens, url: () => string, publicUrl: string | undefined): WorkerGroupHost {
   return {
     serverUrl: url,
+    publicUrl: () => publicUrl,
     poolAdapter: (pool) => (pools.has(pool) ? pools.get(pool).config.adapter : undefined),
     issueToken: (computeId, pool) => tokens.issue(pool, computeId),
     attachedWorkers: (computeId) => pools.list().reduce((n, p) => n + p.countGroup(computeId), 0),
@@ -138,7 +139,7 @@ export async function createServer(input: ServerConfigInput = {}, options: Creat
     dataDir: resolve(config.dataDir),
     ...(config.store ? { store: config.store } : {}),
     python: defaultPython(),
-    workerHost: workerGroupHost(registry, workerTokens, () => serverUrl),
+    workerHost: workerGroupHost(registry, workerTokens, () => serverUrl, config.publicUrl?.replace(/\/$/, "")),
     toolRunner: toolRunner(registry),
   });
 

@@ -1,6 +1,7 @@
 import { loadConfig } from "../config/index.js";
 import { PyfleetError } from "../errors.js";
 import { createServer } from "../server.js";
+import { checkPoolPythons } from "./preflight.js";
 
 export interface ServeOptions {
   config?: string;
@@ -18,6 +19,7 @@ export async function serve(options: ServeOptions): Promise<void> {
   }
   if (options.host !== undefined) overrides.host = options.host;
   const config = loadConfig(options.config ?? process.env.PYFLEET_CONFIG, process.env, overrides);
+  await checkPoolPythons(config, process.env);
   const server = await createServer(config);
   server.ready().then(
     () => server.logger.info({ ready: true, pools: server.pools.list().map((p) => p.name) }, "all pools are ready"),

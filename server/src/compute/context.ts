@@ -8,8 +8,10 @@ import type { ComputeRecord, ComputeStore, JobRecord } from "./store/index.js";
 
 /** Lets computes run pyfleet workers that dial into this server and join a pool. */
 export interface WorkerGroupHost {
-  /** The URL workers dial. */
+  /** The URL workers on this host dial (the listener's). */
   serverUrl(): string;
+  /** The configured public URL (publicUrl, $PYFLEET_PUBLIC_URL) that workers elsewhere dial; undefined when unset. */
+  publicUrl(): string | undefined;
   /** The adapter of a pool; undefined when there is no such pool. */
   poolAdapter(pool: string): string | undefined;
   /** A worker token for one compute's workers, good for `pool` only. */

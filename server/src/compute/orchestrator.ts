@@ -11,6 +11,7 @@ import { COMPUTE_LABEL, MANAGED_LABEL, type Provider } from "./provider.js";
 import { type ComputeRecord, FINAL_STATUSES, type JobRecord } from "./store/index.js";
 import { Tracker } from "./tracking.js";
 import { Upkeep } from "./upkeep.js";
+import { workerGroupUrl } from "./worker-url.js";
 
 export type { Budget, ComputeChange, JobStreamEvent, ListComputesFilter, OrchestratorOptions, RunJobInput, WorkerGroupHost } from "./context.js";
 
@@ -88,8 +89,10 @@ export class Orchestrator {
     const gpu = resolveGpu(spec.gpu, await provider.gpuTypes(), providerName);
     const host = ctx.workerHost;
     let adapter = "";
+    let workerUrl = "";
     if (spec.workers) {
       if (!host) throw new PyfleetError("unimplemented", "worker groups need a pyfleet server to dial into");
+      workerUrl = workerGroupUrl(host, provider);
       if (!spec.workers.pool) throw new PyfleetError("invalid_argument", "spec.workers.pool is required");
       const poolAdapter = host.poolAdapter(spec.workers.pool);
       if (poolAdapter === undefined) throw new PyfleetError("not_found", `spec.workers.pool: no pool "${spec.workers.pool}" on this server`);
@@ -144,7 +147,7 @@ export class Orchestrator {
       labels: { ...spec.labels, [COMPUTE_LABEL]: record.id, [MANAGED_LABEL]: "true" },
       command: spec.command,
       workers: spec.workers && host ? {
-        serverUrl: host.serverUrl(),
+        serverUrl: workerUrl,
         token: host.issueToken(record.id, spec.workers.pool),
         pool: spec.workers.pool,
         count: spec.workers.count || 1,

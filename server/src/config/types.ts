@@ -15,6 +15,12 @@ export const serverConfigSchema = z.object({
   logLevel: z.enum(logLevels).default(d.logLevel),
   dataDir: z.string().min(1).default(d.dataDir),
   /**
+   * The address remote worker groups dial (WorkerLinkService), e.g.
+   * https://pyfleet.example.com: needed for worker groups on any provider but
+   * local, whose machines cannot reach this server's bind address.
+   */
+  publicUrl: z.string().regex(/^https?:\/\/[^/\s]+\/?$/, 'must be a URL like "https://pyfleet.example.com" or "http://203.0.113.7:8080" (scheme://host[:port], no path)').optional(),
+  /**
    * Where computes, jobs and request ids live: a postgres:// URL that several
    * servers (replicas) share, or sqlite:FILE. Default: SQLite in dataDir,
    * for one server.

@@ -1,5 +1,3 @@
-import { existsSync } from "node:fs";
-import { fileURLToPath } from "node:url";
 import { z } from "zod";
 import { poolDefaults as d } from "../config/defaults.js";
 import { formatIssues } from "../config/issues.js";
@@ -11,7 +9,7 @@ const int = (min: number) => z.number().int().min(min);
 export const poolConfigSchema = z.object({
   name: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, "must be 1-63 lowercase letters, digits, '-' or '_', starting with a letter or digit"),
   adapter: z.string().regex(/^[A-Za-z_][\w.]*:[A-Za-z_]\w*$/, 'must look like "package.module:Class"').default(d.adapter),
-  /** Default: PYFLEET_PYTHON, else the project's .venv, else python3. */
+  /** Default: PYFLEET_PYTHON, else python3 on PATH. */
   python: z.string().min(1).optional(),
   /** 0 is allowed: a pool served only by dial-in workers. */
   size: int(0).default(d.size),
@@ -53,16 +51,13 @@ export type PoolConfigInput = z.input<typeof poolConfigSchema>;
 export type PoolConfig = z.output<typeof poolConfigSchema> & { python: string };
 export type StartMode = PoolConfig["startMode"];
 
-const venvPython = fileURLToPath(new URL("../../../.venv/bin/python", import.meta.url));
-
 /**
  * The Python to run workers with when a pool names none: PYFLEET_PYTHON, else
- * the project's virtual environment (made by `npm start` / `npm test`), else
- * `python3` on PATH.
+ * `python3` on PATH. (A checkout's `npm start`, `npm test` and vitest point
+ * PYFLEET_PYTHON at the repository's .venv.)
  */
 export function defaultPython(): string {
-  if (process.env.PYFLEET_PYTHON) return process.env.PYFLEET_PYTHON;
-  return existsSync(venvPython) ? venvPython : "python3";
+  return process.env.PYFLEET_PYTHON || "python3";
 }
 
 /** Fills in defaults and checks every field; errors name the field and say what fits. */

@@ -1,7 +1,9 @@
 """`python -m pyfleet_bridge.worker`: a pyfleet worker process.
 
 Started by the server:  --adapter pkg.module:Class --socket PATH [--template] (token in PYFLEET_WORKER_TOKEN)
-Dialing in:             --adapter pkg.module:Class --connect URL --token TOKEN --pool NAME
+Dialing in:             --adapter pkg.module:Class --connect URL --pool NAME (token in PYFLEET_WORKER_TOKEN,
+                        or --token, which other users of the machine can read in the process list)
+Installed as the `pyfleet-worker` command (distribution pyfleet-worker; dialing in needs pyfleet-worker[dial-in]).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from pyfleet_bridge.template import fork_unsafe_reason, thread_count
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="python -m pyfleet_bridge.worker", description="Serve Python tools to a pyfleet pool.")
+    p = argparse.ArgumentParser(prog="pyfleet-worker", description="Serve Python tools to a pyfleet pool.")
     p.add_argument("--adapter", required=True, help="the adapter class, as package.module:Class")
     p.add_argument("--concurrency", type=int, default=None, help="calls to run at once (default: the adapter's, else 1)")
     local = p.add_argument_group("started by the server")
@@ -29,13 +31,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     local.add_argument("--template", action="store_true", help="fork mode: import the adapter once and fork workers on request")
     remote = p.add_argument_group("dialing in from another machine")
     remote.add_argument("--connect", help="the server URL, e.g. https://pyfleet.example.com:8080")
-    remote.add_argument("--token", help="a worker token from the server's auth.workerTokens")
+    remote.add_argument("--token", default=os.environ.get("PYFLEET_WORKER_TOKEN"),
+                        help="a worker token from the server's auth.workerTokens (default: $PYFLEET_WORKER_TOKEN, which keeps it off the process list)")
     remote.add_argument("--pool", help="the pool to join")
     remote.add_argument("--no-reconnect", action="store_true", help="exit when the link drops instead of attaching again")
     args = p.parse_args(argv)
     if args.connect:
         if not args.token or not args.pool:
-            p.error("--connect needs --token and --pool")
+            p.error("--connect needs a worker token ($PYFLEET_WORKER_TOKEN or --token) and --pool")
     elif not args.socket:
         p.error("give --socket (started by a server) or --connect URL --token T --pool NAME (dialing in)")
     if args.concurrency is not None and args.concurrency < 1:
@@ -49,6 +52,11 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as e:
         return EXIT_USAGE if e.code else 0
     if args.connect:
+        try:
+            import grpc  # noqa: F401
+        except ImportError:
+            print("pyfleet worker: dialing in needs grpcio: pip install 'pyfleet-worker[dial-in]'", file=sys.stderr)
+            return EXIT_USAGE
         from pyfleet_bridge.dialin import run_dialin
 
         try:

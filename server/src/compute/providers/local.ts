@@ -225,8 +225,8 @@ export class LocalProvider implements Provider {
     let command: string[];
     if (workers) {
       count = Math.max(1, workers.count || 1);
-      command = [this.options.python, "-m", "pyfleet_bridge.worker", "--adapter", workers.adapter, "--connect", workers.serverUrl,
-        "--token", workers.token, "--pool", workers.pool];
+      // The token travels in the environment (PYFLEET_WORKER_TOKEN), never on a command line `ps` shows.
+      command = [this.options.python, "-m", "pyfleet_bridge.worker", "--adapter", workers.adapter, "--connect", workers.serverUrl, "--pool", workers.pool];
     } else if (spec.command.length > 0) {
       command = spec.command;
     } else {
@@ -240,7 +240,7 @@ export class LocalProvider implements Provider {
       buffer: false,
       reject: false,
       cleanup: true,
-      env: { ...spec.env, PYFLEET_WATCH_STDIN: "1", PYFLEET_COMPUTE_ID: machine.labels["pyfleet.compute-id"] ?? "" },
+      env: { ...spec.env, PYFLEET_WATCH_STDIN: "1", PYFLEET_COMPUTE_ID: machine.labels["pyfleet.compute-id"] ?? "", ...(workers ? { PYFLEET_WORKER_TOKEN: workers.token } : {}) },
     });
     child.stdin?.on("error", () => {});
     const log = this.options.logger.child({ provider: this.name, machine: machine.id });

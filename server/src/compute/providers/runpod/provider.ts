@@ -118,8 +118,9 @@ export class RunPodProvider implements Provider {
     const workers = spec.workers;
     let startCmd = spec.command;
     if (workers) {
+      // The token goes in the pod's env (PYFLEET_WORKER_TOKEN), never in the start command RunPod's console shows.
       const worker = ["python", "-m", "pyfleet_bridge.worker", "--adapter", workers.adapter, "--connect", workers.serverUrl,
-        "--token", workers.token, "--pool", workers.pool].map(quote).join(" ");
+        "--pool", workers.pool].map(quote).join(" ");
       startCmd = ["sh", "-c", `for i in $(seq ${Math.max(1, workers.count || 1)}); do ${worker} & done; wait`];
     }
     return {
@@ -129,7 +130,7 @@ export class RunPodProvider implements Provider {
       ...(spec.cloudType === CloudType.SECURE ? { cloudType: "SECURE" } : spec.cloudType === CloudType.COMMUNITY ? { cloudType: "COMMUNITY" } : {}),
       interruptible: spec.spot,
       ports: spec.ports.map((p) => `${p.port}/${p.protocol || "http"}`),
-      env: { ...spec.env, [LABELS_ENV]: JSON.stringify(labels) },
+      env: { ...spec.env, [LABELS_ENV]: JSON.stringify(labels), ...(workers ? { PYFLEET_WORKER_TOKEN: workers.token } : {}) },
       ...(spec.containerDiskGb ? { containerDiskInGb: spec.containerDiskGb } : {}),
       ...(volume ? { volumeInGb: volume.sizeGb, volumeMountPath: volume.mountPath || "/workspace" } : {}),
       ...(network ? { networkVolumeId: network.id, volumeMountPath: network.mountPath || "/workspace" } : {}),
