@@ -186,9 +186,12 @@ export async function createServer(input: ServerConfigInput = {}, options: Creat
     },
   });
 
-  const handler: RequestHandler = (req, res) => {
-    if (!front(req, res)) connectHandler(req, res);
-  };
+  // PYFLEET_UNARY_FRONT=off serves everything through connect-node (to compare, or to rule the front out).
+  const handler: RequestHandler = process.env.PYFLEET_UNARY_FRONT === "off"
+    ? connectHandler
+    : (req, res) => {
+      if (!front(req, res)) connectHandler(req, res);
+    };
   const listener = await listen({
     host,
     port: config.port,

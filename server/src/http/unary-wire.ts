@@ -125,6 +125,11 @@ export function singleEnvelope(body: Buffer, readMaxBytes: number): { flags: num
   const length = body.readUInt32BE(1);
   if (length > readMaxBytes) throw readMaxBytesError(readMaxBytes, length);
   if (body.length < 5 + length) throw new ConnectError("protocol error: incomplete envelope", Code.InvalidArgument);
-  if (body.length > 5 + length) throw new ConnectError("protocol error: received extra input message for unary method", Code.Unimplemented);
+  const rest = body.length - 5 - length;
+  if (rest > 0) {
+    // A whole second message is the wrong number of messages; anything less is a broken frame.
+    if (rest >= 5 && rest >= 5 + body.readUInt32BE(5 + length + 1)) throw new ConnectError("protocol error: received extra input message for unary method", Code.Unimplemented);
+    throw new ConnectError("protocol error: incomplete envelope", Code.InvalidArgument);
+  }
   return { flags, data: body.subarray(5) };
 }
