@@ -19,7 +19,11 @@ export interface BenchResult {
   met: boolean;
   p50_ms?: number;
   p99_ms?: number;
+  /** Calls that failed during the measurement (they never count as throughput). */
+  errors?: number;
   notes?: string;
+  /** The commit measured (filled in by run.ts). */
+  commit?: string;
 }
 
 export interface BenchOptions {
@@ -153,7 +157,13 @@ export async function startPyfleet(extraEnv: Record<string, string> = {}) {
   }, (info) => Boolean(info.url) && info.ready === true);
 }
 
-/** Starts the bare Connect echo server (the e2e baseline). */
-export function startEchoServer() {
-  return startChild("node", ["--conditions=pyfleet-source", "--import", "tsx", "bench/baselines/echo-server.ts"]);
+/** The commit the working tree is at, with "-dirty" when it has changes (a result describes exactly this code). */
+export function gitCommit(): string {
+  try {
+    const commit = execFileSync("git", ["rev-parse", "HEAD"], { cwd: ROOT, encoding: "utf8" }).trim();
+    const dirty = execFileSync("git", ["status", "--porcelain", "--untracked-files=no"], { cwd: ROOT, encoding: "utf8" }).trim() !== "";
+    return dirty ? `${commit}-dirty` : commit;
+  } catch {
+    return "unknown";
+  }
 }

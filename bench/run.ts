@@ -4,14 +4,17 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cliBenchmarks } from "./cases/cli.js";
 import { e2eBenchmarks } from "./cases/e2e.js";
+import { ensureH2load } from "./h2load.js";
 import { linkBenchmarks } from "./cases/link.js";
 import { sessionBenchmarks } from "./cases/sessions.js";
 import { memoryBenchmarks, startupBenchmarks } from "./cases/startup.js";
-import { type BenchOptions, type BenchResult, machine, ROOT } from "./lib.js";
+import { type BenchOptions, type BenchResult, gitCommit, machine, ROOT } from "./lib.js";
 
 const quick = process.argv.includes("--quick");
-const onlyArg = process.argv.find((a) => a.startsWith("--only="))?.slice("--only=".length);
-const only = onlyArg ? new Set(onlyArg.split(",")) : undefined;
+// `--only e2e,link` or `--only=e2e,link`: the groups to run (results go to partial.json).
+const onlyAt = process.argv.findIndex((a) => a === "--only" || a.startsWith("--only="));
+const onlyArg = onlyAt < 0 ? undefined : process.argv[onlyAt]!.startsWith("--only=") ? process.argv[onlyAt]!.slice("--only=".length) : process.argv[onlyAt + 1];
+const only = onlyArg ? new Set(onlyArg.split(",").map((g) => g.trim())) : undefined;
 const options: BenchOptions = {
   quick,
   rounds: quick ? 1 : 3,
@@ -27,16 +30,36 @@ const groups: [string, (o: BenchOptions) => Promise<BenchResult[]>][] = [
   ["cli", cliBenchmarks],
 ];
 
+if (only) {
+  const unknown = [...only].filter((g) => !groups.some(([name]) => name === g));
+  if (onlyAt >= 0 && (!onlyArg || unknown.length > 0)) {
+    process.stderr.write(`--only takes a comma-separated list of groups: ${groups.map(([name]) => name).join(", ")}${unknown.length ? ` (unknown: ${unknown.join(", ")})` : ""}\n`);
+    process.exit(2);
+  }
+}
+
+// The e2e group's load generator is h2load: say how to get it before anything starts.
+if (!only || only.has("e2e")) {
+  try {
+    ensureH2load();
+  } catch (e) {
+    process.stderr.write(`[bench] ${(e as Error).message}\n`);
+    process.exit(2);
+  }
+}
+
+const commit = gitCommit();
 const started = performance.now();
 const results: BenchResult[] = [];
 for (const [name, run] of groups) {
   if (only && !only.has(name)) continue;
   options.log(`${name}...`);
-  results.push(...(await run(options)));
+  results.push(...(await run(options)).map((r) => ({ ...r, commit })));
 }
 const report = {
   machine: machine(),
-  command: `npm run bench${quick ? " -- --quick" : ""}`,
+  command: `npm run bench${quick || only ? ` --${quick ? " --quick" : ""}${only ? ` --only ${[...only].join(",")}` : ""}` : ""}`,
+  commit,
   date: new Date().toISOString(),
   seconds: Math.round((performance.now() - started) / 1000),
   results,
@@ -48,11 +71,11 @@ writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
 
 const cell = (v: unknown) => (v === undefined ? "" : String(v));
 const table = [
-  `Measured ${report.date.slice(0, 10)} with \`${report.command}\` in ${report.seconds} s on ${report.machine.cores} cores (${report.machine.cpu}), ${report.machine.memory_gib} GiB, Node ${report.machine.node}, Python ${report.machine.python}.`,
+  `Measured ${report.date.slice(0, 10)} at commit \`${commit}\` with \`${report.command}\` in ${report.seconds} s on ${report.machine.cores} cores (${report.machine.cpu}), ${report.machine.memory_gib} GiB, Node ${report.machine.node}, Python ${report.machine.python}.`,
   "",
-  "| id | what | value | baseline | ratio | goal | met | p50 ms | p99 ms |",
-  "|---|---|---|---|---|---|---|---|---|",
-  ...results.map((r) => `| \`${r.id}\` | ${r.what} | ${r.value} ${r.unit} | ${cell(r.baseline)} | ${cell(r.ratio)} | ${r.goal} | ${r.met ? "yes" : "**no**"} | ${cell(r.p50_ms)} | ${cell(r.p99_ms)} |`),
+  "| id | what | value | baseline | ratio | goal | met | p50 ms | p99 ms | errors |",
+  "|---|---|---|---|---|---|---|---|---|---|",
+  ...results.map((r) => `| \`${r.id}\` | ${r.what} | ${r.value} ${r.unit} | ${cell(r.baseline)} | ${cell(r.ratio)} | ${r.goal} | ${r.met ? "yes" : "**no**"} | ${cell(r.p50_ms)} | ${cell(r.p99_ms)} | ${cell(r.errors)} |`),
   "",
   ...results.filter((r) => r.notes).map((r) => `- \`${r.id}\`: ${r.notes}`),
 ].join("\n");
