@@ -1,6 +1,7 @@
-// `npm run bench [-- --quick] [-- --only link,e2e]`: every benchmark beside its
-// baseline in the same run; writes bench/results/latest.json and the results
-// table of docs/benchmarks.md.
+// `npm run bench [-- --quick] [-- --only e2e,link]`: every benchmark beside its
+// baselines and peers in the same run; writes bench/results/latest.json (a run
+// of some groups replaces only their rows) and the results table of
+// docs/benchmarks.md. --quick writes bench/results/partial.json only.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cliBenchmarks } from "./cases/cli.js";
 import { e2eBenchmarks } from "./cases/e2e.js";
@@ -11,7 +12,7 @@ import { memoryBenchmarks, startupBenchmarks } from "./cases/startup.js";
 import { type BenchOptions, type BenchResult, gitCommit, machine, ROOT } from "./lib.js";
 
 const quick = process.argv.includes("--quick");
-// `--only e2e,link` or `--only=e2e,link`: the groups to run (results go to partial.json).
+// `--only e2e,link` or `--only=e2e,link`: the groups to run.
 const onlyAt = process.argv.findIndex((a) => a === "--only" || a.startsWith("--only="));
 const onlyArg = onlyAt < 0 ? undefined : process.argv[onlyAt]!.startsWith("--only=") ? process.argv[onlyAt]!.slice("--only=".length) : process.argv[onlyAt + 1];
 const only = onlyArg ? new Set(onlyArg.split(",").map((g) => g.trim())) : undefined;
@@ -56,6 +57,10 @@ for (const [name, run] of groups) {
   options.log(`${name}...`);
   results.push(...(await run(options)).map((r) => ({ ...r, commit })));
 }
+/** The group a row belongs to, by its id (rows of older runs carry no group). */
+const GROUP_OF: [string, string][] = [["e2e.", "e2e"], ["peer.", "e2e"], ["stream.", "e2e"], ["link.", "link"], ["startup.", "startup"], ["memory.", "memory"], ["sessions.", "sessions"]];
+const groupOf = (id: string) => GROUP_OF.find(([prefix]) => id.startsWith(prefix))?.[1] ?? id.split(".")[0]!;
+
 const report = {
   machine: machine(),
   command: `npm run bench${quick || only ? ` --${quick ? " --quick" : ""}${only ? ` --only ${[...only].join(",")}` : ""}` : ""}`,
@@ -65,23 +70,36 @@ const report = {
   results,
 };
 
+// A full run of some groups replaces those groups' rows in latest.json and
+// keeps the others, each row naming the commit it measured; a quick run only
+// writes partial.json.
 mkdirSync(`${ROOT}bench/results`, { recursive: true });
-const file = `${ROOT}bench/results/${only ? "partial" : "latest"}.json`;
-writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
+const latestFile = `${ROOT}bench/results/latest.json`;
+const recordLatest = !quick;
+let recorded = report;
+if (recordLatest && only && existsSync(latestFile)) {
+  const previous = JSON.parse(readFileSync(latestFile, "utf8")) as typeof report;
+  const kept = previous.results.filter((r) => !only.has(groupOf(r.id))).map((r) => ({ ...r, commit: r.commit ?? previous.commit ?? "older run" }));
+  recorded = { ...report, results: [...results, ...kept].sort((x, y) => groups.findIndex(([g]) => g === groupOf(x.id)) - groups.findIndex(([g]) => g === groupOf(y.id))) };
+}
+const file = recordLatest ? latestFile : `${ROOT}bench/results/partial.json`;
+writeFileSync(file, `${JSON.stringify(recorded, null, 2)}\n`);
 
 const cell = (v: unknown) => (v === undefined ? "" : String(v));
+const short = (c: string | undefined) => (c ? c.replace(/^([0-9a-f]{9})[0-9a-f]*/, "$1") : "");
+const rows = recorded.results;
 const table = [
-  `Measured ${report.date.slice(0, 10)} at commit \`${commit}\` with \`${report.command}\` in ${report.seconds} s on ${report.machine.cores} cores (${report.machine.cpu}), ${report.machine.memory_gib} GiB, Node ${report.machine.node}, Python ${report.machine.python}.`,
+  `Last run ${report.date.slice(0, 10)} at commit \`${commit}\` with \`${report.command}\` in ${report.seconds} s on ${report.machine.cores} cores (${report.machine.cpu}), ${report.machine.memory_gib} GiB, Node ${report.machine.node}, Python ${report.machine.python}. Each row names the commit it measured.`,
   "",
-  "| id | what | value | baseline | ratio | goal | met | p50 ms | p99 ms | errors |",
-  "|---|---|---|---|---|---|---|---|---|---|",
-  ...results.map((r) => `| \`${r.id}\` | ${r.what} | ${r.value} ${r.unit} | ${cell(r.baseline)} | ${cell(r.ratio)} | ${r.goal} | ${r.met ? "yes" : "**no**"} | ${cell(r.p50_ms)} | ${cell(r.p99_ms)} | ${cell(r.errors)} |`),
+  "| id | what | value | baseline | ratio | goal | met | p50 ms | p99 ms | errors | commit |",
+  "|---|---|---|---|---|---|---|---|---|---|---|",
+  ...rows.map((r) => `| \`${r.id}\` | ${r.what} | ${r.value} ${r.unit} | ${cell(r.baseline)} | ${cell(r.ratio)} | ${r.goal} | ${r.met ? "yes" : "**no**"} | ${cell(r.p50_ms)} | ${cell(r.p99_ms)} | ${cell(r.errors)} | ${short(r.commit)} |`),
   "",
-  ...results.filter((r) => r.notes).map((r) => `- \`${r.id}\`: ${r.notes}`),
+  ...rows.filter((r) => r.notes).map((r) => `- \`${r.id}\`: ${r.notes}`),
 ].join("\n");
 
 const docs = `${ROOT}docs/benchmarks.md`;
-if (!only) {
+if (recordLatest) {
   const begin = "<!-- results:begin -->";
   const end = "<!-- results:end -->";
   const text = existsSync(docs) ? readFileSync(docs, "utf8") : `# Benchmarks\n\n${begin}\n${end}\n`;
@@ -90,5 +108,5 @@ if (!only) {
     : `${text}\n${begin}\n${table}\n${end}\n`;
   writeFileSync(docs, updated);
 }
-process.stdout.write(`${table}\n\nwrote ${file}${only ? "" : " and docs/benchmarks.md"}\n`);
+process.stdout.write(`${table}\n\nwrote ${file}${recordLatest ? " and docs/benchmarks.md" : ""}\n`);
 process.exit(0);

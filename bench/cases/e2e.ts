@@ -77,7 +77,7 @@ export async function e2eBenchmarks(o: BenchOptions): Promise<BenchResult[]> {
     if (ours) {
       const failed = (await rpcErrors(base)) - before;
       r.errors += failed;
-      r.rps = Math.max(0, r.ok - failed) / r.seconds;
+      r.rps = r.ok > 0 ? r.rps * (Math.max(0, r.ok - failed) / r.ok) : 0;
     }
     (figures[key] ??= []).push(r);
     return r;

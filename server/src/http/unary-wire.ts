@@ -91,13 +91,13 @@ export function readBody(req: NodeRequest, maxBytes: number, envelopeMax?: numbe
         const head = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
         const length = head.readUInt32BE(1);
         if (length > envelopeMax!) {
-          req.pause();
+          discard(req);
           done(readMaxBytesError(envelopeMax!, length));
           return;
         }
       }
       if (size > maxBytes) {
-        req.pause();
+        discard(req);
         done(readMaxBytesError(envelopeMax ?? maxBytes));
       }
     };
@@ -109,6 +109,17 @@ export function readBody(req: NodeRequest, maxBytes: number, envelopeMax?: numbe
     req.once("error", onError);
     req.once("aborted", onAborted);
   });
+}
+
+/**
+ * Lets the rest of a refused body flow away unread. Node drains an unread
+ * HTTP/1.1 body itself only when nobody started reading it; left paused, it
+ * would stall the next request on the same keep-alive connection. (An HTTP/2
+ * stream is reset by the listener once the response is sent.)
+ */
+function discard(req: NodeRequest): void {
+  req.once("end", () => undefined);
+  req.resume();
 }
 
 export const COMPRESSED_FLAG = 0b0000_0001;

@@ -1,3 +1,4 @@
+import http from "node:http";
 import http2 from "node:http2";
 import { gzipSync } from "node:zlib";
 import { create, toBinary, toJson } from "@bufbuild/protobuf";
@@ -228,6 +229,26 @@ describe("malformed input gets INVALID_ARGUMENT, never INTERNAL", () => {
     const failed = await h2(EXECUTE, grpc, envelope(0, toBinary(ExecuteRequestSchema, create(ExecuteRequestSchema, { tool: "fail" }))));
     expect(failed.trailers["grpc-message"]).toBe("the tool raised ValueError: bad");
     expect(failed.trailers["grpc-status-details-bin"]).toEqual(expect.any(String));
+  });
+
+  it("answers the next request on an HTTP/1.1 connection after refusing an oversized body unread", async () => {
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const send = (body: string) => new Promise<{ status: number; socket: unknown; text: string }>((resolve, reject) => {
+      const req = http.request(`${listener.url}${EXECUTE}`, { method: "POST", agent, headers: { "content-type": "application/json" } }, (res) => {
+        let text = "";
+        res.on("data", (c: Buffer) => (text += c.toString()));
+        res.on("end", () => resolve({ status: res.statusCode!, socket: req.socket, text }));
+      });
+      req.on("error", reject);
+      // Chunked (no content-length), so the front starts reading before it refuses.
+      req.write(body);
+      req.end();
+    });
+    const big = await send(JSON.stringify({ tool: "echo", args: { blob: "x".repeat(READ_MAX * 8) } }));
+    expect(big.status).toBe(429);
+    const next = await send(JSON.stringify({ tool: "echo", args: { ok: 1 } }));
+    expect({ status: next.status, sameSocket: next.socket === big.socket }).toEqual({ status: 200, sameSocket: true });
+    agent.destroy();
   });
 
   it("over gRPC-Web", async () => {

@@ -1,0 +1,124 @@
+// connectrpc/conformance's server under test: connectrpc.conformance.v1.ConformanceService
+// served through pyfleet's listener and unary front (the code that serves
+// pyfleet's own unary RPCs). The runner writes a ServerCompatRequest to stdin
+// and reads a ServerCompatResponse from stdout, each with a 4-byte big-endian
+// length prefix. The service's descriptors come from the runner's own .proto
+// files (built by scripts/connect-conformance.mjs): nothing is generated here.
+//
+// Usage: node --import tsx server.ts <descriptor-set.binpb>
+import { appendFileSync, readFileSync } from "node:fs";
+import { create, createFileRegistry, type DescMessage, fromBinary, type Message, toBinary } from "@bufbuild/protobuf";
+import { anyPack, type Any, FileDescriptorSetSchema } from "@bufbuild/protobuf/wkt";
+import { Code, ConnectError, createServiceImplSpec, type HandlerContext } from "@connectrpc/connect";
+import { compressionBrotli, compressionGzip } from "@connectrpc/connect-node";
+import { listen } from "../../src/http/listener.js";
+import { createUnaryFront } from "../../src/http/unary-front.js";
+import { rpcRequestHandler } from "../../src/rpc/adapter.js";
+
+const PKG = "connectrpc.conformance.v1";
+const registry = createFileRegistry(fromBinary(FileDescriptorSetSchema, readFileSync(process.argv[2]!)));
+const message = (name: string): DescMessage => {
+  const desc = registry.getMessage(`${PKG}.${name}`);
+  if (!desc) throw new Error(`${PKG}.${name} is not in the descriptor set`);
+  return desc;
+};
+const service = registry.getService(`${PKG}.ConformanceService`)!;
+const RequestInfo = message("ConformancePayload.RequestInfo");
+const Payload = message("ConformancePayload");
+
+interface Header { name: string; value: string[] }
+interface ResponseDefinition {
+  responseHeaders: Header[];
+  responseTrailers: Header[];
+  responseDelayMs: number;
+  response: { case: "responseData"; value: Uint8Array } | { case: "error"; value: { code: number; message?: string; details: Any[] } } | { case: undefined };
+}
+type UnaryLike = Message & { responseDefinition?: ResponseDefinition };
+
+function addHeaders(target: Headers, headers: Header[] | undefined) {
+  for (const h of headers ?? []) for (const v of h.value) target.append(h.name, v);
+}
+
+function requestInfo(req: Message, ctx: HandlerContext) {
+  const headers: Header[] = [];
+  ctx.requestHeader.forEach((value, name) => headers.push({ name, value: [value] }));
+  const timeout = ctx.timeoutMs();
+  return create(RequestInfo, {
+    requestHeaders: headers,
+    ...(timeout !== undefined ? { timeoutMs: BigInt(Math.max(0, Math.round(timeout))) } : {}),
+    requests: [anyPack(registry.getMessage(req.$typeName)!, req)],
+  });
+}
+
+/** Unary and IdempotentUnary, as the reference server answers them. */
+async function unary(req: UnaryLike, ctx: HandlerContext, response: DescMessage) {
+  const info = requestInfo(req, ctx);
+  const def = req.responseDefinition;
+  if (def === undefined) return create(response, { payload: create(Payload, { requestInfo: info }) });
+  addHeaders(ctx.responseHeader, def.responseHeaders);
+  addHeaders(ctx.responseTrailer, def.responseTrailers);
+  if (def.response.case === "error") {
+    const e = def.response.value;
+    const error = new ConnectError(e.message ?? "", e.code as Code);
+    for (const detail of e.details) error.details.push({ type: detail.typeUrl.slice(detail.typeUrl.lastIndexOf("/") + 1), value: detail.value });
+    error.details.push({ desc: RequestInfo, value: info });
+    throw error;
+  }
+  if (def.responseDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, def.responseDelayMs));
+  return create(response, { payload: create(Payload, { requestInfo: info, ...(def.response.case === "responseData" ? { data: def.response.value } : {}) }) });
+}
+
+const impl = {
+  unary: (req: UnaryLike, ctx: HandlerContext) => unary(req, ctx, message("UnaryResponse")),
+  idempotentUnary: (req: UnaryLike, ctx: HandlerContext) => unary(req, ctx, message("IdempotentUnaryResponse")),
+};
+
+async function readDelimited(): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) {
+    chunks.push(chunk as Buffer);
+    const all = Buffer.concat(chunks);
+    if (all.length >= 4 && all.length >= 4 + all.readUInt32BE(0)) return all.subarray(4, 4 + all.readUInt32BE(0));
+  }
+  throw new Error("stdin closed before a ServerCompatRequest arrived");
+}
+
+const compat = fromBinary(message("ServerCompatRequest"), await readDelimited()) as Message & { messageReceiveLimit: number; useTls: boolean };
+if (compat.useTls) throw new Error("this test server serves cleartext only (supports_tls: false)");
+const readMaxBytes = compat.messageReceiveLimit || 0xffffffff;
+const front = createUnaryFront({
+  services: [createServiceImplSpec(service, impl as never)],
+  interceptors: [],
+  acceptCompression: [compressionGzip, compressionBrotli],
+  readMaxBytes,
+  writeMaxBytes: 0xffffffff,
+  // JSON of the google.protobuf.Any in a payload needs the types it may hold.
+  jsonOptions: { registry },
+});
+// What the front declines goes to connect-node, exactly as in pyfleet's server;
+// each such request is logged (PYFLEET_DECLINED_LOG) so the test can check that
+// only requests the front is meant to decline (other verbs, content types it
+// does not serve) went there.
+const connect = rpcRequestHandler({
+  routes: (router) => router.service(service, impl as never),
+  readMaxBytes,
+  writeMaxBytes: 0xffffffff,
+  jsonOptions: { registry },
+  fallback: (_req, res) => res.writeHead(404, { "content-type": "text/plain" }).end("not found\n"),
+});
+const declinedLog = process.env.PYFLEET_DECLINED_LOG;
+const listener = await listen({
+  host: "127.0.0.1",
+  port: 0,
+  idleTimeoutMs: 60_000,
+  handler(req, res) {
+    if (front(req, res)) return;
+    if (declinedLog) appendFileSync(declinedLog, `${JSON.stringify({ method: req.method, url: req.url, contentType: req.headers["content-type"] ?? "", http: req.httpVersion })}\n`);
+    connect(req, res);
+  },
+});
+const out = toBinary(message("ServerCompatResponse"), create(message("ServerCompatResponse"), { host: "127.0.0.1", port: listener.port }));
+const prefix = Buffer.alloc(4);
+prefix.writeUInt32BE(out.length);
+process.stdout.write(Buffer.concat([prefix, out]));
+process.on("SIGTERM", () => void listener.close(500).then(() => process.exit(0)));
