@@ -52,7 +52,7 @@ type Figure = H2loadResult[];
 export async function e2eBenchmarks(o: BenchOptions): Promise<BenchResult[]> {
   o.log(`load generator: ${ensureH2load()}`);
   const seconds = o.quick ? 3 : 8;
-  const seqRequests = o.quick ? 1_000 : 3_000;
+  const seqRequests = o.quick ? 1_000 : 1_500;
   const rounds = o.quick ? 1 : Math.max(3, o.rounds);
   const python = peersPython(o.log);
 
