@@ -156,7 +156,7 @@ async function start(): Promise<void> {
   const refresh = async () => {
     await Promise.all([...rows.values()].map(async (row) => {
       const s = await c.poolNamed(row.name).stats();
-      const errors = Object.values(s.errorsByCode).reduce((a, b) => a + b, 0n);
+      const errors = Object.values(s.errorsByCode).reduce((a, b) => a + b, 0);
       const set = (f: string, text: string) => {
         if (row.cells[f]!.textContent !== text) row.cells[f]!.textContent = text;
       };
