@@ -1,3 +1,7 @@
+// Over 400 lines on purpose: a worker is one state machine (its link, the
+// calls on it, heartbeats, startup and death) whose parts share private state
+// and ordering rules (a death is declared only after the link drained and the
+// exit status is known); split up, that state would have to be exposed.
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import type { ToolSpec } from "@pyfleet/sdk/gen/pyfleet/pool/v1/tool_pb";
 import {
@@ -517,4 +521,3 @@ export class Worker {
   }
 }
 
-export { EXIT_WAIT_MS };
