@@ -9,6 +9,34 @@ import { callInfoFromProto, resultValue } from "./pool-info.js";
 /** Calls sent in one ExecuteMany message, and answers the server may pack in one (max_answers_per_message). */
 const CALLS_PER_MESSAGE = 256;
 
+/** The response header that states the server's version. */
+export const VERSION_HEADER = "pyfleet-version";
+/** The first server version with ExecuteMany's batch form (calls, max_answers_per_message, JSON text). */
+const BATCH_SINCE = [0, 1, 0];
+
+/** Whether a server version (from VERSION_HEADER) has the batch form; no version means an older server. */
+export function supportsBatchForm(version: string | null | undefined): boolean {
+  const parts = /^(\d+)\.(\d+)\.(\d+)/.exec(version ?? "")?.slice(1).map(Number);
+  if (!parts) return false;
+  for (let i = 0; i < 3; i++) if (parts[i] !== BATCH_SINCE[i]) return parts[i]! > BATCH_SINCE[i]!;
+  return true;
+}
+
+/** Per client: the server's answer on the batch form, asked once (one ListPools, read for its header). */
+const batchForm = new WeakMap<object, Promise<boolean>>();
+
+function serverHasBatchForm(rpc: Client<typeof PoolService>, signal: AbortSignal | undefined): Promise<boolean> {
+  let known = batchForm.get(rpc);
+  if (!known) {
+    let version: string | null = null;
+    known = rpc.listPools({}, { signal, onHeader: (h) => { version = h.get(VERSION_HEADER); } }).then(() => supportsBatchForm(version));
+    // A failed probe is asked again next time rather than remembered.
+    known.catch(() => batchForm.delete(rpc));
+    batchForm.set(rpc, known);
+  }
+  return known;
+}
+
 export interface ManyRequest {
   /** Your id for the call; echoed in its result. Default: its index as a string. */
   id?: string;
@@ -46,8 +74,23 @@ export async function* executeMany(
     idempotent: r.idempotent ?? false,
     timeout: r.timeoutMs !== undefined ? durationFromMs(r.timeoutMs) : undefined,
   });
+  // A server older than the batch form gets one call per message, arguments as a Struct.
+  const toPlainCall = (r: ManyRequest, index: number): MessageInitShape<typeof ExecuteManyRequestSchema> => ({
+    id: r.id ?? String(index),
+    pool,
+    tool: r.tool,
+    args: r.args ?? {},
+    sessionId: sessionId(r.session),
+    idempotent: r.idempotent ?? false,
+    timeout: r.timeoutMs !== undefined ? durationFromMs(r.timeoutMs) : undefined,
+  });
+  const batched = await serverHasBatchForm(rpc, signal);
   async function* toMessages(): AsyncGenerator<MessageInitShape<typeof ExecuteManyRequestSchema>> {
     let index = 0;
+    if (!batched) {
+      for await (const r of requests) yield toPlainCall(r, index++);
+      return;
+    }
     for await (const batch of readyBatches(requests, CALLS_PER_MESSAGE)) {
       const calls = batch.map((r) => toCall(r, index++));
       yield calls.length === 1 ? { ...calls[0], maxAnswersPerMessage: CALLS_PER_MESSAGE } : { calls, maxAnswersPerMessage: CALLS_PER_MESSAGE };
