@@ -5,16 +5,25 @@ import { describe, expect, it } from "vitest";
 import { EXIT } from "../../src/cli/output.js";
 import { startServer } from "../helpers.js";
 
+/**
+ * Each CLI run is a Node process that loads the server's TypeScript through
+ * tsx: seconds on an idle machine, far more when the machine is shared (a
+ * fresh-clone `npm test` beside other work took over 30 s for a test's nine
+ * runs at once). The limits leave room for that; a hung CLI still fails.
+ */
+const CLI_TIMEOUT_MS = 120_000;
+const TEST_TIMEOUT_MS = 240_000;
+
 /** Runs the `pyfleet` CLI against a server and returns its output and exit code. */
 function cli(url: string, args: string[], env: Record<string, string> = {}) {
   return execa("node", ["--conditions=pyfleet-source", "--import", "tsx", "server/src/cli/main.ts", ...args], {
     env: { PYFLEET_URL: url, ...env },
     reject: false,
-    timeout: 30_000,
+    timeout: CLI_TIMEOUT_MS,
   });
 }
 
-describe("pyfleet CLI: pools, sessions, variables", () => {
+describe("pyfleet CLI: pools, sessions, variables", { timeout: TEST_TIMEOUT_MS }, () => {
   it("lists tools, runs and streams tools, with exit codes by error class", async () => {
     const server = await startServer({ pools: [{ name: "default", size: 2 }] });
     await server.ready();
@@ -124,7 +133,7 @@ describe("pyfleet CLI: pools, sessions, variables", () => {
   });
 });
 
-describe("pyfleet CLI: compute and jobs", () => {
+describe("pyfleet CLI: compute and jobs", { timeout: TEST_TIMEOUT_MS }, () => {
   it("spawns, lists, gets, stops, starts, waits for and removes computes", async () => {
     const server = await startServer({ pools: [] });
     const spawned = await cli(server.url, ["--json", "compute", "spawn", "--gpu", "h100", "--count", "2", "--label", "team=ml", "--idle-ttl", "600", "--request-id", "r1"]);
