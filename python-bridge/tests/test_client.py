@@ -143,3 +143,20 @@ def test_numbers_keep_their_type_both_ways(server) -> None:
             assert [type(c["i"]) async for c in client.stream("agen_count", {"n": 2})] == [int, int]
 
     asyncio.run(main())
+
+
+def test_compute_handles_wait_and_terminate_sync_and_async(server) -> None:
+    with Client(server.url) as client:
+        seen: list[str] = []
+        with client.spawn(gpu="a4000") as compute:
+            assert compute.wait_until_ready(on_status=lambda c: seen.append(c.status), timeout=30).status == "ready"
+        assert seen[-1] == "ready" and compute.compute.status in ("terminating", "terminated")
+
+    async def main() -> None:
+        async with AsyncClient(server.url) as client:
+            async with await client.spawn(gpu="a4000") as compute:
+                assert (await compute.wait_until_ready(timeout=30)).status == "ready"
+                assert (await client.get_compute(compute.id)).status == "ready"
+            assert compute.compute.status in ("terminating", "terminated")
+
+    asyncio.run(main())

@@ -109,7 +109,8 @@ class AsyncComputeHandle:
     async def wait_until_ready(self, *, on_status: Callable[[Compute], None] | None = None, timeout: float | None = None) -> Compute:
         """Returns once the compute is READY; raises FailedPrecondition if it fails, stops or ends first."""
         req = compute_pb2.WaitComputeRequest(id=self.id, timeout=duration(timeout))
-        async for compute in self._client._stream(self._client.computes.WaitCompute, req, timeout + 1 if timeout else None, m.compute_from_proto):
+        async for compute in self._client._stream(self._client.computes.WaitCompute, req, timeout + 1 if timeout else None,
+                                                  lambda res: m.compute_from_proto(res.compute)):
             self.compute = compute
             if on_status:
                 on_status(compute)
