@@ -93,6 +93,8 @@ export const poolDefaults = {
   sessionSweepMs: 1_000,
   /** Time running calls get to finish when the pool closes before workers are stopped. */
   shutdownGraceMs: 10_000,
+  /** With `gpus` listed: one device per worker, the common case of one model copy per GPU. */
+  gpusPerWorker: 1,
 } as const;
 
 /** Every default of the compute layer, each with its reason. */

@@ -41,11 +41,33 @@ export const poolConfigSchema = z.object({
   maxVariableBytes: int(1).default(d.maxVariableBytes),
   sessionSweepMs: int(1).default(d.sessionSweepMs),
   shutdownGraceMs: int(0).default(d.shutdownGraceMs),
+  /** GPUs the pool's workers share out (CUDA device indices or UUIDs); none: the workers see the server's. */
+  gpus: z.array(z.union([int(0), z.string().regex(/^[\w-]+$/, "must be a CUDA device index or UUID")])).min(1).optional(),
+  gpusPerWorker: int(1).default(d.gpusPerWorker),
+  /** OMP/MKL/OpenBLAS/numexpr/vecLib threads per worker; default cores / size, at least 1. */
+  threads: int(1).optional(),
   /** Extra environment variables for the workers. */
   env: z.record(z.string(), z.string()).default({}),
   /** Working directory of the workers; default the server's. */
   cwd: z.string().optional(),
-}).strict();
+}).strict().superRefine((pool, ctx) => {
+  if (!pool.gpus) return;
+  const need = pool.size * pool.gpusPerWorker;
+  if (need > pool.gpus.length) {
+    ctx.addIssue({ code: "custom", path: ["gpus"],
+      message: `size ${pool.size} * gpusPerWorker ${pool.gpusPerWorker} needs ${need} GPUs but gpus lists ${pool.gpus.length}; lower size or gpusPerWorker, or list more gpus (a pool never shares a GPU between its workers)` });
+  }
+  if (new Set(pool.gpus.map(String)).size !== pool.gpus.length) {
+    ctx.addIssue({ code: "custom", path: ["gpus"], message: "lists a GPU twice; each GPU may be listed once" });
+  }
+  if (pool.startMode === "fork") {
+    ctx.addIssue({ code: "custom", path: ["startMode"],
+      message: "fork cannot give each worker its own CUDA_VISIBLE_DEVICES (forked workers inherit the template's environment); with gpus use spawn or auto (auto spawns)" });
+  }
+  if ("CUDA_VISIBLE_DEVICES" in pool.env) {
+    ctx.addIssue({ code: "custom", path: ["env", "CUDA_VISIBLE_DEVICES"], message: "conflicts with gpus, which sets it per worker; remove one of them" });
+  }
+});
 
 export type PoolConfigInput = z.input<typeof poolConfigSchema>;
 export type PoolConfig = z.output<typeof poolConfigSchema> & { python: string };

@@ -5,6 +5,7 @@ import { answerCallback, type CallbackHost } from "./callbacks.js";
 import type { PoolCore } from "./core.js";
 import type { Link, LinkServer } from "./link/index.js";
 import { spawnPython, type PythonProcess } from "./process.js";
+import { GpuSets, workerEnv } from "./resources.js";
 import type { Scheduler, SchedulerHooks } from "./scheduler.js";
 import { Template, TemplateStartupError } from "./template.js";
 import { type ActiveCall, Worker, type WorkerDeath } from "./worker.js";
@@ -29,6 +30,8 @@ export class Supervisor implements SchedulerHooks {
   private readonly tokens = new Map<string, () => void>();
   private readonly recentRestarts: number[] = [];
   private ensureTimer: NodeJS.Timeout | undefined;
+  /** A pool with `gpus`: which worker holds which devices. */
+  private readonly gpuSets: GpuSets | undefined;
 
   constructor(
     private readonly core: PoolCore,
@@ -37,6 +40,12 @@ export class Supervisor implements SchedulerHooks {
     private readonly callbackHost: CallbackHost,
   ) {
     if (core.config.startMode !== "auto") this.workerStart = core.config.startMode;
+    if (core.config.gpus) {
+      this.gpuSets = new GpuSets(core.config.gpus, core.config.gpusPerWorker);
+      // Forked workers would all inherit the template's CUDA_VISIBLE_DEVICES
+      // (config refuses startMode fork with gpus): each GPU worker is spawned.
+      this.workerStart = "spawn";
+    }
   }
 
   /** The start mode as configured, and for "auto" what it decided. */
@@ -68,7 +77,9 @@ export class Supervisor implements SchedulerHooks {
       this.decideStart();
       return;
     }
-    while (local < target && starting < config.startupConcurrency) {
+    // A GPU pool starts a worker only with a free GPU set: a recycled worker's
+    // replacement waits for its draining predecessor to exit rather than share.
+    while (local < target && starting < config.startupConcurrency && (this.gpuSets?.available ?? 1) > 0) {
       local++;
       starting++;
       this.startWorker();
@@ -135,14 +146,18 @@ export class Supervisor implements SchedulerHooks {
     });
   }
 
-  /** Starts a Python worker process (or, with `template`, the fork template) that presents `token`. */
-  private spawnWorker(workerId: string, token: string, template: boolean): PythonProcess {
+  /**
+   * Starts a Python worker process (or, with `template`, the fork template)
+   * that presents `token`: the one place a local worker's command line and
+   * environment are made.
+   */
+  private spawnWorker(workerId: string, token: string, template: boolean, gpus?: string[]): PythonProcess {
     const { config } = this.core;
     return spawnPython({
       python: config.python,
       args: ["-m", "pyfleet_bridge.worker", "--adapter", config.adapter, "--socket", this.linkServer.path,
         "--worker-id", workerId, "--concurrency", String(config.concurrency), ...(template ? ["--template"] : [])],
-      env: { ...config.env, PYFLEET_WORKER_TOKEN: token },
+      env: workerEnv(config, gpus, token),
       cwd: config.cwd,
       onOutput: (line, stream) => this.onProcessOutput(workerId, line, stream),
     });
@@ -156,12 +171,13 @@ export class Supervisor implements SchedulerHooks {
     let worker: Worker | undefined;
     const issued = this.linkServer.issue((hello, link) => worker?.attach(hello, link));
     const workerId = this.nextWorkerId();
-    const proc = this.spawnWorker(workerId, issued.token, false);
+    const gpus = this.gpuSets?.take(workerId);
+    const proc = this.spawnWorker(workerId, issued.token, false, gpus);
     worker = this.newWorker(workerId, { process: proc });
     // Revoked once the worker is dead, not when its process exits: its Hello
     // (and why it failed) may still be unread.
     this.tokens.set(worker.id, issued.revoke);
-    this.core.emit("worker.starting", { workerId: worker.id, pid: proc.pid });
+    this.core.emit("worker.starting", { workerId: worker.id, pid: proc.pid, message: gpus && `CUDA_VISIBLE_DEVICES=${gpus.join(",")}` });
   }
 
   private async startForkedWorker() {
@@ -279,6 +295,7 @@ export class Supervisor implements SchedulerHooks {
   private onWorkerDied(worker: Worker, death: WorkerDeath) {
     const core = this.core;
     core.workers.delete(worker.id);
+    this.gpuSets?.release(worker.id);
     this.template?.forking.delete(worker.id);
     this.tokens.get(worker.id)?.();
     this.tokens.delete(worker.id);
