@@ -56,11 +56,7 @@ export async function e2eBenchmarks(o: BenchOptions): Promise<BenchResult[]> {
   const rounds = o.quick ? 1 : Math.max(3, o.rounds);
   const python = peersPython(o.log);
 
-  const server = await startPyfleet();
-  const url = String(server.info.url);
-  const fastapi = await startFastApi(python, 2);
-  const nodeRaw = await startNodeRaw();
-  const connectEcho = await startConnectEcho();
+  // Ray first: its start-up (raylet, GCS, replicas) times out on a busy machine more easily than the others'.
   let ray: Awaited<ReturnType<typeof startRay>> | undefined;
   let rayProblem = "";
   try {
@@ -69,6 +65,11 @@ export async function e2eBenchmarks(o: BenchOptions): Promise<BenchResult[]> {
     rayProblem = (e as Error).message;
     o.log(`Ray Serve did not start: ${rayProblem}`);
   }
+  const server = await startPyfleet();
+  const url = String(server.info.url);
+  const fastapi = await startFastApi(python, 2);
+  const nodeRaw = await startNodeRaw();
+  const connectEcho = await startConnectEcho();
 
   const figures: Record<string, Figure> = {};
   const measure = async (key: string, base: string, kind: keyof typeof KINDS, connections: number, ours: boolean) => {
