@@ -10,8 +10,12 @@ const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const bin = join(root, "node_modules", ".bin");
 const python = join(root, ".venv", "bin", "python");
 
+const k8sBins = { dir: "" };
 const steps = [
   { name: "buf lint", cmd: join(bin, "buf"), args: ["lint"] },
+  // Builds (first run, minutes) or finds (cached by version) the Kubernetes control plane the
+  // Kubernetes tests run against; vitest gets its directory in PYFLEET_K8S_BIN_DIR.
+  { name: "k8s test binaries", cmd: "bash", args: [join(root, "scripts", "k8s-test-bins.sh")], capture: k8sBins },
   { name: "generated code is fresh", cmd: process.execPath, args: [join(root, "scripts", "gen.mjs"), "--check"] },
   { name: "typecheck (tsc)", cmd: join(bin, "tsc"), args: ["--noEmit", "-p", "tsconfig.json"] },
   { name: "typecheck status page", cmd: join(bin, "tsc"), args: ["--noEmit", "-p", "server/ui/tsconfig.json"] },
@@ -33,9 +37,20 @@ for (const step of steps) {
   const started = Date.now();
   const r = spawnSync(step.cmd, step.args, {
     cwd: root,
-    stdio: "inherit",
-    env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, PYFLEET_PYTHON: process.env.PYFLEET_PYTHON || python, ...(process.stdout.isTTY ? {} : { NO_COLOR: "1" }) },
+    stdio: step.capture ? ["ignore", "pipe", "inherit"] : "inherit",
+    encoding: "utf8",
+    env: {
+      ...process.env,
+      PATH: `${bin}:${process.env.PATH}`,
+      PYFLEET_PYTHON: process.env.PYFLEET_PYTHON || python,
+      ...(process.stdout.isTTY ? {} : { NO_COLOR: "1" }),
+      ...(k8sBins.dir ? { PYFLEET_K8S_BIN_DIR: k8sBins.dir } : {}),
+    },
   });
+  if (step.capture && r.status === 0) {
+    step.capture.dir = r.stdout.trim().split("\n").at(-1) ?? "";
+    process.stdout.write(`${step.capture.dir}\n`);
+  }
   const ok = !r.error && r.status === 0;
   if (r.error) process.stdout.write(`could not run ${step.cmd}: ${r.error.message}\n`);
   if (!r.error && r.status === 0 && step.name === "buf lint") process.stdout.write("buf lint: no findings\n");

@@ -35,8 +35,9 @@ program
   .command("provider")
   .description("built-in providers as standalone ProviderService endpoints")
   .command("serve <kind>")
-  .description("serve the mock, local or runpod provider (RunPod needs RUNPOD_API_KEY), e.g. to certify it with pyfleet-conformance")
+  .description("serve the mock, local, runpod or kubernetes provider (RunPod needs RUNPOD_API_KEY), e.g. to certify it with pyfleet-conformance")
   .option("-p, --port <port>", "port to listen on (default: any free port)")
+  .option("-c, --config <file>", "a pyfleet.yaml: the provider's settings are its first compute.providers entry of that kind")
   .option("--host <host>", "address to bind", "127.0.0.1")
   .action(async (kind: string, options) => (await import("./provider-serve.js")).serveProviderCommand(kind, options as ProviderServeOptions));
 

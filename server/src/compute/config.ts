@@ -10,6 +10,24 @@ const budget = z.object({
   maxCostPerHour: z.number().min(0).optional(),
 }).strict();
 
+const labelMap = z.record(z.string(), z.string());
+/** A Kubernetes toleration, as in a pod spec. */
+const toleration = z.object({
+  key: z.string().optional(),
+  operator: z.enum(["Exists", "Equal"]).optional(),
+  value: z.string().optional(),
+  effect: z.enum(["NoSchedule", "PreferNoSchedule", "NoExecute"]).optional(),
+  tolerationSeconds: z.number().int().optional(),
+}).strict();
+/** A RunJob endpoint of the Kubernetes provider: the Job template it runs. */
+const k8sJobTemplate = z.object({
+  image: z.string().min(1),
+  command: z.array(z.string()).default([]),
+  env: z.record(z.string(), z.string()).default({}),
+  gpu: z.string().default(""),
+  gpuCount: int(0).default(0),
+}).strict();
+
 /** A provider of the server's config. */
 export const providerConfigSchema = z.discriminatedUnion("kind", [
   z.object({ kind: z.literal("mock"), name: name.default("mock") }).strict(),
@@ -33,6 +51,39 @@ export const providerConfigSchema = z.discriminatedUnion("kind", [
     maxBackoffMs: int(0).default(d.providerMaxBackoffMs),
     timeoutMs: int(1).default(d.providerTimeoutMs),
     streamPollMs: int(1).default(d.runpodStreamPollMs),
+  }).strict(),
+  z.object({
+    kind: z.literal("kubernetes"),
+    name: name.default("kubernetes"),
+    /** A kubeconfig file; default: in-cluster when run in a pod, else KUBECONFIG or ~/.kube/config. */
+    kubeconfig: z.string().min(1).optional(),
+    /** A context of the kubeconfig; default its current context. */
+    context: z.string().min(1).optional(),
+    /** Where pods go; default: the in-cluster namespace, the context's, or "default". */
+    namespace: z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, "must be a Kubernetes namespace name").optional(),
+    gpuResource: z.string().min(1).default(d.k8sGpuResource),
+    gpuProductLabel: z.string().min(1).default(d.k8sGpuProductLabel),
+    /** GPU alias -> the product label's value, where the cluster's differs from GFD's naming. */
+    gpuProducts: labelMap.default({}),
+    /** Added to every pod. */
+    nodeSelector: labelMap.default({}),
+    tolerations: z.array(toleration).default([]),
+    /** How a spot (interruptible) compute is placed; spot is refused when unset. */
+    spot: z.object({ nodeSelector: labelMap.default({}), tolerations: z.array(toleration).default([]) }).strict().optional(),
+    /** For new per-compute volumes; default the cluster's default StorageClass. */
+    storageClass: z.string().min(1).optional(),
+    /** The image of worker-group pods whose spec names none. */
+    workerImage: z.string().min(1).default(d.k8sWorkerImage),
+    /** The URL worker pods dial; default the server's own. */
+    serverUrl: z.string().url().optional(),
+    /** RunJob endpoints: name -> the Job they run (input in PYFLEET_JOB_INPUT). */
+    jobs: z.record(z.string(), k8sJobTemplate).default({}),
+    jobTtlSeconds: int(0).default(d.k8sJobTtlSeconds),
+    probePorts: z.boolean().default(false),
+    retries: int(0).default(d.providerRetries),
+    minBackoffMs: int(0).default(d.providerMinBackoffMs),
+    maxBackoffMs: int(0).default(d.providerMaxBackoffMs),
+    timeoutMs: int(1).default(d.providerTimeoutMs),
   }).strict(),
   z.object({
     kind: z.literal("remote"),

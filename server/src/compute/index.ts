@@ -7,16 +7,18 @@ import { LocalProvider, type ToolRunner } from "./providers/local.js";
 import { MockProvider } from "./providers/mock.js";
 import { RemoteProvider } from "./providers/remote.js";
 import { RunPodProvider } from "./providers/runpod/provider.js";
+import { KubernetesProvider } from "./providers/kubernetes/index.js";
 import { openStore } from "./store/index.js";
 
 export { computeConfigSchema, providerConfigSchema, type ComputeConfig, type ComputeConfigInput, type ProviderConfig } from "./config.js";
 export { gpuCatalog, resolveGpu } from "./gpus.js";
 export { Orchestrator, type Budget, type ComputeChange, type ListComputesFilter, type RunJobInput, type WorkerGroupHost } from "./orchestrator.js";
-export { COMPUTE_LABEL, MANAGED_LABEL, type JobEvent, type ListFilter, type Provider, type ProviderKind } from "./provider.js";
+export { COMPUTE_LABEL, MANAGED_LABEL, OWNER_LABEL, type JobEvent, type ListFilter, type Provider, type ProviderKind } from "./provider.js";
 export { LocalProvider, type ToolRunner } from "./providers/local.js";
 export { MockProvider } from "./providers/mock.js";
 export { RemoteProvider } from "./providers/remote.js";
 export { RunPodProvider } from "./providers/runpod/provider.js";
+export { KubernetesProvider, type KubernetesProviderOptions } from "./providers/kubernetes/index.js";
 export { FINAL_STATUSES, openStore, PostgresStore, SqliteStore, type ComputeRecord, type ComputeStore, type JobRecord, type RemoteChange } from "./store/index.js";
 
 export interface ComputeDeps {
@@ -46,6 +48,8 @@ export function createProvider(config: ProviderConfig, deps: ComputeDeps): Provi
       }
       return new RunPodProvider({ ...config, apiKey });
     }
+    case "kubernetes":
+      return new KubernetesProvider({ ...config, logger: deps.logger, ...(deps.env ? { env: deps.env } : {}) });
     case "remote":
       return new RemoteProvider(config);
   }

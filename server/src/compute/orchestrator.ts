@@ -7,7 +7,7 @@ import { newId } from "../ids.js";
 import { type Budget, type ComputeChange, ComputeContext, type JobStreamEvent, type ListComputesFilter, type OrchestratorOptions, type RunJobInput, statusName } from "./context.js";
 import { resolveGpu } from "./gpus.js";
 import { Jobs } from "./jobs.js";
-import { COMPUTE_LABEL, MANAGED_LABEL, type Provider } from "./provider.js";
+import { COMPUTE_LABEL, MANAGED_LABEL, OWNER_LABEL, type Provider } from "./provider.js";
 import { type ComputeRecord, FINAL_STATUSES, type JobRecord } from "./store/index.js";
 import { Tracker } from "./tracking.js";
 import { Upkeep } from "./upkeep.js";
@@ -144,7 +144,7 @@ export class Orchestrator {
       volumes: spec.volumes,
       containerDiskGb: spec.containerDiskGb,
       name: spec.name,
-      labels: { ...spec.labels, [COMPUTE_LABEL]: record.id, [MANAGED_LABEL]: "true" },
+      labels: { ...spec.labels, [COMPUTE_LABEL]: record.id, [OWNER_LABEL]: owner, [MANAGED_LABEL]: "true" },
       command: spec.command,
       workers: spec.workers && host ? {
         serverUrl: workerUrl,

@@ -1,7 +1,7 @@
 import type { JsonValue } from "@bufbuild/protobuf";
 import type { Capabilities, GpuType, Job, JobSpec, Machine, MachineSpec } from "@pyfleet/sdk/gen/pyfleet/provider/v1/types_pb";
 
-export type ProviderKind = "mock" | "local" | "runpod" | "remote";
+export type ProviderKind = "mock" | "local" | "runpod" | "kubernetes" | "remote";
 
 export interface ListFilter {
   /** Machines carrying all of these labels. */
@@ -45,5 +45,7 @@ export interface Provider {
 
 /** The label every machine pyfleet spawns carries, naming its compute. */
 export const COMPUTE_LABEL = "pyfleet.compute-id";
+/** The label naming the tenant (API key name; "" when auth is off) a machine belongs to. */
+export const OWNER_LABEL = "pyfleet.owner";
 /** The label marking machines pyfleet manages (the reaper looks for it). */
 export const MANAGED_LABEL = "pyfleet.managed";

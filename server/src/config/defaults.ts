@@ -125,4 +125,12 @@ export const computeDefaults = {
   providerTimeoutMs: 30_000,
   /** RunPod's stream endpoint is polled this often. */
   runpodStreamPollMs: 1_000,
+  /** The resource NVIDIA's device plugin advertises GPUs as. */
+  k8sGpuResource: "nvidia.com/gpu",
+  /** The node label GPU Feature Discovery sets to the GPU's product name. */
+  k8sGpuProductLabel: "nvidia.com/gpu.product",
+  /** Finished Kubernetes Jobs (RunJob) stay a day for GetJob, then the cluster deletes them. */
+  k8sJobTtlSeconds: 86_400,
+  /** What worker-group pods run when the spec names no image. */
+  k8sWorkerImage: "python:3.12-slim",
 } as const;

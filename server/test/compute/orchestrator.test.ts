@@ -31,7 +31,7 @@ describe("spawning", () => {
     expect(c).toMatchObject({ status: ComputeStatus.READY, provider: "mock", gpuType: "NVIDIA H100 80GB HBM3", owner: "alice" });
     expect(c.costPerHour).toBeCloseTo(2 * 2.69);
     const machine = await mock.get(c.providerId);
-    expect(machine.labels).toMatchObject({ team: "ml", "pyfleet.compute-id": c.id, "pyfleet.managed": "true" });
+    expect(machine.labels).toEqual({ team: "ml", "pyfleet.compute-id": c.id, "pyfleet.owner": "alice", "pyfleet.managed": "true" });
     expect((await o.get("alice", c.id)).readyAt).toBeGreaterThan(0);
   });
 

@@ -1,0 +1,1 @@
+export { KubernetesProvider, type KubernetesProviderOptions } from "./provider.js";
