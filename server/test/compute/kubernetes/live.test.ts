@@ -1,6 +1,6 @@
 // spawn -> ready -> terminate on a real cluster; skipped unless KUBECONFIG names one.
 import { create } from "@bufbuild/protobuf";
-import { MachineSpecSchema, MachineStatus } from "@pyfleet/sdk/gen/pyfleet/provider/v1/provider_pb";
+import { MachineSpecSchema, MachineStatus } from "@pyfleet/sdk/gen/pyfleet/provider/v1/types_pb";
 import { describe, expect, it } from "vitest";
 import { providerConfigSchema } from "../../../src/compute/index.js";
 import { KubernetesProvider } from "../../../src/index.js";

@@ -2,7 +2,7 @@
 // kube-controller-manager, with kwok's fake nodes (see cluster.ts).
 import { create } from "@bufbuild/protobuf";
 import { AppsV1Api, BatchV1Api } from "@kubernetes/client-node";
-import { JobSpecSchema, JobStatus, type Machine, MachineSpecSchema, MachineStatus } from "@pyfleet/sdk/gen/pyfleet/provider/v1/provider_pb";
+import { JobSpecSchema, JobStatus, type Machine, MachineSpecSchema, MachineStatus } from "@pyfleet/sdk/gen/pyfleet/provider/v1/types_pb";
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import { providerConfigSchema } from "../../../src/compute/index.js";
 import { KubernetesProvider, PyfleetError } from "../../../src/index.js";

@@ -3,8 +3,8 @@ import type {
   V1Container, V1Deployment, V1EnvVar, V1Job, V1OwnerReference, V1PersistentVolumeClaim, V1Pod, V1PodSpec, V1Secret, V1Service,
   V1Toleration, V1Volume, V1VolumeMount,
 } from "@kubernetes/client-node";
-import type { MachineSpec } from "@pyfleet/sdk/gen/pyfleet/provider/v1/provider_pb";
-import type { GpuType } from "@pyfleet/sdk/gen/pyfleet/provider/v1/provider_pb";
+import type { MachineSpec } from "@pyfleet/sdk/gen/pyfleet/provider/v1/types_pb";
+import type { GpuType } from "@pyfleet/sdk/gen/pyfleet/provider/v1/types_pb";
 import { COMPUTE_LABEL, MANAGED_LABEL } from "../../provider.js";
 
 /** What the builders need from the provider's config. */

@@ -7,7 +7,7 @@ import { Log, type V1Deployment, type V1Job, type V1Pod, type V1Toleration } fro
 import {
   type Capabilities, CapabilitiesSchema, type GpuType, type Job, type JobSpec, JobStatus, type Machine, MachineSchema, type MachineSpec,
   MachineStatus,
-} from "@pyfleet/sdk/gen/pyfleet/provider/v1/provider_pb";
+} from "@pyfleet/sdk/gen/pyfleet/provider/v1/types_pb";
 import { PyfleetError } from "../../../errors.js";
 import type { Logger } from "../../../log/index.js";
 import { gpuCatalog, resolveGpu } from "../../gpus.js";

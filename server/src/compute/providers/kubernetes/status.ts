@@ -1,7 +1,7 @@
 import { create, fromJson, type JsonValue } from "@bufbuild/protobuf";
 import { timestampFromDate, ValueSchema } from "@bufbuild/protobuf/wkt";
 import type { V1Deployment, V1Job, V1ObjectMeta, V1Pod } from "@kubernetes/client-node";
-import { type Job, JobSchema, JobStatus, type Machine, MachineSchema, MachineStatus } from "@pyfleet/sdk/gen/pyfleet/provider/v1/provider_pb";
+import { type Job, JobSchema, JobStatus, type Machine, MachineSchema, MachineStatus } from "@pyfleet/sdk/gen/pyfleet/provider/v1/types_pb";
 import {
   CANCELLED_ANNOTATION, GPU_ANNOTATION, JOB_INPUT_ENV, LABELS_ANNOTATION, NAME_ANNOTATION, PORTS_ANNOTATION, SPOT_ANNOTATION,
 } from "./objects.js";
