@@ -12,8 +12,10 @@ import { k8sBinDir, startCluster, type TestCluster } from "./cluster.js";
 const bins = k8sBinDir();
 
 const ROOT = fileURLToPath(new URL("../../../..", import.meta.url));
-const PYFLEET = join(ROOT, "server/bin/pyfleet.js");
-const CONFORMANCE = join(ROOT, "conformance/bin/pyfleet-conformance.js");
+// Both CLIs from source (their bin/ entries run the compiled dist/).
+const SOURCE = ["--conditions=pyfleet-source", "--import", "tsx"];
+const PYFLEET = join(ROOT, "server/src/cli/main.ts");
+const CONFORMANCE = join(ROOT, "conformance/src/cli.ts");
 
 let cluster: TestCluster;
 let child: ChildProcess | undefined;
@@ -30,7 +32,7 @@ afterAll(async () => {
 });
 
 async function serve(config: string): Promise<string> {
-  child = spawn(process.execPath, [PYFLEET, "provider", "serve", "kubernetes", "--config", config, "--port", "0"], { stdio: ["ignore", "pipe", "inherit"] });
+  child = spawn(process.execPath, [...SOURCE, PYFLEET, "provider", "serve", "kubernetes", "--config", config, "--port", "0"], { stdio: ["ignore", "pipe", "inherit"] });
   const exited = new Promise<never>((_, reject) => child!.once("exit", (code) => reject(new Error(`pyfleet provider serve exited with ${code}`))));
   const ready = (async () => {
     for await (const line of createInterface({ input: child!.stdout! })) {
@@ -55,7 +57,7 @@ it.skipIf(!bins)("the kubernetes provider passes the provider suite, served by `
   }));
   const url = await serve(config);
   const report = join(cluster.dir, "report.json");
-  const run = await promisify(execFile)(process.execPath, [CONFORMANCE, "provider", url, "--job-endpoint", "echo", "--parallel", "4", "--report", "json", "--report-file", report])
+  const run = await promisify(execFile)(process.execPath, [...SOURCE, CONFORMANCE, "provider", url, "--job-endpoint", "echo", "--parallel", "4", "--report", "json", "--report-file", report])
     .catch((e: { stdout?: string; stderr?: string }) => ({ stdout: e.stdout ?? "", stderr: e.stderr ?? "" }));
   const json = JSON.parse(readFileSync(report, "utf8")) as { failed: number; passed: number; cases: { name: string; verdict: string; reason?: string }[] };
   expect(json.cases.filter((c) => c.verdict === "failed" || c.verdict === "stale").map((c) => `${c.name}: ${c.reason}`), run.stdout).toEqual([]);
