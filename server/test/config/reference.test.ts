@@ -67,7 +67,7 @@ function sourceFiles(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
     const path = join(dir, name);
     if (name === "node_modules" || name === "_proto" || name === "__pycache__" || name.endsWith("_pb2.py")) return [];
-    return statSync(path).isDirectory() ? sourceFiles(path) : /\.(ts|mjs|py)$/.test(name) ? [path] : [];
+    return statSync(path).isDirectory() ? sourceFiles(path) : /\.(ts|mjs|py|sh)$/.test(name) ? [path] : [];
   });
 }
 
