@@ -153,7 +153,8 @@ export async function startPyfleet(extraEnv: Record<string, string> = {}) {
   const { tmpdir } = await import("node:os");
   const { join } = await import("node:path");
   return startChild("node", ["--conditions=pyfleet-source", "--import", "tsx", "server/src/cli/main.ts", "serve"], {
-    PYFLEET_PORT: "0", PYFLEET_DATA_DIR: mkdtempSync(join(tmpdir(), "pyfleet-bench-")), ...extraEnv,
+    // The project venv has the worker runtime; a bare `python3` may not.
+    PYFLEET_PORT: "0", PYFLEET_DATA_DIR: mkdtempSync(join(tmpdir(), "pyfleet-bench-")), PYFLEET_PYTHON: PYTHON, ...extraEnv,
   }, (info) => Boolean(info.url) && info.ready === true);
 }
 
