@@ -40,7 +40,7 @@ export function createProvider(config: ProviderConfig, deps: ComputeDeps): Provi
     case "mock":
       return new MockProvider(config.name);
     case "local":
-      return new LocalProvider({ name: config.name, python: config.python ?? deps.python, logger: deps.logger, ...(deps.toolRunner ? { toolRunner: deps.toolRunner } : {}) });
+      return new LocalProvider({ name: config.name, python: config.python ?? deps.python, logger: deps.logger, toolRunner: deps.toolRunner });
     case "runpod": {
       const apiKey = config.apiKey ?? (deps.env ?? process.env).RUNPOD_API_KEY;
       if (!apiKey) {
@@ -67,7 +67,7 @@ export async function createCompute(config: ComputeConfig, deps: ComputeDeps): P
     providers,
     defaultProvider: config.defaultProvider,
     logger: deps.logger,
-    ...(deps.workerHost ? { workerHost: deps.workerHost } : {}),
+    workerHost: deps.workerHost,
     budgetFor: (owner) => config.budgets[owner] ?? config.defaultBudget,
     pollIntervalMs: config.pollIntervalMs,
     idleSweepMs: config.idleSweepMs,

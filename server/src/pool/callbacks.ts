@@ -50,7 +50,7 @@ export function answerCallback(host: CallbackHost, active: ActiveCall, frame: Ca
           name: op.value.name,
           value: op.value.value ?? create(TypedValueSchema),
           type: op.value.type,
-          ...(op.value.expectedVersion !== undefined ? { expectedVersion: op.value.expectedVersion } : {}),
+          expectedVersion: op.value.expectedVersion,
         }, by) });
         return;
       case "listVariables":

@@ -507,8 +507,8 @@ export class Worker {
       reason: this.pendingReason && exit ? `${this.pendingReason} (${describeExit(exit)})` : reason,
       expected: this.expectedExit,
       duringStartup,
-      ...(startupFailure ? { startupFailure } : {}),
-      ...(exit ? { exit } : {}),
+      startupFailure,
+      exit,
     };
     const lost = [...this.calls.values()];
     this.calls.clear();

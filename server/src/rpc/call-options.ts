@@ -50,7 +50,7 @@ export function callOptions(
     requestId: ctx.values.get(requestIdKey),
     idempotent: fields.idempotent,
     binaryArgs: fields.binaryArgs,
-    ...(fields.sessionId ? { sessionId: fields.sessionId } : {}),
-    ...(limit !== undefined ? { timeoutMs: limit } : {}),
+    sessionId: fields.sessionId || undefined,
+    timeoutMs: limit,
   };
 }

@@ -45,9 +45,9 @@ function computeToProto(o: Orchestrator, c: ComputeRecord): Compute {
     owner: c.owner,
     createdAt: timestampFromMs(c.createdAt),
     updatedAt: timestampFromMs(c.updatedAt),
-    ...(c.readyAt !== undefined ? { readyAt: timestampFromMs(c.readyAt) } : {}),
+    readyAt: c.readyAt !== undefined ? timestampFromMs(c.readyAt) : undefined,
     lastActiveAt: timestampFromMs(c.lastActiveAt),
-    ...(idle !== undefined ? { idleExpiresAt: timestampFromMs(idle) } : {}),
+    idleExpiresAt: idle !== undefined ? timestampFromMs(idle) : undefined,
     workersAttached: o.workersAttached(c),
   });
 }
@@ -60,11 +60,11 @@ function jobToProto(j: JobRecord): Job {
     endpoint: j.endpoint,
     status: j.status,
     input: toValue(j.input),
-    ...(j.output !== null ? { output: toValue(j.output) } : {}),
+    output: j.output !== null ? toValue(j.output) : undefined,
     error: j.error,
     owner: j.owner,
     createdAt: timestampFromMs(j.createdAt),
-    ...(j.finishedAt !== undefined ? { finishedAt: timestampFromMs(j.finishedAt) } : {}),
+    finishedAt: j.finishedAt !== undefined ? timestampFromMs(j.finishedAt) : undefined,
   });
 }
 
@@ -120,7 +120,7 @@ export function computeService(o: Orchestrator): Partial<ServiceImpl<typeof Comp
         provider: req.provider,
         endpoint: required(req.endpoint, "endpoint"),
         input: req.input ? toJson(ValueSchema, req.input) : null,
-        ...(timeoutMs !== undefined ? { timeoutMs } : {}),
+        timeoutMs,
         clientRequestId: req.clientRequestId,
       });
       return create(RunJobResponseSchema, { job: jobToProto(job) });

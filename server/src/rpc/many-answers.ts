@@ -17,7 +17,7 @@ export function answerToProto(answer: Answer): ExecuteManyResponse {
     const err = answer.error;
     return create(ExecuteManyResponseSchema, {
       id: answer.id,
-      outcome: { case: "error", value: { code: err.status, message: err.message, ...(err.toolError ? { toolError: err.toolError } : {}) } },
+      outcome: { case: "error", value: { code: err.status, message: err.message, toolError: err.toolError } },
     });
   }
   return create(ExecuteManyResponseSchema, { id: answer.id, outcome: { case: "result", value: resultToProto(answer.result, answer.asJson) } });

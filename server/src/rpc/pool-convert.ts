@@ -49,7 +49,7 @@ export function sessionToProto(s: SessionRecord): Session {
     createdAt: timestampFromMs(s.createdAt),
     lastUsedAt: timestampFromMs(s.lastUsedAt),
     expiresAt: timestampFromMs(s.lastUsedAt + s.ttlMs),
-    ...(s.stateLostAt !== undefined ? { stateLostAt: timestampFromMs(s.stateLostAt) } : {}),
+    stateLostAt: s.stateLostAt !== undefined ? timestampFromMs(s.stateLostAt) : undefined,
     stats: { calls: BigInt(s.calls), errors: BigInt(s.errors), repins: s.repins, variables: s.variables?.size ?? 0 },
   });
 }
@@ -114,7 +114,7 @@ const utf8 = new TextDecoder();
 export function resultToProto(result: CallResult, asJson: boolean): ExecuteResponse {
   return create(ExecuteResponseSchema, {
     ...(asJson ? (result.json ? { resultJson: utf8.decode(result.json) } : {}) : { result: toValue(result.value) }),
-    ...(result.binary ? { binaryResult: result.binary } : {}),
+    binaryResult: result.binary,
     info: callInfoToProto(result.info),
   });
 }

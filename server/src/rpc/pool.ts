@@ -93,8 +93,8 @@ export function poolService(pools: PoolRegistry, options: PoolServiceOptions): P
         owner: tenantOf(ctx),
         affinity: affinityFromProto(req.affinity),
         labels: req.labels,
-        ...(ttlMs !== undefined ? { ttlMs } : {}),
-        ...(req.sessionId ? { sessionId: req.sessionId } : {}),
+        ttlMs,
+        sessionId: req.sessionId || undefined,
       });
       return create(CreateSessionResponseSchema, { session: sessionToProto(session) });
     },
@@ -123,9 +123,9 @@ export function poolService(pools: PoolRegistry, options: PoolServiceOptions): P
         name: required(req.name, "name"),
         value: requiredMessage(req.value, "value"),
         type: req.type,
-        ...(req.constraints ? { constraints: req.constraints } : {}),
+        constraints: req.constraints,
         description: req.description,
-        ...(req.expectedVersion !== undefined ? { expectedVersion: req.expectedVersion } : {}),
+        expectedVersion: req.expectedVersion,
       }, tenantOf(ctx));
       return create(SetVariableResponseSchema, { variable });
     },
