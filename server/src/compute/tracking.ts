@@ -62,7 +62,7 @@ export class Tracker {
   constructor(private readonly ctx: ComputeContext) {}
 
   /** Records a machine's state on its compute; READY once its ports answer or its workers are attached. */
-  async apply(record: ComputeRecord, machine: Machine): Promise<void> {
+  async apply(record: ComputeRecord, machine: Machine, onlyFromCurrent = false): Promise<void> {
     record.providerId = machine.id;
     record.gpuType = machine.gpuType || record.gpuType;
     if (machine.costPerHour > 0) record.costPerHour = machine.costPerHour;
@@ -70,17 +70,26 @@ export class Tracker {
     let status = machineStatus(machine);
     if (status === ComputeStatus.RUNNING && (await this.isReady(record))) status = ComputeStatus.READY;
     const message = status === ComputeStatus.READY || status === ComputeStatus.RUNNING ? "" : machine.message || record.statusMessage;
-    await this.save(record, status, message);
+    await this.save(record, status, message, onlyFromCurrent);
   }
 
-  /** Saves a compute's new status and announces the change (to other replicas too, through the store). */
-  async save(record: ComputeRecord, status: ComputeStatus, message: string): Promise<void> {
+  /**
+   * Saves a compute's new status and announces the change (to other replicas too, through the
+   * store). With `onlyFromCurrent`, only if the stored status is still the one `record` was read
+   * with: a poll must not undo a change another replica made meanwhile (a terminate, say).
+   */
+  async save(record: ComputeRecord, status: ComputeStatus, message: string, onlyFromCurrent = false): Promise<void> {
     const previous = record.status;
     record.status = status;
     record.statusMessage = message;
     record.updatedAt = Date.now();
     if (status === ComputeStatus.READY && record.readyAt === undefined) record.readyAt = record.updatedAt;
-    await this.ctx.store.updateCompute(record, previous !== status ? previous : undefined);
+    const changed = previous !== status ? previous : undefined;
+    if (onlyFromCurrent) {
+      if (!(await this.ctx.store.updateComputeIf(record, previous, changed))) return;
+    } else {
+      await this.ctx.store.updateCompute(record, changed);
+    }
     if (previous !== status) this.announce(record, previous);
   }
 
@@ -112,7 +121,7 @@ export class Tracker {
   async refresh(record: ComputeRecord): Promise<void> {
     if (!record.providerId) return;
     try {
-      await this.apply(record, await this.ctx.provider(record.provider).get(record.providerId));
+      await this.apply(record, await this.ctx.provider(record.provider).get(record.providerId), true);
     } catch (e) {
       if (e instanceof PyfleetError && e.code === "not_found") {
         await this.save(record, ComputeStatus.TERMINATED, `the machine is gone at provider "${record.provider}"`);

@@ -248,6 +248,26 @@ describe("store: postgres between replicas", () => {
     expect(own).toEqual([]);
   });
 
+  it("a conditional write that lost the race writes nothing and tells nobody; one that wins tells the others", async () => {
+    const url = await postgres.database();
+    const [a, b] = await Promise.all([PostgresStore.open({ url, logger, leaseCheckMs: 100 }), PostgresStore.open({ url, logger, leaseCheckMs: 100 })]);
+    onTestFinished(async () => {
+      await Promise.all([a.close(), b.close()]);
+    });
+    const c = compute();
+    const created = first<RemoteChange>((deliver) => b.onRemoteChange(deliver));
+    await a.createCompute(c);
+    await created;
+    // b terminates it while a (a poll, say) still holds the PENDING record it read.
+    await b.updateCompute({ ...c, status: ComputeStatus.TERMINATING }, ComputeStatus.PENDING);
+    const next = first<RemoteChange>((deliver) => b.onRemoteChange(deliver));
+    expect(await a.updateComputeIf({ ...c, status: ComputeStatus.READY }, ComputeStatus.PENDING, ComputeStatus.PENDING)).toBe(false);
+    expect((await b.getCompute(c.id))?.status).toBe(ComputeStatus.TERMINATING);
+    expect(await a.updateComputeIf({ ...c, status: ComputeStatus.TERMINATED }, ComputeStatus.TERMINATING, ComputeStatus.TERMINATING)).toBe(true);
+    // Notifications arrive in commit order: had the lost write announced READY, b would see it first.
+    expect(await next).toEqual({ computeId: c.id, previous: ComputeStatus.TERMINATING, status: ComputeStatus.TERMINATED });
+  });
+
   it("has exactly one leader; when it goes, another takes over within 5 s", async () => {
     const url = await postgres.database();
     const stores = await Promise.all([0, 1, 2].map(() => PostgresStore.open({ url, logger, leaseCheckMs: 100 })));

@@ -131,11 +131,17 @@ export class PostgresStore implements ComputeStore {
     await this.query(`UPDATE computes SET ${set} WHERE id = $1 RETURNING pg_notify($${values.length - 1}, $${values.length})`, values);
   }
 
-  async updateComputeIf(c: ComputeRecord, expected: ComputeStatus): Promise<boolean> {
+  async updateComputeIf(c: ComputeRecord, expected: ComputeStatus, previous?: ComputeStatus): Promise<boolean> {
     const row = toComputeRow(c);
     const values: unknown[] = [...COMPUTE_COLUMNS.map((k) => row[k]), expected];
     const set = COMPUTE_COLUMNS.slice(1).map((k, i) => `${k} = $${i + 2}`).join(", ");
-    const result = await this.query(`UPDATE computes SET ${set} WHERE id = $1 AND status = $${values.length}`, values);
+    let notify = "";
+    if (previous !== undefined) {
+      // As in updateCompute: the row and its notification commit together, and only when written.
+      values.push(CHANNEL, this.payload(c, previous));
+      notify = ` RETURNING pg_notify($${values.length - 1}, $${values.length})`;
+    }
+    const result = await this.query(`UPDATE computes SET ${set} WHERE id = $1 AND status = $${COMPUTE_COLUMNS.length + 1}${notify}`, values);
     return result.rowCount === 1;
   }
 

@@ -30,8 +30,11 @@ export interface ComputeStore {
   createCompute(c: ComputeRecord, admit?: (live: ComputeRecord[]) => void): Promise<ComputeRecord>;
   /** Writes the whole record; with `previous`, also tells the other replicas its status changed. */
   updateCompute(c: ComputeRecord, previous?: ComputeStatus): Promise<void>;
-  /** Writes the record only if the stored one still has status `expected`; false when another writer changed it first. */
-  updateComputeIf(c: ComputeRecord, expected: ComputeStatus): Promise<boolean>;
+  /**
+   * Writes the record only if the stored one still has status `expected`; false when another
+   * writer changed it first. With `previous`, a write also tells the other replicas.
+   */
+  updateComputeIf(c: ComputeRecord, expected: ComputeStatus, previous?: ComputeStatus): Promise<boolean>;
   getCompute(id: string): Promise<ComputeRecord | undefined>;
   computeByRequest(owner: string, clientRequestId: string): Promise<ComputeRecord | undefined>;
   /** Every compute (of `owner`, when given), newest first. */
