@@ -3,7 +3,7 @@ import { EventEmitter } from "node:events";
 import { PassThrough } from "node:stream";
 import { create, type JsonValue } from "@bufbuild/protobuf";
 import { durationMs } from "@bufbuild/protobuf/wkt";
-import { Log, type V1Deployment, type V1Job, type V1Pod, type V1Toleration } from "@kubernetes/client-node";
+import { Log, type V1Deployment, type V1Job, type V1Pod } from "@kubernetes/client-node";
 import {
   type Capabilities, CapabilitiesSchema, type GpuType, type Job, type JobSpec, JobStatus, type Machine, MachineSchema, type MachineSpec,
   MachineStatus,
@@ -21,20 +21,12 @@ import {
 import { deploymentMachine, jobOf, podMachine } from "./status.js";
 import { WatchCache } from "./watch.js";
 
-export interface KubernetesProviderOptions {
+/** The placement settings of PlacementConfig, plus how to reach the cluster and run jobs. */
+export interface KubernetesProviderOptions extends Omit<PlacementConfig, "provider" | "namespace"> {
   name?: string;
   kubeconfig?: string | undefined;
   context?: string | undefined;
   namespace?: string | undefined;
-  gpuResource: string;
-  gpuProductLabel: string;
-  gpuProducts: Record<string, string>;
-  nodeSelector: Record<string, string>;
-  tolerations: V1Toleration[];
-  spot?: { nodeSelector: Record<string, string>; tolerations: V1Toleration[] } | undefined;
-  storageClass?: string | undefined;
-  workerImage: string;
-  serverUrl?: string | undefined;
   jobs: Record<string, JobTemplate>;
   jobTtlSeconds: number;
   probePorts: boolean;
