@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { type BenchOptions, type BenchResult, median, ROOT, round } from "../lib.js";
+import { type BenchOptions, type BenchResult, buildServer, median, ROOT, round } from "../lib.js";
 
 // A port nothing listens on: `--version` asks the server at --url for its
 // version, and a refused connection answers at once.
@@ -18,7 +18,7 @@ function timeMs(args: string[]): number {
  * tsx, as the bin did before the packages were built.
  */
 export async function cliBenchmarks(o: BenchOptions): Promise<BenchResult[]> {
-  execFileSync(process.execPath, [`${ROOT}node_modules/typescript/bin/tsc`, "-b", "server/tsconfig.build.json"], { cwd: ROOT, stdio: "inherit" });
+  buildServer();
   const runs = o.quick ? 5 : 15;
   const compiled = COMMANDS.map(() => [] as number[]);
   const tsx = COMMANDS.map(() => [] as number[]);

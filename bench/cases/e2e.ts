@@ -1,7 +1,7 @@
 import { create, toBinary } from "@bufbuild/protobuf";
 import { ExecuteRequestSchema } from "@pyfleet/sdk/gen/pyfleet/pool/v1/pool_pb";
 import { ensureH2load, h2load, type H2loadResult } from "../h2load.js";
-import { type BenchOptions, type BenchResult, median, round, runLoad, startPyfleet, stopChild } from "../lib.js";
+import { type BenchOptions, type BenchResult, buildServer, median, round, runLoad, startPyfleet, stopChild } from "../lib.js";
 import { peersPython, startConnectEcho, startFastApi, startNodeRaw, startRay } from "../peers.js";
 
 /*
@@ -70,6 +70,7 @@ export async function e2eBenchmarks(o: BenchOptions): Promise<BenchResult[]> {
     rayProblem = (e as Error).message;
     o.log(`Ray Serve did not start: ${rayProblem}`);
   }
+  buildServer();
   const server = await startPyfleet();
   const url = String(server.info.url);
   const fastapi = await startFastApi(python, 2);
