@@ -19,6 +19,7 @@ import {
   WatchVariablesResponseSchema,
 } from "@pyfleet/sdk/gen/pyfleet/pool/v1/pool_pb";
 import { page } from "../paging.js";
+import { SERVER_VERSION } from "../version.js";
 import type { PoolRegistry } from "../pool/index.js";
 import { callOptions, domainSignal } from "./call-options.js";
 import { executeMany } from "./execute-many.js";
@@ -176,6 +177,7 @@ export function poolService(pools: PoolRegistry, options: PoolServiceOptions): P
             isDefault: pool.name === pools.defaultPool,
           };
         }),
+        serverVersion: SERVER_VERSION,
       });
     },
 

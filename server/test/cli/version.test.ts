@@ -22,6 +22,13 @@ describe("version handshake", () => {
     expect([health, missing, fallback].map((r) => r.headers.get(VERSION_HEADER))).toEqual([PACKAGE_VERSION, PACKAGE_VERSION, PACKAGE_VERSION]);
   });
 
+  it("ListPools states the server's version in its answer too", async () => {
+    const server = await startServer({ pools: [] });
+    onTestFinished(() => server.close());
+    const pools = await fetch(`${server.url}/pyfleet.pool.v1.PoolService/ListPools`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
+    expect(await pools.json()).toEqual({ serverVersion: PACKAGE_VERSION });
+  });
+
   it("`pyfleet --version` prints the CLI's version and the server's, or why the server's is unknown", async () => {
     const server = await startServer({ pools: [] });
     onTestFinished(() => server.close());

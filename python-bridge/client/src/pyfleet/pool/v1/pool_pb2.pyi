@@ -432,10 +432,12 @@ class ListPoolsRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class ListPoolsResponse(_message.Message):
-    __slots__ = ("pools",)
+    __slots__ = ("pools", "server_version")
     POOLS_FIELD_NUMBER: _ClassVar[int]
+    SERVER_VERSION_FIELD_NUMBER: _ClassVar[int]
     pools: _containers.RepeatedCompositeFieldContainer[PoolInfo]
-    def __init__(self, pools: _Optional[_Iterable[_Union[PoolInfo, _Mapping]]] = ...) -> None: ...
+    server_version: str
+    def __init__(self, pools: _Optional[_Iterable[_Union[PoolInfo, _Mapping]]] = ..., server_version: _Optional[str] = ...) -> None: ...
 
 class PoolInfo(_message.Message):
     __slots__ = ("name", "adapter", "size", "concurrency", "start_mode", "ready", "workers", "is_default")
