@@ -81,6 +81,8 @@ export class Scheduler {
         stream,
         chunkWindow: core.config.chunkWindow,
         requestId: options.requestId ?? "",
+        traceparent: "",
+        tracestate: "",
       },
       session,
       idempotent: options.idempotent === true || spec?.idempotent === true,

@@ -58,6 +58,9 @@ export interface CallRequest {
   stream: boolean;
   chunkWindow: number;
   requestId: string;
+  /** W3C trace context for the run (see Call.traceparent); "" when tracing is off. */
+  traceparent: string;
+  tracestate: string;
 }
 
 /** A call running on a worker. */
@@ -270,6 +273,8 @@ export class Worker {
       stream: request.stream,
       chunkWindow: request.chunkWindow,
       requestId: request.requestId,
+      traceparent: request.traceparent,
+      tracestate: request.tracestate,
     });
     return state;
   }

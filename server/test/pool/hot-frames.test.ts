@@ -5,7 +5,7 @@ import { encodeFrame } from "../../src/pool/link/framing.js";
 import { type CallFields, decodeChunkFrame, decodeResultFrame, encodeCallFrame } from "../../src/pool/link/hot-frames.js";
 
 const base: CallFields = {
-  id: 1, tool: "echo", args: new Uint8Array(), binaryArgs: {}, sessionId: "", timeoutMs: 0, stream: false, chunkWindow: 0, requestId: "",
+  id: 1, tool: "echo", args: new Uint8Array(), binaryArgs: {}, sessionId: "", timeoutMs: 0, stream: false, chunkWindow: 0, requestId: "", traceparent: "", tracestate: "",
 };
 
 const calls: [string, CallFields][] = [
@@ -14,6 +14,7 @@ const calls: [string, CallFields][] = [
   ["every field", {
     id: 0xffffffff, tool: "tööl-✓", args: Buffer.alloc(300, 0x61), binaryArgs: { blob: Buffer.from([0, 1, 2]), "": new Uint8Array(), big: Buffer.alloc(20_000, 7) },
     sessionId: "sess-ü", timeoutMs: 2 ** 31, stream: true, chunkWindow: 256, requestId: "req-1",
+    traceparent: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", tracestate: "vendor=ü1,other=2",
   }],
   ["multi-byte varints", { ...base, id: 300, timeoutMs: 16_384, chunkWindow: 2_097_152, args: Buffer.alloc(70_000, 0x20) }],
 ];

@@ -19,6 +19,8 @@ const CALL_TIMEOUT_MS = 0x30;
 const CALL_STREAM = 0x38;
 const CALL_CHUNK_WINDOW = 0x40;
 const CALL_REQUEST_ID = 0x4a;
+const CALL_TRACEPARENT = 0x52;
+const CALL_TRACESTATE = 0x5a;
 const MAP_KEY = 0x0a;
 const MAP_VALUE = 0x12;
 const WORKER_FRAME_RESULT = 0x1a; // WorkerFrame.result = 3
@@ -30,13 +32,16 @@ const PAYLOAD_JSON = 0x0a;
 const PAYLOAD_RAW = 0x12;
 
 /** The fields of a Call, as plain data. */
-export type CallFields = Pick<Call, "id" | "tool" | "args" | "binaryArgs" | "sessionId" | "timeoutMs" | "stream" | "chunkWindow" | "requestId">;
+export type CallFields = Pick<Call, "id" | "tool" | "args" | "binaryArgs" | "sessionId" | "timeoutMs" | "stream" | "chunkWindow" | "requestId" | "traceparent" | "tracestate">;
 
 /** A length-prefixed ServerFrame carrying a Call, as toBinary would write it (fields in number order, defaults omitted). */
 export function encodeCallFrame(call: CallFields): Buffer {
   const toolLen = Buffer.byteLength(call.tool);
   const sessionLen = call.sessionId === "" ? 0 : Buffer.byteLength(call.sessionId);
   const requestLen = call.requestId === "" ? 0 : Buffer.byteLength(call.requestId);
+  // Empty unless tracing is on.
+  const parentLen = call.traceparent === "" ? 0 : Buffer.byteLength(call.traceparent);
+  const stateLen = call.tracestate === "" ? 0 : Buffer.byteLength(call.tracestate);
   const entries = Object.entries(call.binaryArgs);
   let size = call.id === 0 ? 0 : varintFieldSize(call.id);
   if (toolLen > 0) size += fieldSize(toolLen);
@@ -54,6 +59,8 @@ export function encodeCallFrame(call: CallFields): Buffer {
   if (call.stream) size += varintFieldSize(1);
   if (call.chunkWindow !== 0) size += varintFieldSize(call.chunkWindow);
   if (requestLen > 0) size += fieldSize(requestLen);
+  if (parentLen > 0) size += fieldSize(parentLen);
+  if (stateLen > 0) size += fieldSize(stateLen);
 
   const frameLen = fieldSize(size);
   const buf = Buffer.allocUnsafe(4 + frameLen);
@@ -72,7 +79,9 @@ export function encodeCallFrame(call: CallFields): Buffer {
   if (call.timeoutMs !== 0) o = writeVarintField(buf, o, CALL_TIMEOUT_MS, call.timeoutMs);
   if (call.stream) o = writeVarintField(buf, o, CALL_STREAM, 1);
   if (call.chunkWindow !== 0) o = writeVarintField(buf, o, CALL_CHUNK_WINDOW, call.chunkWindow);
-  if (requestLen > 0) writeStringField(buf, o, CALL_REQUEST_ID, call.requestId, requestLen);
+  if (requestLen > 0) o = writeStringField(buf, o, CALL_REQUEST_ID, call.requestId, requestLen);
+  if (parentLen > 0) o = writeStringField(buf, o, CALL_TRACEPARENT, call.traceparent, parentLen);
+  if (stateLen > 0) writeStringField(buf, o, CALL_TRACESTATE, call.tracestate, stateLen);
   return buf;
 }
 

@@ -146,7 +146,7 @@ class StartupFailed(_message.Message):
     def __init__(self, phase: _Optional[str] = ..., type: _Optional[str] = ..., message: _Optional[str] = ..., traceback: _Optional[str] = ...) -> None: ...
 
 class Call(_message.Message):
-    __slots__ = ("id", "tool", "args", "binary_args", "session_id", "timeout_ms", "stream", "chunk_window", "request_id")
+    __slots__ = ("id", "tool", "args", "binary_args", "session_id", "timeout_ms", "stream", "chunk_window", "request_id", "traceparent", "tracestate")
     class BinaryArgsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -163,6 +163,8 @@ class Call(_message.Message):
     STREAM_FIELD_NUMBER: _ClassVar[int]
     CHUNK_WINDOW_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    TRACEPARENT_FIELD_NUMBER: _ClassVar[int]
+    TRACESTATE_FIELD_NUMBER: _ClassVar[int]
     id: int
     tool: str
     args: bytes
@@ -172,7 +174,9 @@ class Call(_message.Message):
     stream: bool
     chunk_window: int
     request_id: str
-    def __init__(self, id: _Optional[int] = ..., tool: _Optional[str] = ..., args: _Optional[bytes] = ..., binary_args: _Optional[_Mapping[str, bytes]] = ..., session_id: _Optional[str] = ..., timeout_ms: _Optional[int] = ..., stream: _Optional[bool] = ..., chunk_window: _Optional[int] = ..., request_id: _Optional[str] = ...) -> None: ...
+    traceparent: str
+    tracestate: str
+    def __init__(self, id: _Optional[int] = ..., tool: _Optional[str] = ..., args: _Optional[bytes] = ..., binary_args: _Optional[_Mapping[str, bytes]] = ..., session_id: _Optional[str] = ..., timeout_ms: _Optional[int] = ..., stream: _Optional[bool] = ..., chunk_window: _Optional[int] = ..., request_id: _Optional[str] = ..., traceparent: _Optional[str] = ..., tracestate: _Optional[str] = ...) -> None: ...
 
 class Cancel(_message.Message):
     __slots__ = ("id", "reason", "only_if_queued")
