@@ -160,3 +160,34 @@ def test_compute_handles_wait_and_terminate_sync_and_async(server) -> None:
             assert compute.compute.status in ("terminating", "terminated")
 
     asyncio.run(main())
+
+
+def test_logs_sync_and_async(tmp_path) -> None:
+    from conftest import ServerProcess
+
+    config = tmp_path / "pyfleet.yaml"
+    config.write_text("pools:\n  - name: chat\n    adapter: pyfleet_bridge.testing.chatty:ChattyAdapter\n    size: 1\n")
+    server = ServerProcess({"PYFLEET_CONFIG": str(config)})
+    try:
+        with Client(server.url) as client:
+            session = client.session(pool="chat", id="py")
+            assert client.execute("say_async", {"text": "py"}, pool="chat", session=session) == "py"
+            records = list(client.logs(session=session))
+            assert [(r.level, r.source, r.logger, r.message, r.tool, r.session_id, r.pool, r.dropped_before) for r in records] == [
+                ("info", "stdout", "stdout", "async: py", "say_async", "py", "chat", 0),
+                ("warning", "logging", "chatty", "async warn: py", "say_async", "py", "chat", 0),
+            ]
+            assert records[1].seq == records[0].seq + 1 and records[0].request_id != ""
+            assert [r.message for r in client.logs(pool="chat", level="warning", tail=1)] == ["async warn: py"]
+            with pytest.raises(ValueError, match="level must be one of"):
+                list(client.logs(level="loud"))
+            with pytest.raises(NotFound):
+                list(client.logs(pool="nope"))
+
+        async def main() -> list[str]:
+            async with AsyncClient(server.url) as aclient:
+                return [r.message async for r in aclient.logs(session="py", level="warning")]
+
+        assert asyncio.run(main()) == ["async warn: py"]
+    finally:
+        server.stop()

@@ -4,6 +4,7 @@ import { ComputeService } from "./gen/pyfleet/compute/v1/compute_pb.js";
 import { PoolService } from "./gen/pyfleet/pool/v1/pool_pb.js";
 import { withPyfleetErrors } from "./errors.js";
 import { ComputeClient } from "./compute.js";
+import { type LogRecord, watchLogs, type WatchLogsOptions } from "./logs.js";
 import { PoolClient } from "./pool.js";
 
 export type Protocol = "connect" | "grpc" | "grpc-web";
@@ -25,6 +26,12 @@ export interface PyfleetClient {
   /** Another pool by name. */
   poolNamed(name: string): PoolClient;
   readonly compute: ComputeClient;
+  /**
+   * What the workers printed and logged, oldest first: the records the server
+   * holds that pass the filters, then with `follow` new ones until `signal`
+   * aborts. With API keys a caller sees its own calls' records (docs/logs.md).
+   */
+  logs(options?: WatchLogsOptions): AsyncGenerator<LogRecord>;
   /** True when the server reports SERVING. */
   healthy(service?: string): Promise<boolean>;
   /** Closes the client's connection (Node clients); later calls reconnect. */
@@ -53,6 +60,7 @@ export function clientFromTransport(rawTransport: Transport, bidi: boolean, clos
     pool: new PoolClient(pool, "", bidi),
     poolNamed: (name) => new PoolClient(pool, name, bidi),
     compute: new ComputeClient(compute),
+    logs: (options = {}) => watchLogs(pool, options),
     close,
     healthy: async (service = "") => (await health.check({ service })).status === HealthCheckResponse_ServingStatus.SERVING,
     rpc: { pool, compute, health },

@@ -17,6 +17,7 @@ import {
   TERMINAL,
 } from "./compute-info.js";
 import { PyfleetError, stoppedByCaller } from "./errors.js";
+import { type ComputeLogLine, watchComputeLogs } from "./logs.js";
 import { jsonToValue, valueToJson } from "./values.js";
 
 /** One compute: wait for it, touch it, stop, start or terminate it. */
@@ -53,6 +54,15 @@ export class ComputeHandle {
       if (TERMINAL.has(this.info.status)) break;
     }
     throw new PyfleetError("failed_precondition", `compute ${this.id} is ${this.info.status} and will not become ready${this.info.statusMessage ? `: ${this.info.statusMessage}` : ""}`);
+  }
+
+  /**
+   * The machine's log (Kubernetes and RunPod): the newest `tail` lines
+   * (default 100), then with `follow` new ones until the log ends or `signal`
+   * aborts. Rejects with unimplemented for providers that keep no logs.
+   */
+  logs(options: { follow?: boolean; tail?: number; signal?: AbortSignal } = {}): AsyncGenerator<ComputeLogLine> {
+    return watchComputeLogs(this.rpc, this.id, options);
   }
 
   async touch(): Promise<ComputeInfo> {

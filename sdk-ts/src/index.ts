@@ -7,5 +7,6 @@ export type { ManyRequest, ManyResult } from "./many.js";
 export type { ParameterInfo, PoolEvent, PoolEventName, PoolInfo, PoolStats, ToolInfo } from "./pool-info.js";
 export { Session, type AffinityMode, type SessionInfo, type SessionOptions, type SetOptions, type VariableEvent } from "./session.js";
 export { ComputeClient, ComputeHandle } from "./compute.js";
+export type { ComputeLogLine, LogLevelName, LogRecord, LogSourceName, WatchLogsOptions } from "./logs.js";
 export type { ComputeInfo, ComputeStatusName, GpuInfo, JobInfo, JobStatusName, ProviderInfo, SpawnSpec } from "./compute-info.js";
 export type { Variable, VariableTypeName, VariableValue } from "./values.js";

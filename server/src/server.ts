@@ -17,6 +17,7 @@ import { withCors } from "./http/cors.js";
 import { listen, type RequestHandler } from "./http/listener.js";
 import { createUnaryFront } from "./http/unary-front.js";
 import { createLogger, type Logger } from "./log/index.js";
+import { LogHub } from "./logs/index.js";
 import { createMetrics } from "./metrics/index.js";
 import { defaultPython, LinkServer, Pool, PoolRegistry, resolvePoolConfig } from "./pool/index.js";
 import { authInterceptor } from "./rpc/auth.js";
@@ -41,6 +42,8 @@ export interface PyfleetServer {
   readonly pools: PoolRegistry;
   readonly workerTokens: WorkerTokens;
   readonly compute: Orchestrator;
+  /** What the pools' workers printed and logged, for WatchLogs. */
+  readonly logs: LogHub;
   /** Resolves when every pool has its workers ready. */
   ready(): Promise<void>;
   /** Stops accepting, lets in-flight calls finish (up to the grace period), stops every worker. */
@@ -126,7 +129,9 @@ export async function createServer(input: ServerConfigInput = {}, options: Creat
   }
 
   const linkServer = await LinkServer.start();
-  const pools = await Promise.all(config.pools.map((p) => Pool.create(resolvePoolConfig(p), { logger, linkServer })));
+  const { operators, ...hubOptions } = config.logs;
+  const logs = new LogHub(hubOptions);
+  const pools = await Promise.all(config.pools.map((p) => Pool.create(resolvePoolConfig(p), { logger, linkServer, logs })));
   const names = pools.map((p) => p.name);
   const registry = new PoolRegistry(pools, config.defaultPool ?? (names.includes("default") ? "default" : names[0] ?? "default"));
   const workerTokens = new WorkerTokens(config.auth.workerTokens);
@@ -147,7 +152,7 @@ export async function createServer(input: ServerConfigInput = {}, options: Creat
   // streams (and whatever the unary front declines), the front its unary calls.
   const services = [
     served(Health, healthService(health)),
-    served(PoolService, poolService(registry, { maxPipelined: config.maxPipelined })),
+    served(PoolService, poolService(registry, { maxPipelined: config.maxPipelined, logs, logOperators: operators })),
     served(ComputeService, computeService(compute)),
     served(WorkerLinkService, workerLinkService(registry, workerTokens, logger)),
   ];
@@ -230,11 +235,14 @@ export async function createServer(input: ServerConfigInput = {}, options: Creat
     pools: registry,
     workerTokens,
     compute,
+    logs,
     ready: () => Promise.all(pools.map((p) => p.ready())).then(() => undefined),
     close() {
       closing ??= (async () => {
         for (const pool of pools) pool.events.off("event", updatePoolHealth);
         health.setAll("NOT_SERVING");
+        // Following log readers end now rather than hold the listener open for the grace period.
+        logs.close();
         await listener.close(config.shutdownGraceMs);
         shutdown.abort();
         await compute.close();

@@ -53,6 +53,13 @@ export function keyValues(pairs: string[] | undefined, flag: string): Record<str
   return out;
 }
 
+/** Stops a long-running command cleanly on Ctrl-C (cancelling the call on the server). */
+export function interruptible(): AbortSignal {
+  const abort = new AbortController();
+  process.once("SIGINT", () => abort.abort());
+  return abort.signal;
+}
+
 export function seconds(text: string | undefined, flag: string): number | undefined {
   if (text === undefined) return undefined;
   const n = Number(text);

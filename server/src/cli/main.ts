@@ -4,6 +4,7 @@ import type { ProviderServeOptions } from "./provider-serve.js";
 import type { ServeOptions } from "./serve.js";
 import { computeCommands } from "./commands/compute.js";
 import { configCommands } from "./commands/config.js";
+import { logsCommands } from "./commands/logs.js";
 import { poolCommands } from "./commands/pool.js";
 import { setupCommands } from "./commands/setup.js";
 import { isPyfleetError } from "./output.js";
@@ -43,6 +44,7 @@ program
 
 poolCommands(program);
 computeCommands(program);
+logsCommands(program);
 setupCommands(program);
 configCommands(program);
 

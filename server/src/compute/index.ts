@@ -13,7 +13,7 @@ import { openStore } from "./store/index.js";
 export { computeConfigSchema, providerConfigSchema, type ComputeConfig, type ComputeConfigInput, type ProviderConfig } from "./config.js";
 export { gpuCatalog, resolveGpu } from "./gpus.js";
 export { Orchestrator, type Budget, type ComputeChange, type ListComputesFilter, type RunJobInput, type WorkerGroupHost } from "./orchestrator.js";
-export { COMPUTE_LABEL, MANAGED_LABEL, OWNER_LABEL, type JobEvent, type ListFilter, type Provider, type ProviderKind } from "./provider.js";
+export { COMPUTE_LABEL, MANAGED_LABEL, OWNER_LABEL, type JobEvent, type ListFilter, type MachineLogLine, type MachineLogOptions, type Provider, type ProviderKind } from "./provider.js";
 export { LocalProvider, type ToolRunner } from "./providers/local.js";
 export { MockProvider } from "./providers/mock.js";
 export { RemoteProvider } from "./providers/remote.js";

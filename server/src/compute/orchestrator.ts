@@ -7,7 +7,7 @@ import { newId } from "../ids.js";
 import { type Budget, type ComputeChange, ComputeContext, type JobStreamEvent, type ListComputesFilter, type OrchestratorOptions, type RunJobInput, statusName } from "./context.js";
 import { resolveGpu } from "./gpus.js";
 import { Jobs } from "./jobs.js";
-import { COMPUTE_LABEL, MANAGED_LABEL, OWNER_LABEL, type Provider } from "./provider.js";
+import { COMPUTE_LABEL, type MachineLogLine, type MachineLogOptions, MANAGED_LABEL, OWNER_LABEL, type Provider } from "./provider.js";
 import { type ComputeRecord, FINAL_STATUSES, type JobRecord } from "./store/index.js";
 import { Tracker } from "./tracking.js";
 import { Upkeep } from "./upkeep.js";
@@ -222,6 +222,22 @@ export class Orchestrator {
     record.lastActiveAt = Date.now();
     await this.ctx.store.updateCompute(record);
     return record;
+  }
+
+  /**
+   * The compute's machine log, as its provider keeps it: UNIMPLEMENTED where
+   * it keeps none, FAILED_PRECONDITION before there is a machine or once it
+   * is terminated.
+   */
+  async *logs(owner: string, id: string, options: MachineLogOptions): AsyncGenerator<MachineLogLine[]> {
+    const record = await this.owned(owner, id);
+    const provider = this.ctx.provider(record.provider);
+    if (!provider.logs) {
+      throw new PyfleetError("unimplemented", `provider "${record.provider}" (${provider.kind}) keeps no machine logs; the kubernetes, runpod and mock providers do`);
+    }
+    if (record.status === ComputeStatus.TERMINATED) throw new PyfleetError("failed_precondition", `compute ${id} is terminated; its machine and its log are gone`);
+    if (record.providerId === "") throw new PyfleetError("failed_precondition", `compute ${id} has no machine yet (${statusName(record.status)}); wait for it (WaitCompute) and ask again`);
+    yield* provider.logs(record.providerId, options);
   }
 
   /** When an idle compute will be terminated, if it has an idle TTL. */

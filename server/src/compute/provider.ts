@@ -9,6 +9,23 @@ export interface ListFilter {
   includeTerminated?: boolean;
 }
 
+/** A line of a machine's log. */
+export interface MachineLogLine {
+  text: string;
+  /** When the machine wrote it (ms since the epoch), if the provider says. */
+  time?: number;
+  /** "container", "system", a pod's name, or "". */
+  source: string;
+}
+
+export interface MachineLogOptions {
+  /** After the newest lines, wait for new ones until the log ends or `signal` aborts. */
+  follow: boolean;
+  /** How many of the newest lines first. */
+  tail: number;
+  signal: AbortSignal;
+}
+
 /** One message of StreamJob: a partial output, or the job's final state. */
 export type JobEvent = { output: JsonValue } | { job: Job };
 
@@ -33,6 +50,11 @@ export interface Provider {
   getJob(id: string): Promise<Job>;
   cancelJob(id: string): Promise<Job>;
   streamJob(id: string, signal: AbortSignal): AsyncIterable<JobEvent>;
+  /**
+   * The machine's log in batches of lines, oldest first; absent where the
+   * provider keeps none (the orchestrator answers UNIMPLEMENTED).
+   */
+  logs?(id: string, options: MachineLogOptions): AsyncIterable<MachineLogLine[]>;
   /** Back to a clean state (test providers); UNIMPLEMENTED elsewhere. */
   reset(): Promise<void>;
   /**

@@ -23,6 +23,18 @@ export const defaults = {
   defaultPool: "default",
 } as const;
 
+/** Every default of the log hub (WatchLogs), each with its reason. */
+export const logsDefaults = {
+  /** The newest 10,000 lines across pools: enough to look back at a failure, small in memory. */
+  bufferRecords: 10_000,
+  /** 16 MiB of held messages at most, whatever their count: chatty tools cannot grow the server. */
+  bufferBytes: 16 * 1024 * 1024,
+  /** A following reader may be 1,000 records behind before it loses the oldest (and is told how many). */
+  readerQueue: 1_000,
+  /** 16 KiB per message: a runaway line (a dumped tensor) is cut, not held whole. */
+  maxMessageBytes: 16 * 1024,
+} as const;
+
 /** Every default of a pool, each with its reason. */
 export const poolDefaults = {
   /** The adapter `npm start` serves: the sample tools. */
@@ -107,12 +119,16 @@ export const computeDefaults = {
   idleSweepMs: 1_000,
   /** Leftover labelled machines are looked for every 5 minutes (and at start). */
   reaperIntervalMs: 300_000,
+  /** WatchComputeLogs sends the newest 100 lines unless asked for more (RunPod's own default backfill). */
+  logTail: 100,
   /** WaitCompute gives up after 10 minutes unless told otherwise: GPU pods can take minutes. */
   waitTimeoutMs: 600_000,
   /** RunPod's REST API for pods. */
   runpodRestUrl: "https://rest.runpod.io/v1",
   /** RunPod's serverless API for jobs. */
   runpodServerlessUrl: "https://api.runpod.ai/v2",
+  /** RunPod's REST API v2, which streams pod logs. */
+  runpodLogsUrl: "https://api.runpod.io/v2",
   /** RunPod's public URL of a pod's http port. */
   runpodProxyUrl: "https://{id}-{port}.proxy.runpod.net",
   /** Retries after a 429, 5xx, timeout or network error: enough to ride out a blip, bounded for the caller. */

@@ -2,6 +2,7 @@ import type { EventEmitter } from "node:events";
 import type { ToolSpec } from "@pyfleet/sdk/gen/pyfleet/pool/v1/tool_pb";
 import { PyfleetError } from "../errors.js";
 import type { Logger } from "../log/index.js";
+import type { LogSink } from "../logs/index.js";
 import { CircuitBreaker } from "./circuit.js";
 import type { PoolConfig } from "./config.js";
 import type { PoolEvent, PoolEventKind } from "./events.js";
@@ -32,6 +33,8 @@ export class PoolCore {
     readonly events: EventEmitter,
     readonly sessions: SessionStore,
     circuitHooks: { opened(): void; probe(): void },
+    /** Where workers' output goes as records (WatchLogs), besides the server's log. */
+    readonly logs?: LogSink,
   ) {
     this.name = config.name;
     this.circuit = new CircuitBreaker({

@@ -4,6 +4,7 @@ import type { ToolSpec } from "@pyfleet/sdk/gen/pyfleet/pool/v1/tool_pb";
 import type { Hello } from "@pyfleet/protocol/gen/pyfleet/worker/v1/worker_pb";
 import { PyfleetError } from "../errors.js";
 import type { Logger } from "../log/index.js";
+import type { LogSink } from "../logs/index.js";
 import { type CallResult, type ExecuteOptions, ResultOutcome, type ToolStream } from "./calls.js";
 import type { PoolConfig } from "./config.js";
 import { PoolCore } from "./core.js";
@@ -20,6 +21,8 @@ export interface PoolDeps {
   logger: Logger;
   /** The link socket; a pool made without one starts its own. */
   linkServer?: LinkServer;
+  /** Where workers' output goes as records (the server's LogHub); default: the server's log only. */
+  logs?: LogSink;
 }
 
 /**
@@ -63,7 +66,7 @@ export class Pool {
     this.core = new PoolCore(config, deps.logger.child({ pool: config.name }), this.events, this.sessions, {
       opened: () => this.supervisor.onCircuitOpen(),
       probe: () => this.supervisor.ensureWorkers(),
-    });
+    }, deps.logs);
     // The scheduler tells the supervisor when calls end (recycling); the supervisor drives the scheduler.
     let supervisor: Supervisor | undefined;
     this.scheduler = new Scheduler(this.core, { callEnded: (worker) => supervisor!.callEnded(worker) });

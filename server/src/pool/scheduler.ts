@@ -83,6 +83,7 @@ export class Scheduler {
         requestId: options.requestId ?? "",
         traceparent: "",
         tracestate: "",
+        tenant: options.owner ?? "",
       },
       session,
       idempotent: options.idempotent === true || spec?.idempotent === true,

@@ -1,9 +1,10 @@
 import type { ToolSpec } from "@pyfleet/sdk/gen/pyfleet/pool/v1/tool_pb";
-import { type Hello, type Log, LogLevel } from "@pyfleet/protocol/gen/pyfleet/worker/v1/worker_pb";
+import type { Hello, Log } from "@pyfleet/protocol/gen/pyfleet/worker/v1/worker_pb";
 import { PyfleetError } from "../errors.js";
 import { answerCallback, type CallbackHost } from "./callbacks.js";
 import type { PoolCore } from "./core.js";
 import type { Link, LinkServer } from "./link/index.js";
+import { processLine, workerLine } from "./output.js";
 import { spawnPython, type PythonProcess } from "./process.js";
 import { GpuSets, workerEnv } from "./resources.js";
 import type { Scheduler, SchedulerHooks } from "./scheduler.js";
@@ -379,26 +380,11 @@ export class Supervisor implements SchedulerHooks {
   }
 
   private onWorkerLog(worker: Worker, frame: Log, call: ActiveCall | undefined) {
-    const logger = this.core.logger;
-    const fields = { worker: worker.id, pid: worker.pid, logger: frame.logger, tool: call?.request.tool, requestId: call?.request.requestId };
-    switch (frame.level) {
-      case LogLevel.DEBUG:
-        logger.debug(fields, frame.message);
-        return;
-      case LogLevel.WARNING:
-        logger.warn(fields, frame.message);
-        return;
-      case LogLevel.ERROR:
-        logger.error(fields, frame.message);
-        return;
-      default:
-        logger.info(fields, frame.message);
-    }
+    workerLine(this.core, worker, frame, call);
   }
 
   private onProcessOutput(workerId: string, line: string, stream: "stdout" | "stderr") {
-    if (line.trim() === "") return;
-    this.core.logger[stream === "stderr" ? "warn" : "info"]({ worker: workerId, stream }, line);
+    processLine(this.core, workerId, line, stream);
   }
 }
 

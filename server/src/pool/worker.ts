@@ -61,6 +61,8 @@ export interface CallRequest {
   /** W3C trace context for the run (see Call.traceparent); "" when tracing is off. */
   traceparent: string;
   tracestate: string;
+  /** The tenant making the call ("" without API keys): what its log lines are tagged with. */
+  tenant: string;
 }
 
 /** A call running on a worker. */

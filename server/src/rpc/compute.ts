@@ -21,8 +21,10 @@ import {
   TerminateComputeResponseSchema,
   TouchComputeResponseSchema,
   WaitComputeResponseSchema,
+  WatchComputeLogsResponseSchema,
   WatchComputesResponseSchema,
 } from "@pyfleet/sdk/gen/pyfleet/compute/v1/compute_pb";
+import { computeDefaults } from "../config/index.js";
 import { page } from "../paging.js";
 import type { ComputeRecord, JobRecord, Orchestrator } from "../compute/index.js";
 import { tenantOf } from "./context.js";
@@ -106,6 +108,14 @@ export function computeService(o: Orchestrator): Partial<ServiceImpl<typeof Comp
     async *watchComputes(req, ctx) {
       for await (const change of o.watch(tenantOf(ctx), { provider: req.provider, labels: req.labels }, req.includeInitial, ctx.signal)) {
         yield create(WatchComputesResponseSchema, { compute: compute(change.compute), previousStatus: change.previous });
+      }
+    },
+    async *watchComputeLogs(req, ctx) {
+      const options = { follow: req.follow, tail: req.tail ?? computeDefaults.logTail, signal: ctx.signal };
+      for await (const lines of o.logs(tenantOf(ctx), required(req.computeId, "compute_id"), options)) {
+        yield create(WatchComputeLogsResponseSchema, {
+          lines: lines.map((l) => ({ text: l.text, source: l.source, time: l.time !== undefined ? timestampFromMs(l.time) : undefined })),
+        });
       }
     },
     async listProviders() {

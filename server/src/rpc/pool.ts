@@ -18,11 +18,13 @@ import {
   VariableChange,
   WatchVariablesResponseSchema,
 } from "@pyfleet/sdk/gen/pyfleet/pool/v1/pool_pb";
+import { type LogHub, logViewer } from "../logs/index.js";
 import { page } from "../paging.js";
 import { SERVER_VERSION } from "../version.js";
 import type { PoolRegistry } from "../pool/index.js";
 import { callOptions, domainSignal } from "./call-options.js";
 import { executeMany } from "./execute-many.js";
+import { logBatchToProto, minLevelFromProto } from "./logs-convert.js";
 import { affinityFromProto, doneToProto, eventToProto, resultToProto, sessionToProto, statsToProto, toValue } from "./pool-convert.js";
 import { tenantOf } from "./context.js";
 import { callArgs, durationMs, required, requiredMessage } from "./validate.js";
@@ -30,6 +32,10 @@ import { callArgs, durationMs, required, requiredMessage } from "./validate.js";
 export interface PoolServiceOptions {
   /** Unanswered ExecuteMany requests read per stream before backpressure. */
   maxPipelined: number;
+  /** What workers printed and logged (WatchLogs). */
+  logs: LogHub;
+  /** API key names that see every log record (`logs.operators`). */
+  logOperators: readonly string[];
 }
 
 /** ExecuteStreamRequest.max_chunks_per_message is capped here, so a message stays small. */
@@ -188,6 +194,18 @@ export function poolService(pools: PoolRegistry, options: PoolServiceOptions): P
     async *watchPool(req, ctx) {
       const pool = pools.get(req.pool);
       for await (const event of pool.watch(ctx.signal)) yield eventToProto(event);
+    },
+
+    async *watchLogs(req, ctx) {
+      if (req.pool !== "") pools.get(req.pool);
+      const batches = options.logs.watch({
+        filter: { pool: req.pool, workerId: req.workerId, sessionId: req.sessionId, requestId: req.requestId, minLevel: minLevelFromProto(req.minLevel) },
+        viewer: logViewer(tenantOf(ctx), options.logOperators),
+        follow: req.follow,
+        tail: req.tail,
+        signal: ctx.signal,
+      });
+      for await (const batch of batches) yield logBatchToProto(batch);
     },
   };
 }

@@ -7,6 +7,7 @@ import { onTestFinished } from "vitest";
 export interface SeenRequest {
   method: string;
   path: string;
+  query: URLSearchParams;
   body: unknown;
   authorization: string | undefined;
 }
@@ -34,6 +35,14 @@ interface FakePod {
   gets: number;
 }
 
+/** A line of a pod's log, as the v2 API sends it. */
+export interface PodLogLine {
+  source: "container" | "system";
+  line: string;
+  /** RFC 3339. */
+  ts: string;
+}
+
 interface FakeJob {
   id: string;
   endpoint: string;
@@ -54,6 +63,8 @@ export class FakeRunPod {
   readonly events = new EventEmitter();
   private readonly scripts: Script[] = [];
   private readonly hung: http.ServerResponse[] = [];
+  private readonly podLogs = new Map<string, PodLogLine[]>();
+  private readonly logStreams: { pod: string; res: http.ServerResponse }[] = [];
   private seq = 0;
 
   private constructor(private readonly server: http.Server, readonly apiKey: string) {}
@@ -85,6 +96,19 @@ export class FakeRunPod {
     return `${this.url}/v2`;
   }
 
+  /** The REST API v2 (pod logs). */
+  get logsUrl(): string {
+    return `${this.url}/v2`;
+  }
+
+  /** Adds lines to a pod's log; open log streams get them at once. */
+  writePodLog(id: string, lines: PodLogLine[]): void {
+    const log = this.podLogs.get(id) ?? [];
+    this.podLogs.set(id, log);
+    log.push(...lines);
+    for (const stream of this.logStreams.filter((s) => s.pod === id)) for (const l of lines) this.sendLogEvent(stream.res, l);
+  }
+
   /** The next requests matching method and path get these answers, in order. */
   script(method: string, path: RegExp, faults: (Fault | "create-then-hang")[]): void {
     this.scripts.push({ method, path, faults: [...faults] });
@@ -97,6 +121,7 @@ export class FakeRunPod {
 
   async close(): Promise<void> {
     for (const res of this.hung.splice(0)) res.destroy();
+    for (const s of this.logStreams.splice(0)) s.res.destroy();
     this.server.closeAllConnections();
     await new Promise((resolve) => this.server.close(resolve));
   }
@@ -105,7 +130,7 @@ export class FakeRunPod {
     let raw = "";
     for await (const chunk of req) raw += chunk;
     const path = (req.url ?? "").split("?")[0]!;
-    const seen: SeenRequest = { method: req.method ?? "", path, body: raw ? JSON.parse(raw) : undefined, authorization: req.headers.authorization };
+    const seen: SeenRequest = { method: req.method ?? "", path, query: new URL(req.url ?? "/", "http://fake").searchParams, body: raw ? JSON.parse(raw) : undefined, authorization: req.headers.authorization };
     this.requests.push(seen);
     this.events.emit("request", seen);
     const script = this.scripts.find((s) => s.method === seen.method && s.path.test(path) && s.faults.length > 0);
@@ -159,6 +184,19 @@ export class FakeRunPod {
         return;
       }
     }
+    if (r.method === "GET" && (m = r.path.match(/^\/v2\/pods\/([^/]+)\/logs$/))) {
+      // As documented: Server-Sent Events of {source, line, ts}, the newest `tail` (default 100) first, then live lines; it never ends by itself.
+      const pod = this.pods.get(m[1]!);
+      if (!pod || pod.desiredStatus === "TERMINATED") return this.json(res, 404, { error: `pod ${m[1]} not found` });
+      const tail = Number(r.query.get("tail") ?? 100);
+      res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
+      res.write(": connected\n\n");
+      const log = this.podLogs.get(pod.id) ?? [];
+      for (const l of tail > 0 ? log.slice(-tail) : []) this.sendLogEvent(res, l);
+      this.logStreams.push({ pod: pod.id, res });
+      res.on("close", () => this.logStreams.splice(this.logStreams.findIndex((s) => s.res === res), 1));
+      return;
+    }
     if (r.method === "POST" && (m = r.path.match(/^\/v2\/([^/]+)\/run$/))) {
       const id = `job-${++this.seq}`;
       this.jobs.set(id, { id, endpoint: m[1]!, input: (r.body as { input?: unknown }).input, status: "IN_QUEUE", polls: 0 });
@@ -181,6 +219,10 @@ export class FakeRunPod {
       return this.json(res, 200, { id: job.id, status: job.status, ...(job.status === "COMPLETED" ? { output } : {}) });
     }
     this.json(res, 404, { error: `no route ${r.method} ${r.path}` });
+  }
+
+  private sendLogEvent(res: http.ServerResponse, l: PodLogLine) {
+    res.write(`id: ${l.ts}\ndata: ${JSON.stringify({ source: l.source, line: l.line, ts: l.ts })}\n\n`);
   }
 
   private createPod(body: Record<string, unknown>): FakePod {

@@ -206,3 +206,40 @@ describe.runIf(process.env.RUNPOD_API_KEY)("RunPod, live (RUNPOD_API_KEY is set)
     expect(Array.isArray(await rp.list())).toBe(true);
   });
 });
+
+describe("RunPod pod logs", () => {
+  it("reads the v2 log stream: the backfill without follow, then live lines with follow", async () => {
+    const fake = await FakeRunPod.start();
+    const rp = provider(fake, { logsUrl: fake.logsUrl });
+    const pod = await rp.spawn(machineSpec(), "req-logs");
+    const ts = "2026-01-02T03:04:05Z";
+    fake.writePodLog(pod.id, [
+      { source: "system", line: "pulling image", ts },
+      { source: "container", line: "loading model", ts },
+      { source: "container", line: "serving", ts },
+    ]);
+    const read = async (tail: number) => {
+      const lines = [];
+      for await (const batch of rp.logs(pod.id, { follow: false, tail, signal: AbortSignal.timeout(10_000) })) lines.push(...batch);
+      return lines;
+    };
+    const time = Date.parse(ts);
+    expect(await read(2)).toEqual([{ text: "loading model", source: "container", time }, { text: "serving", source: "container", time }]);
+    expect(fake.requests.at(-1)).toMatchObject({ method: "GET", path: `/v2/pods/${pod.id}/logs`, authorization: `Bearer ${fake.apiKey}` });
+    expect(fake.requests.at(-1)!.query.get("tail")).toBe("2");
+    expect((await read(10_000)).map((l) => l.text)).toEqual(["pulling image", "loading model", "serving"]);
+    expect(fake.requests.at(-1)!.query.get("tail")).toBe("5000");
+
+    const abort = new AbortController();
+    const followed = rp.logs(pod.id, { follow: true, tail: 1, signal: abort.signal })[Symbol.asyncIterator]();
+    expect((await followed.next()).value).toEqual([{ text: "serving", source: "container", time }]);
+    fake.writePodLog(pod.id, [{ source: "container", line: "GET / 200", ts: new Date().toISOString() }]);
+    expect((await followed.next()).value?.map((l: { text: string }) => l.text)).toEqual(["GET / 200"]);
+    abort.abort();
+    expect((await followed.next()).done).toBe(true);
+
+    expect((await rejection(rp.logs("nopod", { follow: false, tail: 1, signal: AbortSignal.timeout(5_000) })[Symbol.asyncIterator]().next())).code).toBe("not_found");
+    await rp.terminate(pod.id);
+    expect((await rejection(rp.logs(pod.id, { follow: false, tail: 1, signal: AbortSignal.timeout(5_000) })[Symbol.asyncIterator]().next())).code).toBe("failed_precondition");
+  });
+});

@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { defaults, loadConfig, poolDefaults, resolveConfig } from "../../src/config/index.js";
+import { defaults, loadConfig, logsDefaults, poolDefaults, resolveConfig } from "../../src/config/index.js";
 
 const DOC = readFileSync(new URL("../../../docs/configuration.md", import.meta.url), "utf8");
 
@@ -15,7 +15,8 @@ function documentedDefault(key: string): string | undefined {
 describe("configuration", () => {
   it("documents every default with the value the code uses", () => {
     const skip = new Set(["python"]);
-    for (const [key, value] of [...Object.entries(defaults), ...Object.entries(poolDefaults)]) {
+    const logs = Object.entries(logsDefaults).map(([key, value]) => [`logs.${key}`, value] as const);
+    for (const [key, value] of [...Object.entries(defaults), ...Object.entries(poolDefaults), ...logs]) {
       if (skip.has(key)) continue;
       expect(documentedDefault(key), key).toBe(String(value));
     }

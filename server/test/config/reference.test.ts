@@ -16,7 +16,10 @@ interface Node {
   items?: Node;
   anyOf?: Node[];
   oneOf?: Node[];
+  additionalProperties?: Node | boolean;
   const?: unknown;
+  description?: string;
+  $ref?: string;
 }
 
 const schema = JSON.parse(configJsonSchemaText()) as Node;
@@ -69,6 +72,39 @@ function sourceFiles(dir: string): string[] {
     if (name === "node_modules" || name === "_proto" || name === "__pycache__" || name.endsWith("_pb2.py")) return [];
     return statSync(path).isDirectory() ? sourceFiles(path) : /\.(ts|mjs|py|sh)$/.test(name) ? [path] : [];
   });
+}
+
+/** Every key of the schema (dotted, `[]` for array items, `<name>` for map values) without a description. */
+function undescribed(node: Node, path: string, defs: Record<string, Node>, out: string[] = []): string[] {
+  const resolved = node.$ref ? defs[node.$ref.replace(/^#\/\$defs\//, "")] ?? {} : node;
+  for (const [key, child] of Object.entries(resolved.properties ?? {})) {
+    const here = path ? `${path}.${key}` : key;
+    if (!child.description?.trim()) out.push(here);
+    undescribed(child, here, defs, out);
+  }
+  if (resolved.items) undescribed(resolved.items, `${path}[]`, defs, out);
+  if (typeof resolved.additionalProperties === "object") undescribed(resolved.additionalProperties, `${path}.<name>`, defs, out);
+  for (const variant of [...(resolved.anyOf ?? []), ...(resolved.oneOf ?? [])]) undescribed(variant, path, defs, out);
+  return out;
+}
+
+describe("pyfleet.schema.json", () => {
+  it("describes every key, so editors show help for it", () => {
+    const defs = (schema as { $defs?: Record<string, Node> }).$defs ?? {};
+    const count = countKeys(schema);
+    expect(count).toBeGreaterThan(120);
+    expect(undescribed(schema, "", defs), "keys without .describe() in the zod schema").toEqual([]);
+  });
+});
+
+/** How many keys the schema has (the test above must look at them all). */
+function countKeys(node: Node): number {
+  let n = Object.keys(node.properties ?? {}).length;
+  for (const child of Object.values(node.properties ?? {})) n += countKeys(child);
+  if (node.items) n += countKeys(node.items);
+  if (typeof node.additionalProperties === "object") n += countKeys(node.additionalProperties);
+  for (const v of [...(node.anyOf ?? []), ...(node.oneOf ?? [])]) n += countKeys(v);
+  return n;
 }
 
 describe("docs/configuration.md", () => {

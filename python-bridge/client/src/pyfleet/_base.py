@@ -29,6 +29,14 @@ _AFFINITY = {
 }
 
 
+_LOG_LEVELS = {
+    "debug": pool_pb2.LOG_LEVEL_DEBUG,
+    "info": pool_pb2.LOG_LEVEL_INFO,
+    "warning": pool_pb2.LOG_LEVEL_WARNING,
+    "error": pool_pb2.LOG_LEVEL_ERROR,
+}
+
+
 def target(url: str) -> tuple[str, bool]:
     """grpcio's target ("host:port") and whether to use TLS."""
     if "://" not in url:
@@ -131,6 +139,25 @@ class BaseClient:
         req = pool_pb2.DeleteVariableRequest(session_id=session, name=name)
         if expected_version is not None:
             req.expected_version = expected_version
+        return req
+
+    @staticmethod
+    def _logs_request(pool: str, worker: str, session: Any, level: str | None, follow: bool, tail: int | None,
+                      request_id: str) -> pool_pb2.WatchLogsRequest:
+        if level is not None and level.lower() not in _LOG_LEVELS:
+            raise ValueError(f"level must be one of {', '.join(_LOG_LEVELS)} (got {level!r})")
+        req = pool_pb2.WatchLogsRequest(pool=pool, worker_id=worker, session_id=session_id(session), follow=follow,
+                                        request_id=request_id,
+                                        min_level=_LOG_LEVELS[level.lower()] if level else pool_pb2.LOG_LEVEL_UNSPECIFIED)
+        if tail is not None:
+            req.tail = tail
+        return req
+
+    @staticmethod
+    def _compute_logs_request(id: str, follow: bool, tail: int | None) -> compute_pb2.WatchComputeLogsRequest:
+        req = compute_pb2.WatchComputeLogsRequest(compute_id=id, follow=follow)
+        if tail is not None:
+            req.tail = tail
         return req
 
     @staticmethod

@@ -96,6 +96,38 @@ class PoolStats:
     circuit_open: bool
 
 
+@dataclass(frozen=True)
+class LogRecord:
+    """A line a worker printed or a logging record, with where it came from (see docs/logs.md).
+
+    `level` is "debug", "info", "warning" or "error"; `source` "stdout", "stderr" or "logging";
+    `session_id`, `request_id` and `tool` are empty outside a call. `dropped_before`: records this
+    reader lost just before this one because it read too slowly."""
+
+    time: float
+    level: str
+    message: str
+    source: str
+    logger: str
+    pool: str
+    worker_id: str
+    worker_pid: int
+    session_id: str
+    request_id: str
+    tool: str
+    seq: int
+    dropped_before: int = 0
+
+
+@dataclass(frozen=True)
+class ComputeLogLine:
+    """One line of a compute's machine log; `time` (Unix seconds) is None when the provider gives none."""
+
+    text: str
+    time: float | None
+    source: str
+
+
 @dataclass
 class Compute:
     """A compute as plain data; `status` is lowercase ("ready", "terminated", ...)."""
@@ -191,6 +223,30 @@ def compute_from_proto(c: compute_pb2.Compute) -> Compute:
         workers_attached=c.workers_attached,
         labels=dict(c.spec.labels),
     )
+
+
+def _enum_name(message: Any, field_name: str, prefix: str) -> str:
+    number = getattr(message, field_name)
+    value = message.DESCRIPTOR.fields_by_name[field_name].enum_type.values_by_number.get(number)
+    return value.name.removeprefix(prefix).lower() if value else ""
+
+
+def log_records(message: pool_pb2.WatchLogsResponse) -> list[LogRecord]:
+    """The records of one WatchLogs message; the first carries the message's dropped count."""
+    return [
+        LogRecord(
+            time=r.time.ToMilliseconds() / 1000, level=_enum_name(r, "level", "LOG_LEVEL_"), message=r.message,
+            source=_enum_name(r, "source", "LOG_SOURCE_"), logger=r.logger, pool=r.pool, worker_id=r.worker_id,
+            worker_pid=r.worker_pid, session_id=r.session_id, request_id=r.request_id, tool=r.tool, seq=r.seq,
+            dropped_before=message.dropped if i == 0 else 0,
+        )
+        for i, r in enumerate(message.records)
+    ]
+
+
+def compute_log_lines(message: compute_pb2.WatchComputeLogsResponse) -> list[ComputeLogLine]:
+    return [ComputeLogLine(line.text, line.time.ToMilliseconds() / 1000 if line.HasField("time") else None, line.source)
+            for line in message.lines]
 
 
 def job_from_proto(j: compute_pb2.Job) -> Job:

@@ -11,7 +11,7 @@ from grpc import aio
 from pyfleet import _models as m
 from pyfleet import _values as values
 from pyfleet._base import CALLS_PER_MESSAGE, BaseClient, duration
-from pyfleet._models import CallResult, Compute, Job, ManyResult, PoolInfo, PoolStats, Tool, Variable, VariableEvent
+from pyfleet._models import CallResult, Compute, ComputeLogLine, Job, LogRecord, ManyResult, PoolInfo, PoolStats, Tool, Variable, VariableEvent
 from pyfleet.compute.v1 import compute_pb2, compute_pb2_grpc
 from pyfleet.errors import FailedPrecondition, from_rpc_error
 from pyfleet.pool.v1 import pool_pb2, pool_pb2_grpc
@@ -231,6 +231,15 @@ class AsyncClient(BaseClient):
     async def list_pools(self) -> list[PoolInfo]:
         return [m.pool_info(p) for p in (await self._rpc(self.pools.ListPools, pool_pb2.ListPoolsRequest())).pools]
 
+    async def logs(self, *, pool: str = "", worker: str = "", session: str | AsyncSession | None = None, level: str | None = None,
+                   follow: bool = False, tail: int | None = None, request_id: str = "",
+                   timeout: float | None = None) -> AsyncIterator[LogRecord]:
+        """What the workers printed and logged, oldest first (see Client.logs)."""
+        req = self._logs_request(pool, worker, session, level, follow, tail, request_id)
+        async for records in self._stream(self.pools.WatchLogs, req, timeout, m.log_records, quiet_cancel=True):
+            for record in records:
+                yield record
+
     async def stats(self, pool: str = "") -> PoolStats:
         return m.pool_stats((await self._rpc(self.pools.GetPoolStats, pool_pb2.GetPoolStatsRequest(pool=pool))).stats)
 
@@ -257,6 +266,14 @@ class AsyncClient(BaseClient):
             token = res.next_page_token
             if not token:
                 return out
+
+    async def compute_logs(self, id: str, *, follow: bool = False, tail: int | None = None,
+                           timeout: float | None = None) -> AsyncIterator[ComputeLogLine]:
+        """A compute's machine log (see Client.compute_logs)."""
+        req = self._compute_logs_request(id, follow, tail)
+        async for lines in self._stream(self.computes.WatchComputeLogs, req, timeout, m.compute_log_lines, quiet_cancel=True):
+            for line in lines:
+                yield line
 
     async def watch_computes(self, *, provider: str = "", include_initial: bool = False, timeout: float | None = None) -> AsyncIterator[Compute]:
         """Every status change of your computes until you stop iterating."""

@@ -10,13 +10,13 @@ import grpc
 from pyfleet import _models as m
 from pyfleet import _values as values
 from pyfleet._base import BaseClient, duration
-from pyfleet._models import CallResult, Compute, Job, ManyResult, PoolInfo, PoolStats, Tool, Variable, VariableEvent
+from pyfleet._models import CallResult, Compute, ComputeLogLine, Job, LogRecord, ManyResult, PoolInfo, PoolStats, Tool, Variable, VariableEvent
 from pyfleet.compute.v1 import compute_pb2, compute_pb2_grpc
 from pyfleet.errors import FailedPrecondition, from_rpc_error
 from pyfleet.pool.v1 import pool_pb2, pool_pb2_grpc
 
-__all__ = ["CallResult", "Client", "Compute", "ComputeHandle", "Job", "ManyResult", "PoolInfo", "PoolStats", "Session",
-           "Tool", "Variable", "VariableEvent"]
+__all__ = ["CallResult", "Client", "Compute", "ComputeHandle", "ComputeLogLine", "Job", "LogRecord", "ManyResult", "PoolInfo",
+           "PoolStats", "Session", "Tool", "Variable", "VariableEvent"]
 
 
 class Session:
@@ -227,6 +227,17 @@ class Client(BaseClient):
     def list_pools(self) -> list[PoolInfo]:
         return [m.pool_info(p) for p in self._rpc(self.pools.ListPools, pool_pb2.ListPoolsRequest()).pools]
 
+    def logs(self, *, pool: str = "", worker: str = "", session: str | Session | None = None, level: str | None = None,
+             follow: bool = False, tail: int | None = None, request_id: str = "",
+             timeout: float | None = None) -> Iterator[LogRecord]:
+        """What the workers printed and logged, oldest first: the records the server holds that pass
+        the filters (the newest `tail` of them when set), then with `follow` new ones until you stop
+        iterating. `level` is the minimum ("debug", "info", "warning", "error"). With API keys you see
+        your own calls' records only (docs/logs.md)."""
+        req = self._logs_request(pool, worker, session, level, follow, tail, request_id)
+        for records in self._stream(self.pools.WatchLogs, req, timeout, m.log_records, quiet_cancel=True):
+            yield from records
+
     def stats(self, pool: str = "") -> PoolStats:
         return m.pool_stats(self._rpc(self.pools.GetPoolStats, pool_pb2.GetPoolStatsRequest(pool=pool)).stats)
 
@@ -253,6 +264,14 @@ class Client(BaseClient):
             token = res.next_page_token
             if not token:
                 return out
+
+    def compute_logs(self, id: str, *, follow: bool = False, tail: int | None = None,
+                     timeout: float | None = None) -> Iterator[ComputeLogLine]:
+        """A compute's machine log: the newest `tail` lines (default 100), then with `follow` new ones
+        until the log ends or you stop iterating. UNIMPLEMENTED for providers that keep no logs."""
+        req = self._compute_logs_request(id, follow, tail)
+        for lines in self._stream(self.computes.WatchComputeLogs, req, timeout, m.compute_log_lines, quiet_cancel=True):
+            yield from lines
 
     def watch_computes(self, *, provider: str = "", include_initial: bool = False, timeout: float | None = None) -> Iterator[Compute]:
         """Every status change of your computes until you stop iterating."""

@@ -14,7 +14,7 @@ from urllib.parse import urlparse
 from pyfleet_bridge._proto.worker.v1 import worker_pb2
 
 from pyfleet_bridge.adapter import Adapter, collect_tools
-from pyfleet_bridge.capture import forward_logging
+from pyfleet_bridge.capture import capture_call_output, forward_logging
 from pyfleet_bridge.link import ChunkCoalescer, LinkClosed
 from pyfleet_bridge.wire import split_frames
 from pyfleet_bridge.runtime import Runtime
@@ -118,6 +118,7 @@ def run_dialin(url: str, token: str, pool: str, cls: type[Adapter], adapter_spec
         link.send(hello(token, pool=pool, adapter=adapter_spec))
         link.send(ready(tools, concurrency, adapter_spec))
         forward_logging(link)
+        capture_call_output(link)
         served = False
         try:
             link.responses = worker_pb2_grpc.WorkerLinkServiceStub(channel).Attach(link.requests())

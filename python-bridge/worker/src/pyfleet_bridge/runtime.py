@@ -17,6 +17,7 @@ from pyfleet_bridge._calls import CallState, Cancelled, Refused, admit
 from pyfleet_bridge._payload import NotSerializable, exception_type, format_traceback, rss_bytes, serialize
 from pyfleet_bridge._proto.worker.v1 import worker_pb2
 from pyfleet_bridge.adapter import Adapter, ToolInfo
+from pyfleet_bridge.capture import enter_call, leave_call
 from pyfleet_bridge.link import Link, LinkClosed
 from pyfleet_bridge.wire import result_frame
 
@@ -242,6 +243,8 @@ class Runtime:
         self._run_avg[name] = took if avg is None else 0.8 * avg + 0.2 * took
 
     def _run_sync_call(self, st: CallState) -> None:
+        # What the tool prints or logs is tagged with the call until it returns (before its result leaves).
+        enter_call(st.id)
         try:
             if st.info.is_generator:
                 gen = self._fn(st)(**st.kwargs)
@@ -249,10 +252,14 @@ class Runtime:
                     result = st.drain_sync(gen, self.link.send_chunk)
                 finally:
                     gen.close()
+                leave_call(st.id)
                 self._finish(st, result)
             else:
-                self._finish(st, self._fn(st)(**st.kwargs), hold=True)
+                value = self._fn(st)(**st.kwargs)
+                leave_call(st.id)
+                self._finish(st, value, hold=True)
         except BaseException as e:  # noqa: BLE001 - everything a tool raises goes back to the caller
+            leave_call(st.id)
             self._fail(st, e)
 
     async def _run_async(self, st: CallState) -> None:
@@ -264,6 +271,7 @@ class Runtime:
             timer = loop.call_later(remaining, st.cancel_on_loop, "deadline")
         if st.ctx.cancelled and st.task:  # cancelled before it started
             st.task.cancel()
+        enter_call(st.id)
         try:
             if st.info.is_generator:
                 agen = self._fn(st)(**st.kwargs)
@@ -271,10 +279,14 @@ class Runtime:
                     await st.drain_async(agen, self.link.send_chunk)
                 finally:
                     await agen.aclose()
+                leave_call(st.id)
                 self._finish(st, None)
             else:
-                self._finish(st, await self._fn(st)(**st.kwargs))
+                value = await self._fn(st)(**st.kwargs)
+                leave_call(st.id)
+                self._finish(st, value)
         except BaseException as e:  # noqa: BLE001
+            leave_call(st.id)
             self._fail(st, e)
         finally:
             if timer:

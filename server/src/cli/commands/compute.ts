@@ -1,8 +1,9 @@
 import type { JsonValue } from "@bufbuild/protobuf";
 import type { ComputeInfo, SpawnSpec } from "@pyfleet/sdk";
 import type { Command } from "commander";
-import { client, globals, keyValues, parseJson, print, run, seconds, spinner, UsageError } from "../context.js";
+import { client, globals, interruptible, keyValues, parseJson, print, run, seconds, spinner, UsageError } from "../context.js";
 import { table, toJsonText } from "../output.js";
+import { formatComputeLine, tailOption } from "./logs.js";
 
 function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
@@ -13,12 +14,6 @@ function computeRow(c: ComputeInfo) {
 }
 
 const COLUMNS = ["id", "provider", "status", "gpu", "cost", "message"];
-
-function interruptible(): AbortSignal {
-  const abort = new AbortController();
-  process.once("SIGINT", () => abort.abort());
-  return abort.signal;
-}
 
 interface SpawnOptions {
   provider?: string;
@@ -179,6 +174,19 @@ export function computeCommands(program: Command): void {
       const gpus = await client(opts).compute.gpuTypes(o.provider);
       const rows = gpus.map((g) => ({ alias: g.alias, id: g.id, memory: `${g.memoryGb} GB`, price: `$${g.pricePerHour.toFixed(2)}/h`, spot: g.spotPricePerHour ? `$${g.spotPricePerHour.toFixed(2)}/h` : "" }));
       print(opts, rows, () => table(rows, ["alias", "id", "memory", "price", "spot"]));
+    }));
+
+  compute
+    .command("logs <id>")
+    .description("print a compute's machine log (Kubernetes, RunPod); --follow waits for more, Ctrl-C stops")
+    .option("--tail <n>", "the newest N lines first (default 100)")
+    .option("-f, --follow", "then print new lines as they come")
+    .action(run(async (id: string, o: { tail?: string; follow?: boolean }, cmd: Command) => {
+      const opts = globals(cmd);
+      const handle = await client(opts).compute.get(id);
+      for await (const line of handle.logs({ follow: o.follow ?? false, tail: tailOption(o.tail), signal: interruptible() })) {
+        process.stdout.write(`${opts.json ? toJsonText(line, false) : formatComputeLine(line)}\n`);
+      }
     }));
 
   const jobs = program.command("jobs").description("serverless jobs");

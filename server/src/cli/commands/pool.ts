@@ -1,17 +1,10 @@
 import type { JsonObject } from "@bufbuild/protobuf";
 import type { Command } from "commander";
 import type { VariableTypeName } from "@pyfleet/sdk";
-import { client, globals, parseObject, print, run, seconds, UsageError } from "../context.js";
+import { client, globals, interruptible, parseObject, print, run, seconds, UsageError } from "../context.js";
 import { table, toJsonText } from "../output.js";
 
 const TYPES = ["string", "int", "float", "bool", "json", "bytes"];
-
-/** Stops a long-running command cleanly on Ctrl-C (cancelling the call on the server). */
-function interruptible(): AbortSignal {
-  const abort = new AbortController();
-  process.once("SIGINT", () => abort.abort());
-  return abort.signal;
-}
 
 export function poolCommands(program: Command): void {
   program

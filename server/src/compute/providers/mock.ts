@@ -1,15 +1,18 @@
+import { EventEmitter, on } from "node:events";
 import { create } from "@bufbuild/protobuf";
 import { timestampNow, ValueSchema } from "@bufbuild/protobuf/wkt";
 import { type Capabilities, CapabilitiesSchema, type GpuType, type Job, JobSchema, type JobSpec, JobStatus, type Machine, MachineSchema, type MachineSpec, MachineStatus } from "@pyfleet/sdk/gen/pyfleet/provider/v1/types_pb";
 import { type ErrorCode, PyfleetError } from "../../errors.js";
 import { gpuCatalog, resolveGpu } from "../gpus.js";
-import type { JobEvent, ListFilter, Provider } from "../provider.js";
+import type { JobEvent, ListFilter, MachineLogLine, MachineLogOptions, Provider } from "../provider.js";
 import { machineMatches, toJsonValue } from "./common.js";
 
 interface MockMachine {
   machine: Machine;
   /** Gets left before a scripted PROVISIONING machine turns RUNNING. */
   provisioningPolls: number;
+  /** Its log: a line per lifecycle step, and whatever tests write (writeLog). */
+  log: MachineLogLine[];
 }
 
 /**
@@ -28,6 +31,8 @@ export class MockProvider implements Provider {
   private nextSpawnFailure: PyfleetError | undefined;
   private nextProvisioningPolls = 0;
   private readonly catalog = gpuCatalog();
+  /** Emits "line" (machine id) when a machine's log grows. */
+  private readonly logEvents = new EventEmitter().setMaxListeners(0);
 
   constructor(readonly name = "mock") {}
 
@@ -41,6 +46,12 @@ export class MockProvider implements Provider {
   /** The next spawned machine stays PROVISIONING for this many gets. */
   provisionFor(polls: number): void {
     this.nextProvisioningPolls = polls;
+  }
+
+  /** Appends a line to a machine's log. */
+  writeLog(id: string, text: string, source = "container"): void {
+    this.find(id).log.push({ text, time: Date.now(), source });
+    this.logEvents.emit("line", id);
   }
 
   /** Takes a machine away as a spot interruption would. */
@@ -90,8 +101,9 @@ export class MockProvider implements Provider {
       spot: spec.spot,
       image: spec.image,
     });
-    this.machines.set(id, { machine, provisioningPolls: polls });
+    this.machines.set(id, { machine, provisioningPolls: polls, log: [] });
     if (requestId) this.byRequest.set(requestId, id);
+    this.writeLog(id, `mock machine ${id} started${spec.image ? ` from ${spec.image}` : ""}`, "system");
     return machine;
   }
 
@@ -110,19 +122,51 @@ export class MockProvider implements Provider {
   async stop(id: string): Promise<Machine> {
     const m = this.live(id, "stop");
     m.machine.status = MachineStatus.STOPPED;
+    this.writeLog(id, `mock machine ${id} stopped`, "system");
     return m.machine;
   }
 
   async start(id: string): Promise<Machine> {
     const m = this.live(id, "start");
     m.machine.status = MachineStatus.RUNNING;
+    this.writeLog(id, `mock machine ${id} started again`, "system");
     return m.machine;
   }
 
   async terminate(id: string): Promise<Machine> {
     const m = this.find(id);
-    m.machine.status = MachineStatus.TERMINATED;
+    if (m.machine.status !== MachineStatus.TERMINATED) {
+      m.machine.status = MachineStatus.TERMINATED;
+      this.writeLog(id, `mock machine ${id} terminated`, "system");
+    }
     return m.machine;
+  }
+
+  /** The newest `tail` lines, then with `follow` each new one until the machine is terminated. */
+  async *logs(id: string, options: MachineLogOptions): AsyncGenerator<MachineLogLine[]> {
+    const m = this.find(id);
+    let next = Math.max(0, m.log.length - options.tail);
+    const lines = () => {
+      const out = m.log.slice(next);
+      next = m.log.length;
+      return out;
+    };
+    // Listening before the first yield: no line falls between the two.
+    const events = options.follow ? on(this.logEvents, "line", { signal: options.signal })[Symbol.asyncIterator]() : undefined;
+    try {
+      const first = lines();
+      if (first.length > 0) yield first;
+      while (events && m.machine.status !== MachineStatus.TERMINATED) {
+        const event = await events.next();
+        if (event.done) return;
+        const more = lines();
+        if (more.length > 0) yield more;
+      }
+    } catch (e) {
+      if (!options.signal.aborted) throw e;
+    } finally {
+      await events?.return?.();
+    }
   }
 
   async gpuTypes(): Promise<GpuType[]> {

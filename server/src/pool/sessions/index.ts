@@ -1,2 +1,2 @@
-export { SessionStore, type AffinityMode, type CreateSessionInput, type SessionEndReason, type SessionLimits, type SessionRecord } from "./store.js";
+export { SessionStore, sessionIdOfKey, type AffinityMode, type CreateSessionInput, type SessionEndReason, type SessionLimits, type SessionRecord } from "./store.js";
 export { typedValueToJson, VariableStore, type SetVariableInput, type VariableChange, type VariableLimits } from "./variables.js";

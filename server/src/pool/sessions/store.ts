@@ -59,6 +59,11 @@ function sessionKey(owner: string, id: string): string {
   return owner === "" ? id : `${owner}/${id}`;
 }
 
+/** The id a tenant knows its session by, from the session's key. */
+export function sessionIdOfKey(key: string, owner: string): string {
+  return owner !== "" && key.startsWith(`${owner}/`) ? key.slice(owner.length + 1) : key;
+}
+
 /**
  * A pool's sessions: creation, lookup with tenant isolation, TTL, pinning.
  * Ids are per tenant: another tenant choosing the same id gets a session of

@@ -37,7 +37,8 @@ export const SPOT_ANNOTATION = "pyfleet.dev/spot";
 export const CANCELLED_ANNOTATION = "pyfleet.dev/cancelled";
 export const JOB_INPUT_ENV = "PYFLEET_JOB_INPUT";
 export const WORKER_TOKEN_ENV = "PYFLEET_WORKER_TOKEN";
-const CONTAINER = "main";
+/** The one container of every pod pyfleet makes. */
+export const CONTAINER = "main";
 
 /** Object names from an idempotency key: the same key always names the same object. */
 export function objectName(prefix: "pf" | "pfw" | "pfj", key: string): string {

@@ -11,13 +11,14 @@ import {
 import { PyfleetError } from "../../../errors.js";
 import type { Logger } from "../../../log/index.js";
 import { gpuCatalog, resolveGpu } from "../../gpus.js";
-import type { JobEvent, ListFilter, Provider } from "../../provider.js";
+import type { JobEvent, ListFilter, MachineLogLine, MachineLogOptions, Provider } from "../../provider.js";
 import { machineMatches, toJsonValue } from "../common.js";
 import { KubeClient, loadKubeConfig, type Op } from "./client.js";
 import {
-  CANCELLED_ANNOTATION, type JobTemplate, jobObject, MACHINE_LABEL, machineObjects, objectName, ownedBy, type PlacementConfig, PROVIDER_LABEL,
+  CANCELLED_ANNOTATION, CONTAINER, type JobTemplate, jobObject, MACHINE_LABEL, machineObjects, objectName, ownedBy, type PlacementConfig, PROVIDER_LABEL,
   ROLE_LABEL, workerGroupObjects,
 } from "./objects.js";
+import { mergeLogs, podLog } from "./logs.js";
 import { deploymentMachine, jobOf, podMachine } from "./status.js";
 import { WatchCache } from "./watch.js";
 
@@ -207,6 +208,21 @@ export class KubernetesProvider implements Provider {
     ].filter((m) => !this.terminated.has(m.id));
     if (filter.includeTerminated) machines.push(...this.terminated.values());
     return machines.filter((m) => machineMatches(m, filter));
+  }
+
+  /**
+   * A machine's pod log, or each pod's of a worker group (its pods' names as
+   * the lines' source). FAILED_PRECONDITION while no pod runs yet.
+   */
+  async *logs(id: string, options: MachineLogOptions): AsyncGenerator<MachineLogLine[]> {
+    if (!id) throw new PyfleetError("invalid_argument", "id is required");
+    if (this.terminated.has(id)) throw new PyfleetError("failed_precondition", `"${id}" is terminated; its pods and their logs are gone`);
+    const group = id.startsWith("pfw-");
+    const pods = group
+      ? (await this.currentPods()).filter((p) => p.metadata?.labels?.[MACHINE_LABEL] === id).map((p) => p.metadata!.name!)
+      : [(await this.readPod(id)).metadata!.name!];
+    if (pods.length === 0) throw new PyfleetError("failed_precondition", `worker group "${id}" has no pods yet; ask again once it is running`);
+    yield* mergeLogs(pods.map((pod) => podLog(this.client, pod, CONTAINER, options, group ? pod : "container")), options.signal);
   }
 
   async stop(id: string): Promise<Machine> {

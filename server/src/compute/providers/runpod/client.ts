@@ -1,4 +1,5 @@
 import pRetry, { AbortError } from "p-retry";
+import { computeDefaults } from "../../../config/defaults.js";
 import { type ErrorCode, PyfleetError } from "../../../errors.js";
 
 export interface RunPodClientOptions {
@@ -7,12 +8,50 @@ export interface RunPodClientOptions {
   restUrl: string;
   /** Serverless endpoints API. */
   serverlessUrl: string;
+  /** REST API v2, for pod logs; default computeDefaults.runpodLogsUrl. */
+  logsUrl?: string;
   /** Retries after the first attempt, on 429, 5xx, timeouts and network errors. */
   retries: number;
   minBackoffMs: number;
   maxBackoffMs: number;
   /** Per attempt. */
   timeoutMs: number;
+}
+
+/** One Server-Sent Event. */
+export interface SseEvent {
+  id: string;
+  event: string;
+  data: string;
+}
+
+/** The events of a text/event-stream body (the WHATWG format: fields, blank line ends an event). */
+async function* sse(body: AsyncIterable<Uint8Array>): AsyncGenerator<SseEvent> {
+  const decoder = new TextDecoder();
+  let buffer = "";
+  let event: SseEvent = { id: "", event: "", data: "" };
+  let data: string[] = [];
+  for await (const chunk of body) {
+    buffer += decoder.decode(chunk, { stream: true });
+    const lines = buffer.split("\n");
+    buffer = lines.pop() ?? "";
+    for (const raw of lines) {
+      const line = raw.endsWith("\r") ? raw.slice(0, -1) : raw;
+      if (line === "") {
+        if (data.length > 0) yield { ...event, data: data.join("\n") };
+        event = { id: event.id, event: "", data: "" };
+        data = [];
+        continue;
+      }
+      if (line.startsWith(":")) continue;
+      const colon = line.indexOf(":");
+      const field = colon === -1 ? line : line.slice(0, colon);
+      const value = colon === -1 ? "" : line.slice(colon + 1).replace(/^ /, "");
+      if (field === "data") data.push(value);
+      else if (field === "id") event.id = value;
+      else if (field === "event") event.event = value;
+    }
+  }
 }
 
 /** Retryable failures carry the code they map to once retries run out. */
@@ -57,6 +96,32 @@ export class RunPodClient {
 
   serverless<T>(method: string, path: string, body?: unknown): Promise<T> {
     return this.request<T>(method, `${this.options.serverlessUrl}${path}`, body, this.options.retries);
+  }
+
+  /**
+   * A Server-Sent Events stream of the v2 API (pod logs), until it ends or
+   * `signal` aborts. One attempt: the caller decides whether to ask again.
+   */
+  async *events(path: string, signal: AbortSignal): AsyncGenerator<SseEvent> {
+    const url = `${this.options.logsUrl ?? computeDefaults.runpodLogsUrl}${path}`;
+    const what = `RunPod GET ${new URL(url).pathname}`;
+    let res: Response;
+    try {
+      res = await fetch(url, { headers: { authorization: `Bearer ${this.options.apiKey}`, accept: "text/event-stream" }, signal });
+    } catch (e) {
+      if (signal.aborted) return;
+      throw new PyfleetError("unavailable", `${what} failed: ${(e as Error).message}; RunPod may be down, retry later`);
+    }
+    if (!res.ok || !res.body) {
+      const text = await res.text();
+      const code = res.status === 429 || res.status >= 500 ? "unavailable" : mapStatus(res.status);
+      throw new PyfleetError(code, `${what} answered HTTP ${res.status}: ${describe(text)}`);
+    }
+    try {
+      yield* sse(res.body);
+    } catch (e) {
+      if (!signal.aborted) throw new PyfleetError("unavailable", `${what}: the stream broke: ${(e as Error).message}`);
+    }
   }
 
   /** The backoff before retry number `attempt` (1-based): exponential with full jitter. */

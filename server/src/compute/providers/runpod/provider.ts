@@ -3,7 +3,7 @@ import { durationMs, timestampFromDate, timestampNow, ValueSchema } from "@bufbu
 import { type Capabilities, CapabilitiesSchema, CloudType, type GpuType, type Job, JobSchema, type JobSpec, JobStatus, type Machine, MachineSchema, type MachineSpec, MachineStatus } from "@pyfleet/sdk/gen/pyfleet/provider/v1/types_pb";
 import { PyfleetError } from "../../../errors.js";
 import { gpuCatalog, resolveGpu } from "../../gpus.js";
-import type { JobEvent, ListFilter, Provider } from "../../provider.js";
+import type { JobEvent, ListFilter, MachineLogLine, MachineLogOptions, Provider } from "../../provider.js";
 import { machineMatches, toJsonValue } from "../common.js";
 import { RunPodClient, type RunPodClientOptions } from "./client.js";
 
@@ -33,6 +33,23 @@ interface Pod {
   publicIp?: string | null;
   lastStartedAt?: string | null;
   machine?: { dataCenterId?: string | null; gpuTypeId?: string | null } | null;
+}
+
+/** RunPod's most lines of backfill. */
+const RUNPOD_MAX_TAIL = 5000;
+/** Without follow, the backfill is over once the stream has been quiet this long. */
+const LOG_QUIET_MS = 1_000;
+
+/** One event of the pod log stream, `{"source": "container", "line": "...", "ts": "..."}`; undefined when malformed. */
+function podLogLine(data: string): MachineLogLine | undefined {
+  try {
+    const e = JSON.parse(data) as { source?: unknown; line?: unknown; ts?: unknown };
+    if (typeof e.line !== "string") return undefined;
+    const time = typeof e.ts === "string" ? Date.parse(e.ts) : NaN;
+    return { text: e.line, source: typeof e.source === "string" ? e.source : "", ...(Number.isNaN(time) ? {} : { time }) };
+  } catch {
+    return undefined;
+  }
 }
 
 /** A serverless job status as RunPod returns it. */
@@ -103,6 +120,40 @@ export class RunPodProvider implements Provider {
     this.name = options.name ?? "runpod";
     this.probesPorts = options.probePorts;
     this.client = new RunPodClient(options);
+  }
+
+  /**
+   * The pod's log from the v2 API's stream (GET /pods/{id}/logs, Server-Sent
+   * Events of `{source, line, ts}`): container and system lines. The stream
+   * never says where its backfill ends, so without `follow` it is read until
+   * a line stamped after the request or a quiet second, whichever comes first.
+   */
+  async *logs(id: string, options: MachineLogOptions): AsyncGenerator<MachineLogLine[]> {
+    if (this.terminated.has(id)) throw new PyfleetError("failed_precondition", `pod "${id}" is terminated; RunPod keeps no log of a deleted pod`);
+    if (options.tail === 0 && !options.follow) return;
+    const asked = Date.now();
+    const stop = new AbortController();
+    const signal = AbortSignal.any([options.signal, stop.signal]);
+    const events = this.client.events(`/pods/${encodeURIComponent(id)}/logs?tail=${Math.min(options.tail, RUNPOD_MAX_TAIL)}`, signal)[Symbol.asyncIterator]();
+    try {
+      for (;;) {
+        let quiet: NodeJS.Timeout | undefined;
+        const next = options.follow
+          ? await events.next()
+          : await Promise.race([events.next(), new Promise<IteratorResult<never>>((resolve) => {
+            quiet = setTimeout(() => resolve({ done: true, value: undefined }), LOG_QUIET_MS);
+          })]);
+        clearTimeout(quiet);
+        if (next.done) return;
+        const line = podLogLine(next.value.data);
+        if (!line) continue;
+        if (!options.follow && line.time !== undefined && line.time >= asked) return;
+        yield [line];
+      }
+    } finally {
+      stop.abort();
+      await events.return?.(undefined);
+    }
   }
 
   async capabilities(): Promise<Capabilities> {

@@ -274,6 +274,32 @@ class WatchComputesResponse(_message.Message):
     previous_status: ComputeStatus
     def __init__(self, compute: _Optional[_Union[Compute, _Mapping]] = ..., previous_status: _Optional[_Union[ComputeStatus, str]] = ...) -> None: ...
 
+class WatchComputeLogsRequest(_message.Message):
+    __slots__ = ("compute_id", "follow", "tail")
+    COMPUTE_ID_FIELD_NUMBER: _ClassVar[int]
+    FOLLOW_FIELD_NUMBER: _ClassVar[int]
+    TAIL_FIELD_NUMBER: _ClassVar[int]
+    compute_id: str
+    follow: bool
+    tail: int
+    def __init__(self, compute_id: _Optional[str] = ..., follow: _Optional[bool] = ..., tail: _Optional[int] = ...) -> None: ...
+
+class WatchComputeLogsResponse(_message.Message):
+    __slots__ = ("lines",)
+    LINES_FIELD_NUMBER: _ClassVar[int]
+    lines: _containers.RepeatedCompositeFieldContainer[ComputeLogLine]
+    def __init__(self, lines: _Optional[_Iterable[_Union[ComputeLogLine, _Mapping]]] = ...) -> None: ...
+
+class ComputeLogLine(_message.Message):
+    __slots__ = ("time", "text", "source")
+    TIME_FIELD_NUMBER: _ClassVar[int]
+    TEXT_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    time: _timestamp_pb2.Timestamp
+    text: str
+    source: str
+    def __init__(self, time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., text: _Optional[str] = ..., source: _Optional[str] = ...) -> None: ...
+
 class ListProvidersRequest(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...

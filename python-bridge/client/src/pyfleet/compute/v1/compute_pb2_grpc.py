@@ -89,6 +89,11 @@ class ComputeServiceStub:
                 request_serializer=pyfleet_dot_compute_dot_v1_dot_compute__pb2.WatchComputesRequest.SerializeToString,
                 response_deserializer=pyfleet_dot_compute_dot_v1_dot_compute__pb2.WatchComputesResponse.FromString,
                 _registered_method=True)
+        self.WatchComputeLogs = channel.unary_stream(
+                '/pyfleet.compute.v1.ComputeService/WatchComputeLogs',
+                request_serializer=pyfleet_dot_compute_dot_v1_dot_compute__pb2.WatchComputeLogsRequest.SerializeToString,
+                response_deserializer=pyfleet_dot_compute_dot_v1_dot_compute__pb2.WatchComputeLogsResponse.FromString,
+                _registered_method=True)
         self.ListProviders = channel.unary_unary(
                 '/pyfleet.compute.v1.ComputeService/ListProviders',
                 request_serializer=pyfleet_dot_compute_dot_v1_dot_compute__pb2.ListProvidersRequest.SerializeToString,
@@ -228,6 +233,20 @@ class ComputeServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def WatchComputeLogs(self, request, context):
+        """WatchComputeLogs streams what a compute's machine wrote (its container's
+        stdout and stderr) as its provider keeps it: the newest `tail` lines,
+        then, with `follow`, new lines until the machine's log ends or the
+        client leaves. Kubernetes (the pod's log) and RunPod (the pod log
+        stream) have logs; other providers answer UNIMPLEMENTED.
+
+        Errors: NOT_FOUND; UNIMPLEMENTED (the provider keeps no machine logs);
+        FAILED_PRECONDITION (the compute has no machine yet, or was terminated).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def ListProviders(self, request, context):
         """ListProviders returns the configured providers and their capabilities.
         """
@@ -329,6 +348,11 @@ def add_ComputeServiceServicer_to_server(servicer, server):
                     servicer.WatchComputes,
                     request_deserializer=pyfleet_dot_compute_dot_v1_dot_compute__pb2.WatchComputesRequest.FromString,
                     response_serializer=pyfleet_dot_compute_dot_v1_dot_compute__pb2.WatchComputesResponse.SerializeToString,
+            ),
+            'WatchComputeLogs': grpc.unary_stream_rpc_method_handler(
+                    servicer.WatchComputeLogs,
+                    request_deserializer=pyfleet_dot_compute_dot_v1_dot_compute__pb2.WatchComputeLogsRequest.FromString,
+                    response_serializer=pyfleet_dot_compute_dot_v1_dot_compute__pb2.WatchComputeLogsResponse.SerializeToString,
             ),
             'ListProviders': grpc.unary_unary_rpc_method_handler(
                     servicer.ListProviders,
@@ -614,6 +638,33 @@ class ComputeService:
             '/pyfleet.compute.v1.ComputeService/WatchComputes',
             pyfleet_dot_compute_dot_v1_dot_compute__pb2.WatchComputesRequest.SerializeToString,
             pyfleet_dot_compute_dot_v1_dot_compute__pb2.WatchComputesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def WatchComputeLogs(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/pyfleet.compute.v1.ComputeService/WatchComputeLogs',
+            pyfleet_dot_compute_dot_v1_dot_compute__pb2.WatchComputeLogsRequest.SerializeToString,
+            pyfleet_dot_compute_dot_v1_dot_compute__pb2.WatchComputeLogsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -39,6 +39,21 @@ class PoolEventKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     POOL_EVENT_KIND_QUEUE_SATURATED: _ClassVar[PoolEventKind]
     POOL_EVENT_KIND_CIRCUIT_OPEN: _ClassVar[PoolEventKind]
     POOL_EVENT_KIND_CIRCUIT_CLOSED: _ClassVar[PoolEventKind]
+
+class LogLevel(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    LOG_LEVEL_UNSPECIFIED: _ClassVar[LogLevel]
+    LOG_LEVEL_DEBUG: _ClassVar[LogLevel]
+    LOG_LEVEL_INFO: _ClassVar[LogLevel]
+    LOG_LEVEL_WARNING: _ClassVar[LogLevel]
+    LOG_LEVEL_ERROR: _ClassVar[LogLevel]
+
+class LogSource(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    LOG_SOURCE_UNSPECIFIED: _ClassVar[LogSource]
+    LOG_SOURCE_STDOUT: _ClassVar[LogSource]
+    LOG_SOURCE_STDERR: _ClassVar[LogSource]
+    LOG_SOURCE_LOGGING: _ClassVar[LogSource]
 AFFINITY_UNSPECIFIED: Affinity
 AFFINITY_HINT: Affinity
 AFFINITY_STRICT_QUEUE: Affinity
@@ -55,6 +70,15 @@ POOL_EVENT_KIND_SESSION_REPINNED: PoolEventKind
 POOL_EVENT_KIND_QUEUE_SATURATED: PoolEventKind
 POOL_EVENT_KIND_CIRCUIT_OPEN: PoolEventKind
 POOL_EVENT_KIND_CIRCUIT_CLOSED: PoolEventKind
+LOG_LEVEL_UNSPECIFIED: LogLevel
+LOG_LEVEL_DEBUG: LogLevel
+LOG_LEVEL_INFO: LogLevel
+LOG_LEVEL_WARNING: LogLevel
+LOG_LEVEL_ERROR: LogLevel
+LOG_SOURCE_UNSPECIFIED: LogSource
+LOG_SOURCE_STDOUT: LogSource
+LOG_SOURCE_STDERR: LogSource
+LOG_SOURCE_LOGGING: LogSource
 
 class ExecuteRequest(_message.Message):
     __slots__ = ("pool", "tool", "args", "binary_args", "session_id", "idempotent", "timeout", "args_json", "result_as_json")
@@ -537,3 +561,57 @@ class WatchPoolResponse(_message.Message):
     session_id: str
     message: str
     def __init__(self, kind: _Optional[_Union[PoolEventKind, str]] = ..., pool: _Optional[str] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., worker_id: _Optional[str] = ..., worker_pid: _Optional[int] = ..., session_id: _Optional[str] = ..., message: _Optional[str] = ...) -> None: ...
+
+class WatchLogsRequest(_message.Message):
+    __slots__ = ("pool", "worker_id", "session_id", "min_level", "follow", "tail", "request_id")
+    POOL_FIELD_NUMBER: _ClassVar[int]
+    WORKER_ID_FIELD_NUMBER: _ClassVar[int]
+    SESSION_ID_FIELD_NUMBER: _ClassVar[int]
+    MIN_LEVEL_FIELD_NUMBER: _ClassVar[int]
+    FOLLOW_FIELD_NUMBER: _ClassVar[int]
+    TAIL_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    pool: str
+    worker_id: str
+    session_id: str
+    min_level: LogLevel
+    follow: bool
+    tail: int
+    request_id: str
+    def __init__(self, pool: _Optional[str] = ..., worker_id: _Optional[str] = ..., session_id: _Optional[str] = ..., min_level: _Optional[_Union[LogLevel, str]] = ..., follow: _Optional[bool] = ..., tail: _Optional[int] = ..., request_id: _Optional[str] = ...) -> None: ...
+
+class WatchLogsResponse(_message.Message):
+    __slots__ = ("records", "dropped")
+    RECORDS_FIELD_NUMBER: _ClassVar[int]
+    DROPPED_FIELD_NUMBER: _ClassVar[int]
+    records: _containers.RepeatedCompositeFieldContainer[LogRecord]
+    dropped: int
+    def __init__(self, records: _Optional[_Iterable[_Union[LogRecord, _Mapping]]] = ..., dropped: _Optional[int] = ...) -> None: ...
+
+class LogRecord(_message.Message):
+    __slots__ = ("time", "level", "message", "source", "logger", "pool", "worker_id", "worker_pid", "session_id", "request_id", "tool", "seq")
+    TIME_FIELD_NUMBER: _ClassVar[int]
+    LEVEL_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    LOGGER_FIELD_NUMBER: _ClassVar[int]
+    POOL_FIELD_NUMBER: _ClassVar[int]
+    WORKER_ID_FIELD_NUMBER: _ClassVar[int]
+    WORKER_PID_FIELD_NUMBER: _ClassVar[int]
+    SESSION_ID_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    TOOL_FIELD_NUMBER: _ClassVar[int]
+    SEQ_FIELD_NUMBER: _ClassVar[int]
+    time: _timestamp_pb2.Timestamp
+    level: LogLevel
+    message: str
+    source: LogSource
+    logger: str
+    pool: str
+    worker_id: str
+    worker_pid: int
+    session_id: str
+    request_id: str
+    tool: str
+    seq: int
+    def __init__(self, time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., level: _Optional[_Union[LogLevel, str]] = ..., message: _Optional[str] = ..., source: _Optional[_Union[LogSource, str]] = ..., logger: _Optional[str] = ..., pool: _Optional[str] = ..., worker_id: _Optional[str] = ..., worker_pid: _Optional[int] = ..., session_id: _Optional[str] = ..., request_id: _Optional[str] = ..., tool: _Optional[str] = ..., seq: _Optional[int] = ...) -> None: ...

@@ -125,6 +125,11 @@ class PoolServiceStub:
                 request_serializer=pyfleet_dot_pool_dot_v1_dot_pool__pb2.WatchPoolRequest.SerializeToString,
                 response_deserializer=pyfleet_dot_pool_dot_v1_dot_pool__pb2.WatchPoolResponse.FromString,
                 _registered_method=True)
+        self.WatchLogs = channel.unary_stream(
+                '/pyfleet.pool.v1.PoolService/WatchLogs',
+                request_serializer=pyfleet_dot_pool_dot_v1_dot_pool__pb2.WatchLogsRequest.SerializeToString,
+                response_deserializer=pyfleet_dot_pool_dot_v1_dot_pool__pb2.WatchLogsResponse.FromString,
+                _registered_method=True)
 
 
 class PoolServiceServicer:
@@ -315,6 +320,31 @@ class PoolServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def WatchLogs(self, request, context):
+        """WatchLogs streams what the pools' Python code printed (stdout, stderr)
+        and logged (`logging`), one LogRecord per line or log call, each naming
+        its pool, worker, session, call and tool. It first sends the records the
+        server still holds that pass the filters (oldest first; the newest `tail`
+        of them when set), then, with `follow`, new ones as they come until the
+        client leaves; without `follow` the stream ends after the held ones.
+
+        The server holds the last `logs.bufferRecords` records in memory (see
+        docs/logs.md). A reader more than `logs.readerQueue` records behind
+        loses the oldest it has not read, and the next message says how many
+        (`dropped`): a slow reader never slows the workers.
+
+        Tenants: with API keys, a caller sees the records of its own calls.
+        Records outside any call (an adapter's import, its own threads, native
+        output) are seen by keys named in `logs.operators` only, which see every
+        record. Without API keys every caller sees every record.
+
+        Errors: NOT_FOUND (the pool filter names no pool); INVALID_ARGUMENT
+        (an unknown `min_level`).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_PoolServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -397,6 +427,11 @@ def add_PoolServiceServicer_to_server(servicer, server):
                     servicer.WatchPool,
                     request_deserializer=pyfleet_dot_pool_dot_v1_dot_pool__pb2.WatchPoolRequest.FromString,
                     response_serializer=pyfleet_dot_pool_dot_v1_dot_pool__pb2.WatchPoolResponse.SerializeToString,
+            ),
+            'WatchLogs': grpc.unary_stream_rpc_method_handler(
+                    servicer.WatchLogs,
+                    request_deserializer=pyfleet_dot_pool_dot_v1_dot_pool__pb2.WatchLogsRequest.FromString,
+                    response_serializer=pyfleet_dot_pool_dot_v1_dot_pool__pb2.WatchLogsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -842,6 +877,33 @@ class PoolService:
             '/pyfleet.pool.v1.PoolService/WatchPool',
             pyfleet_dot_pool_dot_v1_dot_pool__pb2.WatchPoolRequest.SerializeToString,
             pyfleet_dot_pool_dot_v1_dot_pool__pb2.WatchPoolResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def WatchLogs(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/pyfleet.pool.v1.PoolService/WatchLogs',
+            pyfleet_dot_pool_dot_v1_dot_pool__pb2.WatchLogsRequest.SerializeToString,
+            pyfleet_dot_pool_dot_v1_dot_pool__pb2.WatchLogsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file pyfleet/compute/v1/compute.proto.
  */
 export const file_pyfleet_compute_v1_compute: GenFile = /*@__PURE__*/
-  fileDesc("CiBweWZsZWV0L2NvbXB1dGUvdjEvY29tcHV0ZS5wcm90bxIScHlmbGVldC5jb21wdXRlLnYxIj8KD1dvcmtlckdyb3VwU3BlYxIMCgRwb29sGAEgASgJEg0KBWNvdW50GAIgASgNEg8KB2FkYXB0ZXIYAyABKAkigAUKC0NvbXB1dGVTcGVjEhAKCHByb3ZpZGVyGAEgASgJEgsKA2dwdRgCIAEoCRIRCglncHVfY291bnQYAyABKA0SDQoFaW1hZ2UYBCABKAkSMgoKY2xvdWRfdHlwZRgFIAEoDjIeLnB5ZmxlZXQucHJvdmlkZXIudjEuQ2xvdWRUeXBlEgwKBHNwb3QYBiABKAgSDwoHcmVnaW9ucxgHIAMoCRIoCgVwb3J0cxgIIAMoCzIZLnB5ZmxlZXQucHJvdmlkZXIudjEuUG9ydBI1CgNlbnYYCSADKAsyKC5weWZsZWV0LmNvbXB1dGUudjEuQ29tcHV0ZVNwZWMuRW52RW50cnkSLAoHdm9sdW1lcxgKIAMoCzIbLnB5ZmxlZXQucHJvdmlkZXIudjEuVm9sdW1lEhkKEWNvbnRhaW5lcl9kaXNrX2diGAsgASgNEgwKBG5hbWUYDCABKAkSKwoIaWRsZV90dGwYDSABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SOwoGbGFiZWxzGA4gAygLMisucHlmbGVldC5jb21wdXRlLnYxLkNvbXB1dGVTcGVjLkxhYmVsc0VudHJ5EhkKEWNsaWVudF9yZXF1ZXN0X2lkGA8gASgJEjQKB3dvcmtlcnMYECABKAsyIy5weWZsZWV0LmNvbXB1dGUudjEuV29ya2VyR3JvdXBTcGVjEg8KB2NvbW1hbmQYESADKAkaKgoIRW52RW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ARotCgtMYWJlbHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIrEECgdDb21wdXRlEgoKAmlkGAEgASgJEhAKCHByb3ZpZGVyGAIgASgJEhMKC3Byb3ZpZGVyX2lkGAMgASgJEjEKBnN0YXR1cxgEIAEoDjIhLnB5ZmxlZXQuY29tcHV0ZS52MS5Db21wdXRlU3RhdHVzEhYKDnN0YXR1c19tZXNzYWdlGAUgASgJEi0KBHNwZWMYBiABKAsyHy5weWZsZWV0LmNvbXB1dGUudjEuQ29tcHV0ZVNwZWMSEAoIZ3B1X3R5cGUYByABKAkSFQoNY29zdF9wZXJfaG91chgIIAEoARIwCgllbmRwb2ludHMYCSADKAsyHS5weWZsZWV0LnByb3ZpZGVyLnYxLkVuZHBvaW50Eg0KBW93bmVyGAogASgJEi4KCmNyZWF0ZWRfYXQYCyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnVwZGF0ZWRfYXQYDCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiwKCHJlYWR5X2F0GA0gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIyCg5sYXN0X2FjdGl2ZV9hdBgOIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMwoPaWRsZV9leHBpcmVzX2F0GA8gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIYChB3b3JrZXJzX2F0dGFjaGVkGBAgASgNIkQKE1NwYXduQ29tcHV0ZVJlcXVlc3QSLQoEc3BlYxgBIAEoCzIfLnB5ZmxlZXQuY29tcHV0ZS52MS5Db21wdXRlU3BlYyJEChRTcGF3bkNvbXB1dGVSZXNwb25zZRIsCgdjb21wdXRlGAEgASgLMhsucHlmbGVldC5jb21wdXRlLnYxLkNvbXB1dGUiHwoRR2V0Q29tcHV0ZVJlcXVlc3QSCgoCaWQYASABKAkiQgoSR2V0Q29tcHV0ZVJlc3BvbnNlEiwKB2NvbXB1dGUYASABKAsyGy5weWZsZWV0LmNvbXB1dGUudjEuQ29tcHV0ZSL3AQoTTGlzdENvbXB1dGVzUmVxdWVzdBIQCghwcm92aWRlchgBIAEoCRIzCghzdGF0dXNlcxgCIAMoDjIhLnB5ZmxlZXQuY29tcHV0ZS52MS5Db21wdXRlU3RhdHVzEkMKBmxhYmVscxgDIAMoCzIzLnB5ZmxlZXQuY29tcHV0ZS52MS5MaXN0Q29tcHV0ZXNSZXF1ZXN0LkxhYmVsc0VudHJ5EhEKCXBhZ2Vfc2l6ZRgEIAEoDRISCgpwYWdlX3Rva2VuGAUgASgJGi0KC0xhYmVsc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiXgoUTGlzdENvbXB1dGVzUmVzcG9uc2USLQoIY29tcHV0ZXMYASADKAsyGy5weWZsZWV0LmNvbXB1dGUudjEuQ29tcHV0ZRIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiIAoSU3RvcENvbXB1dGVSZXF1ZXN0EgoKAmlkGAEgASgJIkMKE1N0b3BDb21wdXRlUmVzcG9uc2USLAoHY29tcHV0ZRgBIAEoCzIbLnB5ZmxlZXQuY29tcHV0ZS52MS5Db21wdXRlIiEKE1N0YXJ0Q29tcHV0ZVJlcXVlc3QSCgoCaWQYASABKAkiRAoUU3RhcnRDb21wdXRlUmVzcG9uc2USLAoHY29tcHV0ZRgBIAEoCzIbLnB5ZmxlZXQuY29tcHV0ZS52MS5Db21wdXRlIiUKF1Rlcm1pbmF0ZUNvbXB1dGVSZXF1ZXN0EgoKAmlkGAEgASgJIkgKGFRlcm1pbmF0ZUNvbXB1dGVSZXNwb25zZRIsCgdjb21wdXRlGAEgASgLMhsucHlmbGVldC5jb21wdXRlLnYxLkNvbXB1dGUiIQoTVG91Y2hDb21wdXRlUmVxdWVzdBIKCgJpZBgBIAEoCSJEChRUb3VjaENvbXB1dGVSZXNwb25zZRIsCgdjb21wdXRlGAEgASgLMhsucHlmbGVldC5jb21wdXRlLnYxLkNvbXB1dGUiTAoSV2FpdENvbXB1dGVSZXF1ZXN0EgoKAmlkGAEgASgJEioKB3RpbWVvdXQYAiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24iQwoTV2FpdENvbXB1dGVSZXNwb25zZRIsCgdjb21wdXRlGAEgASgLMhsucHlmbGVldC5jb21wdXRlLnYxLkNvbXB1dGUitgEKFFdhdGNoQ29tcHV0ZXNSZXF1ZXN0EhAKCHByb3ZpZGVyGAEgASgJEkQKBmxhYmVscxgCIAMoCzI0LnB5ZmxlZXQuY29tcHV0ZS52MS5XYXRjaENvbXB1dGVzUmVxdWVzdC5MYWJlbHNFbnRyeRIXCg9pbmNsdWRlX2luaXRpYWwYAyABKAgaLQoLTGFiZWxzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASKBAQoVV2F0Y2hDb21wdXRlc1Jlc3BvbnNlEiwKB2NvbXB1dGUYASABKAsyGy5weWZsZWV0LmNvbXB1dGUudjEuQ29tcHV0ZRI6Cg9wcmV2aW91c19zdGF0dXMYAiABKA4yIS5weWZsZWV0LmNvbXB1dGUudjEuQ29tcHV0ZVN0YXR1cyIWChRMaXN0UHJvdmlkZXJzUmVxdWVzdCJ3CgxQcm92aWRlckluZm8SDAoEbmFtZRgBIAEoCRIMCgRraW5kGAIgASgJEjcKDGNhcGFiaWxpdGllcxgDIAEoCzIhLnB5ZmxlZXQucHJvdmlkZXIudjEuQ2FwYWJpbGl0aWVzEhIKCmlzX2RlZmF1bHQYBCABKAgiTAoVTGlzdFByb3ZpZGVyc1Jlc3BvbnNlEjMKCXByb3ZpZGVycxgBIAMoCzIgLnB5ZmxlZXQuY29tcHV0ZS52MS5Qcm92aWRlckluZm8iJwoTTGlzdEdwdVR5cGVzUmVxdWVzdBIQCghwcm92aWRlchgBIAEoCSJHChRMaXN0R3B1VHlwZXNSZXNwb25zZRIvCglncHVfdHlwZXMYASADKAsyHC5weWZsZWV0LnByb3ZpZGVyLnYxLkdwdVR5cGUizAIKA0pvYhIKCgJpZBgBIAEoCRIQCghwcm92aWRlchgCIAEoCRIXCg9wcm92aWRlcl9qb2JfaWQYAyABKAkSEAoIZW5kcG9pbnQYBCABKAkSLgoGc3RhdHVzGAUgASgOMh4ucHlmbGVldC5wcm92aWRlci52MS5Kb2JTdGF0dXMSJQoFaW5wdXQYBiABKAsyFi5nb29nbGUucHJvdG9idWYuVmFsdWUSJgoGb3V0cHV0GAcgASgLMhYuZ29vZ2xlLnByb3RvYnVmLlZhbHVlEg0KBWVycm9yGAggASgJEg0KBW93bmVyGAkgASgJEi4KCmNyZWF0ZWRfYXQYCiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC2ZpbmlzaGVkX2F0GAsgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCKhAQoNUnVuSm9iUmVxdWVzdBIQCghwcm92aWRlchgBIAEoCRIQCghlbmRwb2ludBgCIAEoCRIlCgVpbnB1dBgDIAEoCzIWLmdvb2dsZS5wcm90b2J1Zi5WYWx1ZRIqCgd0aW1lb3V0GAQgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEhkKEWNsaWVudF9yZXF1ZXN0X2lkGAUgASgJIjYKDlJ1bkpvYlJlc3BvbnNlEiQKA2pvYhgBIAEoCzIXLnB5ZmxlZXQuY29tcHV0ZS52MS5Kb2IiGwoNR2V0Sm9iUmVxdWVzdBIKCgJpZBgBIAEoCSI2Cg5HZXRKb2JSZXNwb25zZRIkCgNqb2IYASABKAsyFy5weWZsZWV0LmNvbXB1dGUudjEuSm9iIh4KEENhbmNlbEpvYlJlcXVlc3QSCgoCaWQYASABKAkiOQoRQ2FuY2VsSm9iUmVzcG9uc2USJAoDam9iGAEgASgLMhcucHlmbGVldC5jb21wdXRlLnYxLkpvYiIeChBTdHJlYW1Kb2JSZXF1ZXN0EgoKAmlkGAEgASgJIm4KEVN0cmVhbUpvYlJlc3BvbnNlEigKBm91dHB1dBgBIAEoCzIWLmdvb2dsZS5wcm90b2J1Zi5WYWx1ZUgAEiYKA2pvYhgCIAEoCzIXLnB5ZmxlZXQuY29tcHV0ZS52MS5Kb2JIAEIHCgVldmVudCq1AgoNQ29tcHV0ZVN0YXR1cxIeChpDT01QVVRFX1NUQVRVU19VTlNQRUNJRklFRBAAEhoKFkNPTVBVVEVfU1RBVFVTX1BFTkRJTkcQARIfChtDT01QVVRFX1NUQVRVU19QUk9WSVNJT05JTkcQAhIaChZDT01QVVRFX1NUQVRVU19SVU5OSU5HEAMSGAoUQ09NUFVURV9TVEFUVVNfUkVBRFkQBBIbChdDT01QVVRFX1NUQVRVU19TVE9QUElORxAFEhoKFkNPTVBVVEVfU1RBVFVTX1NUT1BQRUQQBhIeChpDT01QVVRFX1NUQVRVU19URVJNSU5BVElORxAHEh0KGUNPTVBVVEVfU1RBVFVTX1RFUk1JTkFURUQQCBIZChVDT01QVVRFX1NUQVRVU19GQUlMRUQQCTLMCwoOQ29tcHV0ZVNlcnZpY2USYQoMU3Bhd25Db21wdXRlEicucHlmbGVldC5jb21wdXRlLnYxLlNwYXduQ29tcHV0ZVJlcXVlc3QaKC5weWZsZWV0LmNvbXB1dGUudjEuU3Bhd25Db21wdXRlUmVzcG9uc2USYAoKR2V0Q29tcHV0ZRIlLnB5ZmxlZXQuY29tcHV0ZS52MS5HZXRDb21wdXRlUmVxdWVzdBomLnB5ZmxlZXQuY29tcHV0ZS52MS5HZXRDb21wdXRlUmVzcG9uc2UiA5ACARJmCgxMaXN0Q29tcHV0ZXMSJy5weWZsZWV0LmNvbXB1dGUudjEuTGlzdENvbXB1dGVzUmVxdWVzdBooLnB5ZmxlZXQuY29tcHV0ZS52MS5MaXN0Q29tcHV0ZXNSZXNwb25zZSIDkAIBEl4KC1N0b3BDb21wdXRlEiYucHlmbGVldC5jb21wdXRlLnYxLlN0b3BDb21wdXRlUmVxdWVzdBonLnB5ZmxlZXQuY29tcHV0ZS52MS5TdG9wQ29tcHV0ZVJlc3BvbnNlEmEKDFN0YXJ0Q29tcHV0ZRInLnB5ZmxlZXQuY29tcHV0ZS52MS5TdGFydENvbXB1dGVSZXF1ZXN0GigucHlmbGVldC5jb21wdXRlLnYxLlN0YXJ0Q29tcHV0ZVJlc3BvbnNlEm0KEFRlcm1pbmF0ZUNvbXB1dGUSKy5weWZsZWV0LmNvbXB1dGUudjEuVGVybWluYXRlQ29tcHV0ZVJlcXVlc3QaLC5weWZsZWV0LmNvbXB1dGUudjEuVGVybWluYXRlQ29tcHV0ZVJlc3BvbnNlEmEKDFRvdWNoQ29tcHV0ZRInLnB5ZmxlZXQuY29tcHV0ZS52MS5Ub3VjaENvbXB1dGVSZXF1ZXN0GigucHlmbGVldC5jb21wdXRlLnYxLlRvdWNoQ29tcHV0ZVJlc3BvbnNlEmAKC1dhaXRDb21wdXRlEiYucHlmbGVldC5jb21wdXRlLnYxLldhaXRDb21wdXRlUmVxdWVzdBonLnB5ZmxlZXQuY29tcHV0ZS52MS5XYWl0Q29tcHV0ZVJlc3BvbnNlMAESZgoNV2F0Y2hDb21wdXRlcxIoLnB5ZmxlZXQuY29tcHV0ZS52MS5XYXRjaENvbXB1dGVzUmVxdWVzdBopLnB5ZmxlZXQuY29tcHV0ZS52MS5XYXRjaENvbXB1dGVzUmVzcG9uc2UwARJpCg1MaXN0UHJvdmlkZXJzEigucHlmbGVldC5jb21wdXRlLnYxLkxpc3RQcm92aWRlcnNSZXF1ZXN0GikucHlmbGVldC5jb21wdXRlLnYxLkxpc3RQcm92aWRlcnNSZXNwb25zZSIDkAIBEmYKDExpc3RHcHVUeXBlcxInLnB5ZmxlZXQuY29tcHV0ZS52MS5MaXN0R3B1VHlwZXNSZXF1ZXN0GigucHlmbGVldC5jb21wdXRlLnYxLkxpc3RHcHVUeXBlc1Jlc3BvbnNlIgOQAgESTwoGUnVuSm9iEiEucHlmbGVldC5jb21wdXRlLnYxLlJ1bkpvYlJlcXVlc3QaIi5weWZsZWV0LmNvbXB1dGUudjEuUnVuSm9iUmVzcG9uc2USVAoGR2V0Sm9iEiEucHlmbGVldC5jb21wdXRlLnYxLkdldEpvYlJlcXVlc3QaIi5weWZsZWV0LmNvbXB1dGUudjEuR2V0Sm9iUmVzcG9uc2UiA5ACARJYCglDYW5jZWxKb2ISJC5weWZsZWV0LmNvbXB1dGUudjEuQ2FuY2VsSm9iUmVxdWVzdBolLnB5ZmxlZXQuY29tcHV0ZS52MS5DYW5jZWxKb2JSZXNwb25zZRJaCglTdHJlYW1Kb2ISJC5weWZsZWV0LmNvbXB1dGUudjEuU3RyZWFtSm9iUmVxdWVzdBolLnB5ZmxlZXQuY29tcHV0ZS52MS5TdHJlYW1Kb2JSZXNwb25zZTABYgZwcm90bzM", [file_google_protobuf_duration, file_google_protobuf_struct, file_google_protobuf_timestamp, file_pyfleet_provider_v1_types]);
+  fileDesc("CiBweWZsZWV0L2NvbXB1dGUvdjEvY29tcHV0ZS5wcm90bxIScHlmbGVldC5jb21wdXRlLnYxIj8KD1dvcmtlckdyb3VwU3BlYxIMCgRwb29sGAEgASgJEg0KBWNvdW50GAIgASgNEg8KB2FkYXB0ZXIYAyABKAkigAUKC0NvbXB1dGVTcGVjEhAKCHByb3ZpZGVyGAEgASgJEgsKA2dwdRgCIAEoCRIRCglncHVfY291bnQYAyABKA0SDQoFaW1hZ2UYBCABKAkSMgoKY2xvdWRfdHlwZRgFIAEoDjIeLnB5ZmxlZXQucHJvdmlkZXIudjEuQ2xvdWRUeXBlEgwKBHNwb3QYBiABKAgSDwoHcmVnaW9ucxgHIAMoCRIoCgVwb3J0cxgIIAMoCzIZLnB5ZmxlZXQucHJvdmlkZXIudjEuUG9ydBI1CgNlbnYYCSADKAsyKC5weWZsZWV0LmNvbXB1dGUudjEuQ29tcHV0ZVNwZWMuRW52RW50cnkSLAoHdm9sdW1lcxgKIAMoCzIbLnB5ZmxlZXQucHJvdmlkZXIudjEuVm9sdW1lEhkKEWNvbnRhaW5lcl9kaXNrX2diGAsgASgNEgwKBG5hbWUYDCABKAkSKwoIaWRsZV90dGwYDSABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SOwoGbGFiZWxzGA4gAygLMisucHlmbGVldC5jb21wdXRlLnYxLkNvbXB1dGVTcGVjLkxhYmVsc0VudHJ5EhkKEWNsaWVudF9yZXF1ZXN0X2lkGA8gASgJEjQKB3dvcmtlcnMYECABKAsyIy5weWZsZWV0LmNvbXB1dGUudjEuV29ya2VyR3JvdXBTcGVjEg8KB2NvbW1hbmQYESADKAkaKgoIRW52RW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ARotCgtMYWJlbHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIrEECgdDb21wdXRlEgoKAmlkGAEgASgJEhAKCHByb3ZpZGVyGAIgASgJEhMKC3Byb3ZpZGVyX2lkGAMgASgJEjEKBnN0YXR1cxgEIAEoDjIhLnB5ZmxlZXQuY29tcHV0ZS52MS5Db21wdXRlU3RhdHVzEhYKDnN0YXR1c19tZXNzYWdlGAUgASgJEi0KBHNwZWMYBiABKAsyHy5weWZsZWV0LmNvbXB1dGUudjEuQ29tcHV0ZVNwZWMSEAoIZ3B1X3R5cGUYByABKAkSFQoNY29zdF9wZXJfaG91chgIIAEoARIwCgllbmRwb2ludHMYCSADKAsyHS5weWZsZWV0LnByb3ZpZGVyLnYxLkVuZHBvaW50Eg0KBW93bmVyGAogASgJEi4KCmNyZWF0ZWRfYXQYCyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnVwZGF0ZWRfYXQYDCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiwKCHJlYWR5X2F0GA0gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIyCg5sYXN0X2FjdGl2ZV9hdBgOIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMwoPaWRsZV9leHBpcmVzX2F0GA8gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIYChB3b3JrZXJzX2F0dGFjaGVkGBAgASgNIkQKE1NwYXduQ29tcHV0ZVJlcXVlc3QSLQoEc3BlYxgBIAEoCzIfLnB5ZmxlZXQuY29tcHV0ZS52MS5Db21wdXRlU3BlYyJEChRTcGF3bkNvbXB1dGVSZXNwb25zZRIsCgdjb21wdXRlGAEgASgLMhsucHlmbGVldC5jb21wdXRlLnYxLkNvbXB1dGUiHwoRR2V0Q29tcHV0ZVJlcXVlc3QSCgoCaWQYASABKAkiQgoSR2V0Q29tcHV0ZVJlc3BvbnNlEiwKB2NvbXB1dGUYASABKAsyGy5weWZsZWV0LmNvbXB1dGUudjEuQ29tcHV0ZSL3AQoTTGlzdENvbXB1dGVzUmVxdWVzdBIQCghwcm92aWRlchgBIAEoCRIzCghzdGF0dXNlcxgCIAMoDjIhLnB5ZmxlZXQuY29tcHV0ZS52MS5Db21wdXRlU3RhdHVzEkMKBmxhYmVscxgDIAMoCzIzLnB5ZmxlZXQuY29tcHV0ZS52MS5MaXN0Q29tcHV0ZXNSZXF1ZXN0LkxhYmVsc0VudHJ5EhEKCXBhZ2Vfc2l6ZRgEIAEoDRISCgpwYWdlX3Rva2VuGAUgASgJGi0KC0xhYmVsc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiXgoUTGlzdENvbXB1dGVzUmVzcG9uc2USLQoIY29tcHV0ZXMYASADKAsyGy5weWZsZWV0LmNvbXB1dGUudjEuQ29tcHV0ZRIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiIAoSU3RvcENvbXB1dGVSZXF1ZXN0EgoKAmlkGAEgASgJIkMKE1N0b3BDb21wdXRlUmVzcG9uc2USLAoHY29tcHV0ZRgBIAEoCzIbLnB5ZmxlZXQuY29tcHV0ZS52MS5Db21wdXRlIiEKE1N0YXJ0Q29tcHV0ZVJlcXVlc3QSCgoCaWQYASABKAkiRAoUU3RhcnRDb21wdXRlUmVzcG9uc2USLAoHY29tcHV0ZRgBIAEoCzIbLnB5ZmxlZXQuY29tcHV0ZS52MS5Db21wdXRlIiUKF1Rlcm1pbmF0ZUNvbXB1dGVSZXF1ZXN0EgoKAmlkGAEgASgJIkgKGFRlcm1pbmF0ZUNvbXB1dGVSZXNwb25zZRIsCgdjb21wdXRlGAEgASgLMhsucHlmbGVldC5jb21wdXRlLnYxLkNvbXB1dGUiIQoTVG91Y2hDb21wdXRlUmVxdWVzdBIKCgJpZBgBIAEoCSJEChRUb3VjaENvbXB1dGVSZXNwb25zZRIsCgdjb21wdXRlGAEgASgLMhsucHlmbGVldC5jb21wdXRlLnYxLkNvbXB1dGUiTAoSV2FpdENvbXB1dGVSZXF1ZXN0EgoKAmlkGAEgASgJEioKB3RpbWVvdXQYAiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24iQwoTV2FpdENvbXB1dGVSZXNwb25zZRIsCgdjb21wdXRlGAEgASgLMhsucHlmbGVldC5jb21wdXRlLnYxLkNvbXB1dGUitgEKFFdhdGNoQ29tcHV0ZXNSZXF1ZXN0EhAKCHByb3ZpZGVyGAEgASgJEkQKBmxhYmVscxgCIAMoCzI0LnB5ZmxlZXQuY29tcHV0ZS52MS5XYXRjaENvbXB1dGVzUmVxdWVzdC5MYWJlbHNFbnRyeRIXCg9pbmNsdWRlX2luaXRpYWwYAyABKAgaLQoLTGFiZWxzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASKBAQoVV2F0Y2hDb21wdXRlc1Jlc3BvbnNlEiwKB2NvbXB1dGUYASABKAsyGy5weWZsZWV0LmNvbXB1dGUudjEuQ29tcHV0ZRI6Cg9wcmV2aW91c19zdGF0dXMYAiABKA4yIS5weWZsZWV0LmNvbXB1dGUudjEuQ29tcHV0ZVN0YXR1cyJZChdXYXRjaENvbXB1dGVMb2dzUmVxdWVzdBISCgpjb21wdXRlX2lkGAEgASgJEg4KBmZvbGxvdxgCIAEoCBIRCgR0YWlsGAMgASgNSACIAQFCBwoFX3RhaWwiTQoYV2F0Y2hDb21wdXRlTG9nc1Jlc3BvbnNlEjEKBWxpbmVzGAEgAygLMiIucHlmbGVldC5jb21wdXRlLnYxLkNvbXB1dGVMb2dMaW5lIlgKDkNvbXB1dGVMb2dMaW5lEigKBHRpbWUYASABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEgwKBHRleHQYAiABKAkSDgoGc291cmNlGAMgASgJIhYKFExpc3RQcm92aWRlcnNSZXF1ZXN0IncKDFByb3ZpZGVySW5mbxIMCgRuYW1lGAEgASgJEgwKBGtpbmQYAiABKAkSNwoMY2FwYWJpbGl0aWVzGAMgASgLMiEucHlmbGVldC5wcm92aWRlci52MS5DYXBhYmlsaXRpZXMSEgoKaXNfZGVmYXVsdBgEIAEoCCJMChVMaXN0UHJvdmlkZXJzUmVzcG9uc2USMwoJcHJvdmlkZXJzGAEgAygLMiAucHlmbGVldC5jb21wdXRlLnYxLlByb3ZpZGVySW5mbyInChNMaXN0R3B1VHlwZXNSZXF1ZXN0EhAKCHByb3ZpZGVyGAEgASgJIkcKFExpc3RHcHVUeXBlc1Jlc3BvbnNlEi8KCWdwdV90eXBlcxgBIAMoCzIcLnB5ZmxlZXQucHJvdmlkZXIudjEuR3B1VHlwZSLMAgoDSm9iEgoKAmlkGAEgASgJEhAKCHByb3ZpZGVyGAIgASgJEhcKD3Byb3ZpZGVyX2pvYl9pZBgDIAEoCRIQCghlbmRwb2ludBgEIAEoCRIuCgZzdGF0dXMYBSABKA4yHi5weWZsZWV0LnByb3ZpZGVyLnYxLkpvYlN0YXR1cxIlCgVpbnB1dBgGIAEoCzIWLmdvb2dsZS5wcm90b2J1Zi5WYWx1ZRImCgZvdXRwdXQYByABKAsyFi5nb29nbGUucHJvdG9idWYuVmFsdWUSDQoFZXJyb3IYCCABKAkSDQoFb3duZXIYCSABKAkSLgoKY3JlYXRlZF9hdBgKIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLZmluaXNoZWRfYXQYCyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIqEBCg1SdW5Kb2JSZXF1ZXN0EhAKCHByb3ZpZGVyGAEgASgJEhAKCGVuZHBvaW50GAIgASgJEiUKBWlucHV0GAMgASgLMhYuZ29vZ2xlLnByb3RvYnVmLlZhbHVlEioKB3RpbWVvdXQYBCABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SGQoRY2xpZW50X3JlcXVlc3RfaWQYBSABKAkiNgoOUnVuSm9iUmVzcG9uc2USJAoDam9iGAEgASgLMhcucHlmbGVldC5jb21wdXRlLnYxLkpvYiIbCg1HZXRKb2JSZXF1ZXN0EgoKAmlkGAEgASgJIjYKDkdldEpvYlJlc3BvbnNlEiQKA2pvYhgBIAEoCzIXLnB5ZmxlZXQuY29tcHV0ZS52MS5Kb2IiHgoQQ2FuY2VsSm9iUmVxdWVzdBIKCgJpZBgBIAEoCSI5ChFDYW5jZWxKb2JSZXNwb25zZRIkCgNqb2IYASABKAsyFy5weWZsZWV0LmNvbXB1dGUudjEuSm9iIh4KEFN0cmVhbUpvYlJlcXVlc3QSCgoCaWQYASABKAkibgoRU3RyZWFtSm9iUmVzcG9uc2USKAoGb3V0cHV0GAEgASgLMhYuZ29vZ2xlLnByb3RvYnVmLlZhbHVlSAASJgoDam9iGAIgASgLMhcucHlmbGVldC5jb21wdXRlLnYxLkpvYkgAQgcKBWV2ZW50KrUCCg1Db21wdXRlU3RhdHVzEh4KGkNPTVBVVEVfU1RBVFVTX1VOU1BFQ0lGSUVEEAASGgoWQ09NUFVURV9TVEFUVVNfUEVORElORxABEh8KG0NPTVBVVEVfU1RBVFVTX1BST1ZJU0lPTklORxACEhoKFkNPTVBVVEVfU1RBVFVTX1JVTk5JTkcQAxIYChRDT01QVVRFX1NUQVRVU19SRUFEWRAEEhsKF0NPTVBVVEVfU1RBVFVTX1NUT1BQSU5HEAUSGgoWQ09NUFVURV9TVEFUVVNfU1RPUFBFRBAGEh4KGkNPTVBVVEVfU1RBVFVTX1RFUk1JTkFUSU5HEAcSHQoZQ09NUFVURV9TVEFUVVNfVEVSTUlOQVRFRBAIEhkKFUNPTVBVVEVfU1RBVFVTX0ZBSUxFRBAJMr0MCg5Db21wdXRlU2VydmljZRJhCgxTcGF3bkNvbXB1dGUSJy5weWZsZWV0LmNvbXB1dGUudjEuU3Bhd25Db21wdXRlUmVxdWVzdBooLnB5ZmxlZXQuY29tcHV0ZS52MS5TcGF3bkNvbXB1dGVSZXNwb25zZRJgCgpHZXRDb21wdXRlEiUucHlmbGVldC5jb21wdXRlLnYxLkdldENvbXB1dGVSZXF1ZXN0GiYucHlmbGVldC5jb21wdXRlLnYxLkdldENvbXB1dGVSZXNwb25zZSIDkAIBEmYKDExpc3RDb21wdXRlcxInLnB5ZmxlZXQuY29tcHV0ZS52MS5MaXN0Q29tcHV0ZXNSZXF1ZXN0GigucHlmbGVldC5jb21wdXRlLnYxLkxpc3RDb21wdXRlc1Jlc3BvbnNlIgOQAgESXgoLU3RvcENvbXB1dGUSJi5weWZsZWV0LmNvbXB1dGUudjEuU3RvcENvbXB1dGVSZXF1ZXN0GicucHlmbGVldC5jb21wdXRlLnYxLlN0b3BDb21wdXRlUmVzcG9uc2USYQoMU3RhcnRDb21wdXRlEicucHlmbGVldC5jb21wdXRlLnYxLlN0YXJ0Q29tcHV0ZVJlcXVlc3QaKC5weWZsZWV0LmNvbXB1dGUudjEuU3RhcnRDb21wdXRlUmVzcG9uc2USbQoQVGVybWluYXRlQ29tcHV0ZRIrLnB5ZmxlZXQuY29tcHV0ZS52MS5UZXJtaW5hdGVDb21wdXRlUmVxdWVzdBosLnB5ZmxlZXQuY29tcHV0ZS52MS5UZXJtaW5hdGVDb21wdXRlUmVzcG9uc2USYQoMVG91Y2hDb21wdXRlEicucHlmbGVldC5jb21wdXRlLnYxLlRvdWNoQ29tcHV0ZVJlcXVlc3QaKC5weWZsZWV0LmNvbXB1dGUudjEuVG91Y2hDb21wdXRlUmVzcG9uc2USYAoLV2FpdENvbXB1dGUSJi5weWZsZWV0LmNvbXB1dGUudjEuV2FpdENvbXB1dGVSZXF1ZXN0GicucHlmbGVldC5jb21wdXRlLnYxLldhaXRDb21wdXRlUmVzcG9uc2UwARJmCg1XYXRjaENvbXB1dGVzEigucHlmbGVldC5jb21wdXRlLnYxLldhdGNoQ29tcHV0ZXNSZXF1ZXN0GikucHlmbGVldC5jb21wdXRlLnYxLldhdGNoQ29tcHV0ZXNSZXNwb25zZTABEm8KEFdhdGNoQ29tcHV0ZUxvZ3MSKy5weWZsZWV0LmNvbXB1dGUudjEuV2F0Y2hDb21wdXRlTG9nc1JlcXVlc3QaLC5weWZsZWV0LmNvbXB1dGUudjEuV2F0Y2hDb21wdXRlTG9nc1Jlc3BvbnNlMAESaQoNTGlzdFByb3ZpZGVycxIoLnB5ZmxlZXQuY29tcHV0ZS52MS5MaXN0UHJvdmlkZXJzUmVxdWVzdBopLnB5ZmxlZXQuY29tcHV0ZS52MS5MaXN0UHJvdmlkZXJzUmVzcG9uc2UiA5ACARJmCgxMaXN0R3B1VHlwZXMSJy5weWZsZWV0LmNvbXB1dGUudjEuTGlzdEdwdVR5cGVzUmVxdWVzdBooLnB5ZmxlZXQuY29tcHV0ZS52MS5MaXN0R3B1VHlwZXNSZXNwb25zZSIDkAIBEk8KBlJ1bkpvYhIhLnB5ZmxlZXQuY29tcHV0ZS52MS5SdW5Kb2JSZXF1ZXN0GiIucHlmbGVldC5jb21wdXRlLnYxLlJ1bkpvYlJlc3BvbnNlElQKBkdldEpvYhIhLnB5ZmxlZXQuY29tcHV0ZS52MS5HZXRKb2JSZXF1ZXN0GiIucHlmbGVldC5jb21wdXRlLnYxLkdldEpvYlJlc3BvbnNlIgOQAgESWAoJQ2FuY2VsSm9iEiQucHlmbGVldC5jb21wdXRlLnYxLkNhbmNlbEpvYlJlcXVlc3QaJS5weWZsZWV0LmNvbXB1dGUudjEuQ2FuY2VsSm9iUmVzcG9uc2USWgoJU3RyZWFtSm9iEiQucHlmbGVldC5jb21wdXRlLnYxLlN0cmVhbUpvYlJlcXVlc3QaJS5weWZsZWV0LmNvbXB1dGUudjEuU3RyZWFtSm9iUmVzcG9uc2UwAWIGcHJvdG8z", [file_google_protobuf_duration, file_google_protobuf_struct, file_google_protobuf_timestamp, file_pyfleet_provider_v1_types]);
 
 /**
  * WorkerGroupSpec runs pyfleet workers on the compute that dial into this
@@ -756,6 +756,99 @@ export const WatchComputesResponseSchema: GenMessage<WatchComputesResponse> = /*
   messageDesc(file_pyfleet_compute_v1_compute, 20);
 
 /**
+ * WatchComputeLogsRequest names a compute and how much of its log to send.
+ *
+ * @generated from message pyfleet.compute.v1.WatchComputeLogsRequest
+ */
+export type WatchComputeLogsRequest = Message<"pyfleet.compute.v1.WatchComputeLogsRequest"> & {
+  /**
+   * The compute. Required.
+   *
+   * @generated from field: string compute_id = 1;
+   */
+  computeId: string;
+
+  /**
+   * After the newest lines, keep sending new ones until the log ends or the
+   * client leaves.
+   *
+   * @generated from field: bool follow = 2;
+   */
+  follow: boolean;
+
+  /**
+   * How many of the newest lines to send first (0: none). Default (unset):
+   * 100.
+   *
+   * @generated from field: optional uint32 tail = 3;
+   */
+  tail?: number | undefined;
+};
+
+/**
+ * Describes the message pyfleet.compute.v1.WatchComputeLogsRequest.
+ * Use `create(WatchComputeLogsRequestSchema)` to create a new message.
+ */
+export const WatchComputeLogsRequestSchema: GenMessage<WatchComputeLogsRequest> = /*@__PURE__*/
+  messageDesc(file_pyfleet_compute_v1_compute, 21);
+
+/**
+ * WatchComputeLogsResponse carries log lines, oldest first.
+ *
+ * @generated from message pyfleet.compute.v1.WatchComputeLogsResponse
+ */
+export type WatchComputeLogsResponse = Message<"pyfleet.compute.v1.WatchComputeLogsResponse"> & {
+  /**
+   * One or more lines.
+   *
+   * @generated from field: repeated pyfleet.compute.v1.ComputeLogLine lines = 1;
+   */
+  lines: ComputeLogLine[];
+};
+
+/**
+ * Describes the message pyfleet.compute.v1.WatchComputeLogsResponse.
+ * Use `create(WatchComputeLogsResponseSchema)` to create a new message.
+ */
+export const WatchComputeLogsResponseSchema: GenMessage<WatchComputeLogsResponse> = /*@__PURE__*/
+  messageDesc(file_pyfleet_compute_v1_compute, 22);
+
+/**
+ * ComputeLogLine is one line of a machine's log.
+ *
+ * @generated from message pyfleet.compute.v1.ComputeLogLine
+ */
+export type ComputeLogLine = Message<"pyfleet.compute.v1.ComputeLogLine"> & {
+  /**
+   * When the machine wrote it, as its provider says; unset when unknown.
+   *
+   * @generated from field: google.protobuf.Timestamp time = 1;
+   */
+  time?: Timestamp | undefined;
+
+  /**
+   * The line, without its final newline.
+   *
+   * @generated from field: string text = 2;
+   */
+  text: string;
+
+  /**
+   * Where it came from, as the provider names it ("container", "system"), or empty.
+   *
+   * @generated from field: string source = 3;
+   */
+  source: string;
+};
+
+/**
+ * Describes the message pyfleet.compute.v1.ComputeLogLine.
+ * Use `create(ComputeLogLineSchema)` to create a new message.
+ */
+export const ComputeLogLineSchema: GenMessage<ComputeLogLine> = /*@__PURE__*/
+  messageDesc(file_pyfleet_compute_v1_compute, 23);
+
+/**
  * ListProvidersRequest is empty.
  *
  * @generated from message pyfleet.compute.v1.ListProvidersRequest
@@ -768,7 +861,7 @@ export type ListProvidersRequest = Message<"pyfleet.compute.v1.ListProvidersRequ
  * Use `create(ListProvidersRequestSchema)` to create a new message.
  */
 export const ListProvidersRequestSchema: GenMessage<ListProvidersRequest> = /*@__PURE__*/
-  messageDesc(file_pyfleet_compute_v1_compute, 21);
+  messageDesc(file_pyfleet_compute_v1_compute, 24);
 
 /**
  * ProviderInfo describes a configured provider.
@@ -810,7 +903,7 @@ export type ProviderInfo = Message<"pyfleet.compute.v1.ProviderInfo"> & {
  * Use `create(ProviderInfoSchema)` to create a new message.
  */
 export const ProviderInfoSchema: GenMessage<ProviderInfo> = /*@__PURE__*/
-  messageDesc(file_pyfleet_compute_v1_compute, 22);
+  messageDesc(file_pyfleet_compute_v1_compute, 25);
 
 /**
  * ListProvidersResponse lists the providers.
@@ -831,7 +924,7 @@ export type ListProvidersResponse = Message<"pyfleet.compute.v1.ListProvidersRes
  * Use `create(ListProvidersResponseSchema)` to create a new message.
  */
 export const ListProvidersResponseSchema: GenMessage<ListProvidersResponse> = /*@__PURE__*/
-  messageDesc(file_pyfleet_compute_v1_compute, 23);
+  messageDesc(file_pyfleet_compute_v1_compute, 26);
 
 /**
  * ListGpuTypesRequest names a provider.
@@ -852,7 +945,7 @@ export type ListGpuTypesRequest = Message<"pyfleet.compute.v1.ListGpuTypesReques
  * Use `create(ListGpuTypesRequestSchema)` to create a new message.
  */
 export const ListGpuTypesRequestSchema: GenMessage<ListGpuTypesRequest> = /*@__PURE__*/
-  messageDesc(file_pyfleet_compute_v1_compute, 24);
+  messageDesc(file_pyfleet_compute_v1_compute, 27);
 
 /**
  * ListGpuTypesResponse is a GPU catalog.
@@ -873,7 +966,7 @@ export type ListGpuTypesResponse = Message<"pyfleet.compute.v1.ListGpuTypesRespo
  * Use `create(ListGpuTypesResponseSchema)` to create a new message.
  */
 export const ListGpuTypesResponseSchema: GenMessage<ListGpuTypesResponse> = /*@__PURE__*/
-  messageDesc(file_pyfleet_compute_v1_compute, 25);
+  messageDesc(file_pyfleet_compute_v1_compute, 28);
 
 /**
  * Job is a serverless job the server submitted and tracks.
@@ -964,7 +1057,7 @@ export type Job = Message<"pyfleet.compute.v1.Job"> & {
  * Use `create(JobSchema)` to create a new message.
  */
 export const JobSchema: GenMessage<Job> = /*@__PURE__*/
-  messageDesc(file_pyfleet_compute_v1_compute, 26);
+  messageDesc(file_pyfleet_compute_v1_compute, 29);
 
 /**
  * RunJobRequest submits a job.
@@ -1013,7 +1106,7 @@ export type RunJobRequest = Message<"pyfleet.compute.v1.RunJobRequest"> & {
  * Use `create(RunJobRequestSchema)` to create a new message.
  */
 export const RunJobRequestSchema: GenMessage<RunJobRequest> = /*@__PURE__*/
-  messageDesc(file_pyfleet_compute_v1_compute, 27);
+  messageDesc(file_pyfleet_compute_v1_compute, 30);
 
 /**
  * RunJobResponse returns the job.
@@ -1034,7 +1127,7 @@ export type RunJobResponse = Message<"pyfleet.compute.v1.RunJobResponse"> & {
  * Use `create(RunJobResponseSchema)` to create a new message.
  */
 export const RunJobResponseSchema: GenMessage<RunJobResponse> = /*@__PURE__*/
-  messageDesc(file_pyfleet_compute_v1_compute, 28);
+  messageDesc(file_pyfleet_compute_v1_compute, 31);
 
 /**
  * GetJobRequest names a job.
@@ -1055,7 +1148,7 @@ export type GetJobRequest = Message<"pyfleet.compute.v1.GetJobRequest"> & {
  * Use `create(GetJobRequestSchema)` to create a new message.
  */
 export const GetJobRequestSchema: GenMessage<GetJobRequest> = /*@__PURE__*/
-  messageDesc(file_pyfleet_compute_v1_compute, 29);
+  messageDesc(file_pyfleet_compute_v1_compute, 32);
 
 /**
  * GetJobResponse returns a job.
@@ -1076,7 +1169,7 @@ export type GetJobResponse = Message<"pyfleet.compute.v1.GetJobResponse"> & {
  * Use `create(GetJobResponseSchema)` to create a new message.
  */
 export const GetJobResponseSchema: GenMessage<GetJobResponse> = /*@__PURE__*/
-  messageDesc(file_pyfleet_compute_v1_compute, 30);
+  messageDesc(file_pyfleet_compute_v1_compute, 33);
 
 /**
  * CancelJobRequest names a job.
@@ -1097,7 +1190,7 @@ export type CancelJobRequest = Message<"pyfleet.compute.v1.CancelJobRequest"> & 
  * Use `create(CancelJobRequestSchema)` to create a new message.
  */
 export const CancelJobRequestSchema: GenMessage<CancelJobRequest> = /*@__PURE__*/
-  messageDesc(file_pyfleet_compute_v1_compute, 31);
+  messageDesc(file_pyfleet_compute_v1_compute, 34);
 
 /**
  * CancelJobResponse returns the job.
@@ -1118,7 +1211,7 @@ export type CancelJobResponse = Message<"pyfleet.compute.v1.CancelJobResponse"> 
  * Use `create(CancelJobResponseSchema)` to create a new message.
  */
 export const CancelJobResponseSchema: GenMessage<CancelJobResponse> = /*@__PURE__*/
-  messageDesc(file_pyfleet_compute_v1_compute, 32);
+  messageDesc(file_pyfleet_compute_v1_compute, 35);
 
 /**
  * StreamJobRequest names a job.
@@ -1139,7 +1232,7 @@ export type StreamJobRequest = Message<"pyfleet.compute.v1.StreamJobRequest"> & 
  * Use `create(StreamJobRequestSchema)` to create a new message.
  */
 export const StreamJobRequestSchema: GenMessage<StreamJobRequest> = /*@__PURE__*/
-  messageDesc(file_pyfleet_compute_v1_compute, 33);
+  messageDesc(file_pyfleet_compute_v1_compute, 36);
 
 /**
  * StreamJobResponse is one partial output, or the job's final state.
@@ -1174,7 +1267,7 @@ export type StreamJobResponse = Message<"pyfleet.compute.v1.StreamJobResponse"> 
  * Use `create(StreamJobResponseSchema)` to create a new message.
  */
 export const StreamJobResponseSchema: GenMessage<StreamJobResponse> = /*@__PURE__*/
-  messageDesc(file_pyfleet_compute_v1_compute, 34);
+  messageDesc(file_pyfleet_compute_v1_compute, 37);
 
 /**
  * ComputeStatus is a compute's state as the server tracks it.
@@ -1394,6 +1487,23 @@ export const ComputeService: GenService<{
     methodKind: "server_streaming";
     input: typeof WatchComputesRequestSchema;
     output: typeof WatchComputesResponseSchema;
+  },
+  /**
+   * WatchComputeLogs streams what a compute's machine wrote (its container's
+   * stdout and stderr) as its provider keeps it: the newest `tail` lines,
+   * then, with `follow`, new lines until the machine's log ends or the
+   * client leaves. Kubernetes (the pod's log) and RunPod (the pod log
+   * stream) have logs; other providers answer UNIMPLEMENTED.
+   *
+   * Errors: NOT_FOUND; UNIMPLEMENTED (the provider keeps no machine logs);
+   * FAILED_PRECONDITION (the compute has no machine yet, or was terminated).
+   *
+   * @generated from rpc pyfleet.compute.v1.ComputeService.WatchComputeLogs
+   */
+  watchComputeLogs: {
+    methodKind: "server_streaming";
+    input: typeof WatchComputeLogsRequestSchema;
+    output: typeof WatchComputeLogsResponseSchema;
   },
   /**
    * ListProviders returns the configured providers and their capabilities.

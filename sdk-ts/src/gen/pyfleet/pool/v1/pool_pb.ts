@@ -18,7 +18,7 @@ import type { JsonObject, Message } from "@bufbuild/protobuf";
  * Describes the file pyfleet/pool/v1/pool.proto.
  */
 export const file_pyfleet_pool_v1_pool: GenFile = /*@__PURE__*/
-  fileDesc("ChpweWZsZWV0L3Bvb2wvdjEvcG9vbC5wcm90bxIPcHlmbGVldC5wb29sLnYxIssCCg5FeGVjdXRlUmVxdWVzdBIMCgRwb29sGAEgASgJEgwKBHRvb2wYAiABKAkSJQoEYXJncxgDIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSRAoLYmluYXJ5X2FyZ3MYBCADKAsyLy5weWZsZWV0LnBvb2wudjEuRXhlY3V0ZVJlcXVlc3QuQmluYXJ5QXJnc0VudHJ5EhIKCnNlc3Npb25faWQYBSABKAkSEgoKaWRlbXBvdGVudBgGIAEoCBIqCgd0aW1lb3V0GAcgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEhEKCWFyZ3NfanNvbhgIIAEoCRIWCg5yZXN1bHRfYXNfanNvbhgJIAEoCBoxCg9CaW5hcnlBcmdzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgMOgI4ASKOAQoPRXhlY3V0ZVJlc3BvbnNlEiYKBnJlc3VsdBgBIAEoCzIWLmdvb2dsZS5wcm90b2J1Zi5WYWx1ZRIVCg1iaW5hcnlfcmVzdWx0GAIgASgMEicKBGluZm8YAyABKAsyGS5weWZsZWV0LnBvb2wudjEuQ2FsbEluZm8SEwoLcmVzdWx0X2pzb24YBCABKAkilgEKCENhbGxJbmZvEhEKCXdvcmtlcl9pZBgBIAEoCRISCgp3b3JrZXJfcGlkGAIgASgFEhAKCGF0dGVtcHRzGAMgASgNEikKBnF1ZXVlZBgEIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhImCgNyYW4YBSABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24i9wIKFEV4ZWN1dGVTdHJlYW1SZXF1ZXN0EgwKBHBvb2wYASABKAkSDAoEdG9vbBgCIAEoCRIlCgRhcmdzGAMgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBJKCgtiaW5hcnlfYXJncxgEIAMoCzI1LnB5ZmxlZXQucG9vbC52MS5FeGVjdXRlU3RyZWFtUmVxdWVzdC5CaW5hcnlBcmdzRW50cnkSEgoKc2Vzc2lvbl9pZBgFIAEoCRISCgppZGVtcG90ZW50GAYgASgIEioKB3RpbWVvdXQYByABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SHgoWbWF4X2NodW5rc19wZXJfbWVzc2FnZRgIIAEoDRIRCglhcmdzX2pzb24YCSABKAkSFgoOcmVzdWx0X2FzX2pzb24YCiABKAgaMQoPQmluYXJ5QXJnc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoDDoCOAEiwgEKFUV4ZWN1dGVTdHJlYW1SZXNwb25zZRInCgVjaHVuaxgBIAEoCzIWLmdvb2dsZS5wcm90b2J1Zi5WYWx1ZUgAEhYKDGJpbmFyeV9jaHVuaxgCIAEoDEgAEisKBGRvbmUYAyABKAsyGy5weWZsZWV0LnBvb2wudjEuU3RyZWFtRG9uZUgAEjIKC2NodW5rX2JhdGNoGAQgASgLMhsucHlmbGVldC5wb29sLnYxLkNodW5rQmF0Y2hIAEIHCgVldmVudCIaCgpDaHVua0JhdGNoEgwKBGpzb24YASADKAkiggEKClN0cmVhbURvbmUSDgoGY2h1bmtzGAEgASgEEiYKBnJlc3VsdBgCIAEoCzIWLmdvb2dsZS5wcm90b2J1Zi5WYWx1ZRInCgRpbmZvGAMgASgLMhkucHlmbGVldC5wb29sLnYxLkNhbGxJbmZvEhMKC3Jlc3VsdF9qc29uGAQgASgJIrQDChJFeGVjdXRlTWFueVJlcXVlc3QSCgoCaWQYASABKAkSDAoEcG9vbBgCIAEoCRIMCgR0b29sGAMgASgJEiUKBGFyZ3MYBCABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0EkgKC2JpbmFyeV9hcmdzGAUgAygLMjMucHlmbGVldC5wb29sLnYxLkV4ZWN1dGVNYW55UmVxdWVzdC5CaW5hcnlBcmdzRW50cnkSEgoKc2Vzc2lvbl9pZBgGIAEoCRISCgppZGVtcG90ZW50GAcgASgIEioKB3RpbWVvdXQYCCABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SMgoFY2FsbHMYCSADKAsyIy5weWZsZWV0LnBvb2wudjEuRXhlY3V0ZU1hbnlSZXF1ZXN0EhEKCWFyZ3NfanNvbhgLIAEoCRIWCg5yZXN1bHRfYXNfanNvbhgMIAEoCBIfChdtYXhfYW5zd2Vyc19wZXJfbWVzc2FnZRgKIAEoDRoxCg9CaW5hcnlBcmdzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgMOgI4ASLFAQoTRXhlY3V0ZU1hbnlSZXNwb25zZRIKCgJpZBgBIAEoCRIyCgZyZXN1bHQYAiABKAsyIC5weWZsZWV0LnBvb2wudjEuRXhlY3V0ZVJlc3BvbnNlSAASLAoFZXJyb3IYAyABKAsyGy5weWZsZWV0LnBvb2wudjEuQ2FsbFN0YXR1c0gAEjUKB2Fuc3dlcnMYBCADKAsyJC5weWZsZWV0LnBvb2wudjEuRXhlY3V0ZU1hbnlSZXNwb25zZUIJCgdvdXRjb21lIvIDCgdTZXNzaW9uEgoKAmlkGAEgASgJEgwKBHBvb2wYAiABKAkSKwoIYWZmaW5pdHkYAyABKA4yGS5weWZsZWV0LnBvb2wudjEuQWZmaW5pdHkSJgoDdHRsGAQgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEg0KBW93bmVyGAUgASgJEhEKCXdvcmtlcl9pZBgGIAEoCRI0CgZsYWJlbHMYByADKAsyJC5weWZsZWV0LnBvb2wudjEuU2Vzc2lvbi5MYWJlbHNFbnRyeRIuCgpjcmVhdGVkX2F0GAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIwCgxsYXN0X3VzZWRfYXQYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCmV4cGlyZXNfYXQYCiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjEKDXN0YXRlX2xvc3RfYXQYCyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiwKBXN0YXRzGAwgASgLMh0ucHlmbGVldC5wb29sLnYxLlNlc3Npb25TdGF0cxotCgtMYWJlbHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIlAKDFNlc3Npb25TdGF0cxINCgVjYWxscxgBIAEoBBIOCgZlcnJvcnMYAiABKAQSDgoGcmVwaW5zGAMgASgNEhEKCXZhcmlhYmxlcxgEIAEoDSL/AQoUQ3JlYXRlU2Vzc2lvblJlcXVlc3QSDAoEcG9vbBgBIAEoCRIrCghhZmZpbml0eRgCIAEoDjIZLnB5ZmxlZXQucG9vbC52MS5BZmZpbml0eRImCgN0dGwYAyABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SEgoKc2Vzc2lvbl9pZBgEIAEoCRJBCgZsYWJlbHMYBSADKAsyMS5weWZsZWV0LnBvb2wudjEuQ3JlYXRlU2Vzc2lvblJlcXVlc3QuTGFiZWxzRW50cnkaLQoLTGFiZWxzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJCChVDcmVhdGVTZXNzaW9uUmVzcG9uc2USKQoHc2Vzc2lvbhgBIAEoCzIYLnB5ZmxlZXQucG9vbC52MS5TZXNzaW9uIicKEUdldFNlc3Npb25SZXF1ZXN0EhIKCnNlc3Npb25faWQYASABKAkiPwoSR2V0U2Vzc2lvblJlc3BvbnNlEikKB3Nlc3Npb24YASABKAsyGC5weWZsZWV0LnBvb2wudjEuU2Vzc2lvbiJKChNMaXN0U2Vzc2lvbnNSZXF1ZXN0EgwKBHBvb2wYASABKAkSEQoJcGFnZV9zaXplGAIgASgNEhIKCnBhZ2VfdG9rZW4YAyABKAkiWwoUTGlzdFNlc3Npb25zUmVzcG9uc2USKgoIc2Vzc2lvbnMYASADKAsyGC5weWZsZWV0LnBvb2wudjEuU2Vzc2lvbhIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiKgoURGVsZXRlU2Vzc2lvblJlcXVlc3QSEgoKc2Vzc2lvbl9pZBgBIAEoCSIXChVEZWxldGVTZXNzaW9uUmVzcG9uc2UiiwIKElNldFZhcmlhYmxlUmVxdWVzdBISCgpzZXNzaW9uX2lkGAEgASgJEgwKBG5hbWUYAiABKAkSKgoFdmFsdWUYAyABKAsyGy5weWZsZWV0LnBvb2wudjEuVHlwZWRWYWx1ZRIrCgR0eXBlGAQgASgOMh0ucHlmbGVldC5wb29sLnYxLlZhcmlhYmxlVHlwZRIxCgtjb25zdHJhaW50cxgFIAEoCzIcLnB5ZmxlZXQucG9vbC52MS5Db25zdHJhaW50cxITCgtkZXNjcmlwdGlvbhgGIAEoCRIdChBleHBlY3RlZF92ZXJzaW9uGAcgASgESACIAQFCEwoRX2V4cGVjdGVkX3ZlcnNpb24iQgoTU2V0VmFyaWFibGVSZXNwb25zZRIrCgh2YXJpYWJsZRgBIAEoCzIZLnB5ZmxlZXQucG9vbC52MS5WYXJpYWJsZSI2ChJHZXRWYXJpYWJsZVJlcXVlc3QSEgoKc2Vzc2lvbl9pZBgBIAEoCRIMCgRuYW1lGAIgASgJIkIKE0dldFZhcmlhYmxlUmVzcG9uc2USKwoIdmFyaWFibGUYASABKAsyGS5weWZsZWV0LnBvb2wudjEuVmFyaWFibGUiKgoUTGlzdFZhcmlhYmxlc1JlcXVlc3QSEgoKc2Vzc2lvbl9pZBgBIAEoCSJFChVMaXN0VmFyaWFibGVzUmVzcG9uc2USLAoJdmFyaWFibGVzGAEgAygLMhkucHlmbGVldC5wb29sLnYxLlZhcmlhYmxlIm0KFURlbGV0ZVZhcmlhYmxlUmVxdWVzdBISCgpzZXNzaW9uX2lkGAEgASgJEgwKBG5hbWUYAiABKAkSHQoQZXhwZWN0ZWRfdmVyc2lvbhgDIAEoBEgAiAEBQhMKEV9leHBlY3RlZF92ZXJzaW9uIhgKFkRlbGV0ZVZhcmlhYmxlUmVzcG9uc2UiUwoVV2F0Y2hWYXJpYWJsZXNSZXF1ZXN0EhIKCnNlc3Npb25faWQYASABKAkSDQoFbmFtZXMYAiADKAkSFwoPaW5jbHVkZV9pbml0aWFsGAMgASgIInYKFldhdGNoVmFyaWFibGVzUmVzcG9uc2USLwoGY2hhbmdlGAEgASgOMh8ucHlmbGVldC5wb29sLnYxLlZhcmlhYmxlQ2hhbmdlEisKCHZhcmlhYmxlGAIgASgLMhkucHlmbGVldC5wb29sLnYxLlZhcmlhYmxlIiAKEExpc3RUb29sc1JlcXVlc3QSDAoEcG9vbBgBIAEoCSI9ChFMaXN0VG9vbHNSZXNwb25zZRIoCgV0b29scxgBIAMoCzIZLnB5ZmxlZXQucG9vbC52MS5Ub29sU3BlYyISChBMaXN0UG9vbHNSZXF1ZXN0IlUKEUxpc3RQb29sc1Jlc3BvbnNlEigKBXBvb2xzGAEgAygLMhkucHlmbGVldC5wb29sLnYxLlBvb2xJbmZvEhYKDnNlcnZlcl92ZXJzaW9uGAIgASgJIpQBCghQb29sSW5mbxIMCgRuYW1lGAEgASgJEg8KB2FkYXB0ZXIYAiABKAkSDAoEc2l6ZRgDIAEoDRITCgtjb25jdXJyZW5jeRgEIAEoDRISCgpzdGFydF9tb2RlGAUgASgJEg0KBXJlYWR5GAYgASgIEg8KB3dvcmtlcnMYByABKA0SEgoKaXNfZGVmYXVsdBgIIAEoCCIjChNHZXRQb29sU3RhdHNSZXF1ZXN0EgwKBHBvb2wYASABKAkiQQoUR2V0UG9vbFN0YXRzUmVzcG9uc2USKQoFc3RhdHMYASABKAsyGi5weWZsZWV0LnBvb2wudjEuUG9vbFN0YXRzIsUDCglQb29sU3RhdHMSDAoEcG9vbBgBIAEoCRIYChB3b3JrZXJzX3N0YXJ0aW5nGAIgASgNEhUKDXdvcmtlcnNfcmVhZHkYAyABKA0SFAoMd29ya2Vyc19idXN5GAQgASgNEhgKEHdvcmtlcnNfZHJhaW5pbmcYBSABKA0SEwoLcXVldWVfZGVwdGgYBiABKA0SEQoJaW5fZmxpZ2h0GAcgASgNEhAKCHJlc3RhcnRzGAggASgEEhMKC2NhbGxzX3RvdGFsGAkgASgEEkQKDmVycm9yc19ieV9jb2RlGAogAygLMiwucHlmbGVldC5wb29sLnYxLlBvb2xTdGF0cy5FcnJvcnNCeUNvZGVFbnRyeRIQCghzZXNzaW9ucxgLIAEoDRIWCg5sYXRlbmN5X3A1MF9tcxgMIAEoARIWCg5sYXRlbmN5X3A5OV9tcxgNIAEoARIUCgxjaXJjdWl0X29wZW4YDiABKAgSFgoOd29ya2Vyc19yZW1vdGUYDyABKA0SDwoHcmV0cmllcxgQIAEoBBozChFFcnJvcnNCeUNvZGVFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAQ6AjgBIiAKEFdhdGNoUG9vbFJlcXVlc3QSDAoEcG9vbBgBIAEoCSLFAQoRV2F0Y2hQb29sUmVzcG9uc2USLAoEa2luZBgBIAEoDjIeLnB5ZmxlZXQucG9vbC52MS5Qb29sRXZlbnRLaW5kEgwKBHBvb2wYAiABKAkSKAoEdGltZRgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEQoJd29ya2VyX2lkGAQgASgJEhIKCndvcmtlcl9waWQYBSABKAUSEgoKc2Vzc2lvbl9pZBgGIAEoCRIPCgdtZXNzYWdlGAcgASgJKnEKCEFmZmluaXR5EhgKFEFGRklOSVRZX1VOU1BFQ0lGSUVEEAASEQoNQUZGSU5JVFlfSElOVBABEhkKFUFGRklOSVRZX1NUUklDVF9RVUVVRRACEh0KGUFGRklOSVRZX1NUUklDVF9GQUlMX0ZBU1QQAypnCg5WYXJpYWJsZUNoYW5nZRIfChtWQVJJQUJMRV9DSEFOR0VfVU5TUEVDSUZJRUQQABIXChNWQVJJQUJMRV9DSEFOR0VfU0VUEAESGwoXVkFSSUFCTEVfQ0hBTkdFX0RFTEVURUQQAirOAgoNUG9vbEV2ZW50S2luZBIfChtQT09MX0VWRU5UX0tJTkRfVU5TUEVDSUZJRUQQABIjCh9QT09MX0VWRU5UX0tJTkRfV09SS0VSX1NUQVJUSU5HEAESIAocUE9PTF9FVkVOVF9LSU5EX1dPUktFUl9SRUFEWRACEh8KG1BPT0xfRVZFTlRfS0lORF9XT1JLRVJfRElFRBADEiMKH1BPT0xfRVZFTlRfS0lORF9XT1JLRVJfUkVDWUNMRUQQBBIkCiBQT09MX0VWRU5UX0tJTkRfU0VTU0lPTl9SRVBJTk5FRBAFEiMKH1BPT0xfRVZFTlRfS0lORF9RVUVVRV9TQVRVUkFURUQQBhIgChxQT09MX0VWRU5UX0tJTkRfQ0lSQ1VJVF9PUEVOEAcSIgoeUE9PTF9FVkVOVF9LSU5EX0NJUkNVSVRfQ0xPU0VEEAgy6QsKC1Bvb2xTZXJ2aWNlEkwKB0V4ZWN1dGUSHy5weWZsZWV0LnBvb2wudjEuRXhlY3V0ZVJlcXVlc3QaIC5weWZsZWV0LnBvb2wudjEuRXhlY3V0ZVJlc3BvbnNlEmAKDUV4ZWN1dGVTdHJlYW0SJS5weWZsZWV0LnBvb2wudjEuRXhlY3V0ZVN0cmVhbVJlcXVlc3QaJi5weWZsZWV0LnBvb2wudjEuRXhlY3V0ZVN0cmVhbVJlc3BvbnNlMAESXAoLRXhlY3V0ZU1hbnkSIy5weWZsZWV0LnBvb2wudjEuRXhlY3V0ZU1hbnlSZXF1ZXN0GiQucHlmbGVldC5wb29sLnYxLkV4ZWN1dGVNYW55UmVzcG9uc2UoATABEl4KDUNyZWF0ZVNlc3Npb24SJS5weWZsZWV0LnBvb2wudjEuQ3JlYXRlU2Vzc2lvblJlcXVlc3QaJi5weWZsZWV0LnBvb2wudjEuQ3JlYXRlU2Vzc2lvblJlc3BvbnNlEloKCkdldFNlc3Npb24SIi5weWZsZWV0LnBvb2wudjEuR2V0U2Vzc2lvblJlcXVlc3QaIy5weWZsZWV0LnBvb2wudjEuR2V0U2Vzc2lvblJlc3BvbnNlIgOQAgESYAoMTGlzdFNlc3Npb25zEiQucHlmbGVldC5wb29sLnYxLkxpc3RTZXNzaW9uc1JlcXVlc3QaJS5weWZsZWV0LnBvb2wudjEuTGlzdFNlc3Npb25zUmVzcG9uc2UiA5ACARJeCg1EZWxldGVTZXNzaW9uEiUucHlmbGVldC5wb29sLnYxLkRlbGV0ZVNlc3Npb25SZXF1ZXN0GiYucHlmbGVldC5wb29sLnYxLkRlbGV0ZVNlc3Npb25SZXNwb25zZRJYCgtTZXRWYXJpYWJsZRIjLnB5ZmxlZXQucG9vbC52MS5TZXRWYXJpYWJsZVJlcXVlc3QaJC5weWZsZWV0LnBvb2wudjEuU2V0VmFyaWFibGVSZXNwb25zZRJdCgtHZXRWYXJpYWJsZRIjLnB5ZmxlZXQucG9vbC52MS5HZXRWYXJpYWJsZVJlcXVlc3QaJC5weWZsZWV0LnBvb2wudjEuR2V0VmFyaWFibGVSZXNwb25zZSIDkAIBEmMKDUxpc3RWYXJpYWJsZXMSJS5weWZsZWV0LnBvb2wudjEuTGlzdFZhcmlhYmxlc1JlcXVlc3QaJi5weWZsZWV0LnBvb2wudjEuTGlzdFZhcmlhYmxlc1Jlc3BvbnNlIgOQAgESYQoORGVsZXRlVmFyaWFibGUSJi5weWZsZWV0LnBvb2wudjEuRGVsZXRlVmFyaWFibGVSZXF1ZXN0GicucHlmbGVldC5wb29sLnYxLkRlbGV0ZVZhcmlhYmxlUmVzcG9uc2USYwoOV2F0Y2hWYXJpYWJsZXMSJi5weWZsZWV0LnBvb2wudjEuV2F0Y2hWYXJpYWJsZXNSZXF1ZXN0GicucHlmbGVldC5wb29sLnYxLldhdGNoVmFyaWFibGVzUmVzcG9uc2UwARJXCglMaXN0VG9vbHMSIS5weWZsZWV0LnBvb2wudjEuTGlzdFRvb2xzUmVxdWVzdBoiLnB5ZmxlZXQucG9vbC52MS5MaXN0VG9vbHNSZXNwb25zZSIDkAIBElcKCUxpc3RQb29scxIhLnB5ZmxlZXQucG9vbC52MS5MaXN0UG9vbHNSZXF1ZXN0GiIucHlmbGVldC5wb29sLnYxLkxpc3RQb29sc1Jlc3BvbnNlIgOQAgESYAoMR2V0UG9vbFN0YXRzEiQucHlmbGVldC5wb29sLnYxLkdldFBvb2xTdGF0c1JlcXVlc3QaJS5weWZsZWV0LnBvb2wudjEuR2V0UG9vbFN0YXRzUmVzcG9uc2UiA5ACARJUCglXYXRjaFBvb2wSIS5weWZsZWV0LnBvb2wudjEuV2F0Y2hQb29sUmVxdWVzdBoiLnB5ZmxlZXQucG9vbC52MS5XYXRjaFBvb2xSZXNwb25zZTABYgZwcm90bzM", [file_google_protobuf_duration, file_google_protobuf_struct, file_google_protobuf_timestamp, file_pyfleet_pool_v1_error, file_pyfleet_pool_v1_tool, file_pyfleet_pool_v1_variable]);
+  fileDesc("ChpweWZsZWV0L3Bvb2wvdjEvcG9vbC5wcm90bxIPcHlmbGVldC5wb29sLnYxIssCCg5FeGVjdXRlUmVxdWVzdBIMCgRwb29sGAEgASgJEgwKBHRvb2wYAiABKAkSJQoEYXJncxgDIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSRAoLYmluYXJ5X2FyZ3MYBCADKAsyLy5weWZsZWV0LnBvb2wudjEuRXhlY3V0ZVJlcXVlc3QuQmluYXJ5QXJnc0VudHJ5EhIKCnNlc3Npb25faWQYBSABKAkSEgoKaWRlbXBvdGVudBgGIAEoCBIqCgd0aW1lb3V0GAcgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEhEKCWFyZ3NfanNvbhgIIAEoCRIWCg5yZXN1bHRfYXNfanNvbhgJIAEoCBoxCg9CaW5hcnlBcmdzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgMOgI4ASKOAQoPRXhlY3V0ZVJlc3BvbnNlEiYKBnJlc3VsdBgBIAEoCzIWLmdvb2dsZS5wcm90b2J1Zi5WYWx1ZRIVCg1iaW5hcnlfcmVzdWx0GAIgASgMEicKBGluZm8YAyABKAsyGS5weWZsZWV0LnBvb2wudjEuQ2FsbEluZm8SEwoLcmVzdWx0X2pzb24YBCABKAkilgEKCENhbGxJbmZvEhEKCXdvcmtlcl9pZBgBIAEoCRISCgp3b3JrZXJfcGlkGAIgASgFEhAKCGF0dGVtcHRzGAMgASgNEikKBnF1ZXVlZBgEIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhImCgNyYW4YBSABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24i9wIKFEV4ZWN1dGVTdHJlYW1SZXF1ZXN0EgwKBHBvb2wYASABKAkSDAoEdG9vbBgCIAEoCRIlCgRhcmdzGAMgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBJKCgtiaW5hcnlfYXJncxgEIAMoCzI1LnB5ZmxlZXQucG9vbC52MS5FeGVjdXRlU3RyZWFtUmVxdWVzdC5CaW5hcnlBcmdzRW50cnkSEgoKc2Vzc2lvbl9pZBgFIAEoCRISCgppZGVtcG90ZW50GAYgASgIEioKB3RpbWVvdXQYByABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SHgoWbWF4X2NodW5rc19wZXJfbWVzc2FnZRgIIAEoDRIRCglhcmdzX2pzb24YCSABKAkSFgoOcmVzdWx0X2FzX2pzb24YCiABKAgaMQoPQmluYXJ5QXJnc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoDDoCOAEiwgEKFUV4ZWN1dGVTdHJlYW1SZXNwb25zZRInCgVjaHVuaxgBIAEoCzIWLmdvb2dsZS5wcm90b2J1Zi5WYWx1ZUgAEhYKDGJpbmFyeV9jaHVuaxgCIAEoDEgAEisKBGRvbmUYAyABKAsyGy5weWZsZWV0LnBvb2wudjEuU3RyZWFtRG9uZUgAEjIKC2NodW5rX2JhdGNoGAQgASgLMhsucHlmbGVldC5wb29sLnYxLkNodW5rQmF0Y2hIAEIHCgVldmVudCIaCgpDaHVua0JhdGNoEgwKBGpzb24YASADKAkiggEKClN0cmVhbURvbmUSDgoGY2h1bmtzGAEgASgEEiYKBnJlc3VsdBgCIAEoCzIWLmdvb2dsZS5wcm90b2J1Zi5WYWx1ZRInCgRpbmZvGAMgASgLMhkucHlmbGVldC5wb29sLnYxLkNhbGxJbmZvEhMKC3Jlc3VsdF9qc29uGAQgASgJIrQDChJFeGVjdXRlTWFueVJlcXVlc3QSCgoCaWQYASABKAkSDAoEcG9vbBgCIAEoCRIMCgR0b29sGAMgASgJEiUKBGFyZ3MYBCABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0EkgKC2JpbmFyeV9hcmdzGAUgAygLMjMucHlmbGVldC5wb29sLnYxLkV4ZWN1dGVNYW55UmVxdWVzdC5CaW5hcnlBcmdzRW50cnkSEgoKc2Vzc2lvbl9pZBgGIAEoCRISCgppZGVtcG90ZW50GAcgASgIEioKB3RpbWVvdXQYCCABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SMgoFY2FsbHMYCSADKAsyIy5weWZsZWV0LnBvb2wudjEuRXhlY3V0ZU1hbnlSZXF1ZXN0EhEKCWFyZ3NfanNvbhgLIAEoCRIWCg5yZXN1bHRfYXNfanNvbhgMIAEoCBIfChdtYXhfYW5zd2Vyc19wZXJfbWVzc2FnZRgKIAEoDRoxCg9CaW5hcnlBcmdzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgMOgI4ASLFAQoTRXhlY3V0ZU1hbnlSZXNwb25zZRIKCgJpZBgBIAEoCRIyCgZyZXN1bHQYAiABKAsyIC5weWZsZWV0LnBvb2wudjEuRXhlY3V0ZVJlc3BvbnNlSAASLAoFZXJyb3IYAyABKAsyGy5weWZsZWV0LnBvb2wudjEuQ2FsbFN0YXR1c0gAEjUKB2Fuc3dlcnMYBCADKAsyJC5weWZsZWV0LnBvb2wudjEuRXhlY3V0ZU1hbnlSZXNwb25zZUIJCgdvdXRjb21lIvIDCgdTZXNzaW9uEgoKAmlkGAEgASgJEgwKBHBvb2wYAiABKAkSKwoIYWZmaW5pdHkYAyABKA4yGS5weWZsZWV0LnBvb2wudjEuQWZmaW5pdHkSJgoDdHRsGAQgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEg0KBW93bmVyGAUgASgJEhEKCXdvcmtlcl9pZBgGIAEoCRI0CgZsYWJlbHMYByADKAsyJC5weWZsZWV0LnBvb2wudjEuU2Vzc2lvbi5MYWJlbHNFbnRyeRIuCgpjcmVhdGVkX2F0GAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIwCgxsYXN0X3VzZWRfYXQYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCmV4cGlyZXNfYXQYCiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjEKDXN0YXRlX2xvc3RfYXQYCyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiwKBXN0YXRzGAwgASgLMh0ucHlmbGVldC5wb29sLnYxLlNlc3Npb25TdGF0cxotCgtMYWJlbHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIlAKDFNlc3Npb25TdGF0cxINCgVjYWxscxgBIAEoBBIOCgZlcnJvcnMYAiABKAQSDgoGcmVwaW5zGAMgASgNEhEKCXZhcmlhYmxlcxgEIAEoDSL/AQoUQ3JlYXRlU2Vzc2lvblJlcXVlc3QSDAoEcG9vbBgBIAEoCRIrCghhZmZpbml0eRgCIAEoDjIZLnB5ZmxlZXQucG9vbC52MS5BZmZpbml0eRImCgN0dGwYAyABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SEgoKc2Vzc2lvbl9pZBgEIAEoCRJBCgZsYWJlbHMYBSADKAsyMS5weWZsZWV0LnBvb2wudjEuQ3JlYXRlU2Vzc2lvblJlcXVlc3QuTGFiZWxzRW50cnkaLQoLTGFiZWxzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASJCChVDcmVhdGVTZXNzaW9uUmVzcG9uc2USKQoHc2Vzc2lvbhgBIAEoCzIYLnB5ZmxlZXQucG9vbC52MS5TZXNzaW9uIicKEUdldFNlc3Npb25SZXF1ZXN0EhIKCnNlc3Npb25faWQYASABKAkiPwoSR2V0U2Vzc2lvblJlc3BvbnNlEikKB3Nlc3Npb24YASABKAsyGC5weWZsZWV0LnBvb2wudjEuU2Vzc2lvbiJKChNMaXN0U2Vzc2lvbnNSZXF1ZXN0EgwKBHBvb2wYASABKAkSEQoJcGFnZV9zaXplGAIgASgNEhIKCnBhZ2VfdG9rZW4YAyABKAkiWwoUTGlzdFNlc3Npb25zUmVzcG9uc2USKgoIc2Vzc2lvbnMYASADKAsyGC5weWZsZWV0LnBvb2wudjEuU2Vzc2lvbhIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiKgoURGVsZXRlU2Vzc2lvblJlcXVlc3QSEgoKc2Vzc2lvbl9pZBgBIAEoCSIXChVEZWxldGVTZXNzaW9uUmVzcG9uc2UiiwIKElNldFZhcmlhYmxlUmVxdWVzdBISCgpzZXNzaW9uX2lkGAEgASgJEgwKBG5hbWUYAiABKAkSKgoFdmFsdWUYAyABKAsyGy5weWZsZWV0LnBvb2wudjEuVHlwZWRWYWx1ZRIrCgR0eXBlGAQgASgOMh0ucHlmbGVldC5wb29sLnYxLlZhcmlhYmxlVHlwZRIxCgtjb25zdHJhaW50cxgFIAEoCzIcLnB5ZmxlZXQucG9vbC52MS5Db25zdHJhaW50cxITCgtkZXNjcmlwdGlvbhgGIAEoCRIdChBleHBlY3RlZF92ZXJzaW9uGAcgASgESACIAQFCEwoRX2V4cGVjdGVkX3ZlcnNpb24iQgoTU2V0VmFyaWFibGVSZXNwb25zZRIrCgh2YXJpYWJsZRgBIAEoCzIZLnB5ZmxlZXQucG9vbC52MS5WYXJpYWJsZSI2ChJHZXRWYXJpYWJsZVJlcXVlc3QSEgoKc2Vzc2lvbl9pZBgBIAEoCRIMCgRuYW1lGAIgASgJIkIKE0dldFZhcmlhYmxlUmVzcG9uc2USKwoIdmFyaWFibGUYASABKAsyGS5weWZsZWV0LnBvb2wudjEuVmFyaWFibGUiKgoUTGlzdFZhcmlhYmxlc1JlcXVlc3QSEgoKc2Vzc2lvbl9pZBgBIAEoCSJFChVMaXN0VmFyaWFibGVzUmVzcG9uc2USLAoJdmFyaWFibGVzGAEgAygLMhkucHlmbGVldC5wb29sLnYxLlZhcmlhYmxlIm0KFURlbGV0ZVZhcmlhYmxlUmVxdWVzdBISCgpzZXNzaW9uX2lkGAEgASgJEgwKBG5hbWUYAiABKAkSHQoQZXhwZWN0ZWRfdmVyc2lvbhgDIAEoBEgAiAEBQhMKEV9leHBlY3RlZF92ZXJzaW9uIhgKFkRlbGV0ZVZhcmlhYmxlUmVzcG9uc2UiUwoVV2F0Y2hWYXJpYWJsZXNSZXF1ZXN0EhIKCnNlc3Npb25faWQYASABKAkSDQoFbmFtZXMYAiADKAkSFwoPaW5jbHVkZV9pbml0aWFsGAMgASgIInYKFldhdGNoVmFyaWFibGVzUmVzcG9uc2USLwoGY2hhbmdlGAEgASgOMh8ucHlmbGVldC5wb29sLnYxLlZhcmlhYmxlQ2hhbmdlEisKCHZhcmlhYmxlGAIgASgLMhkucHlmbGVldC5wb29sLnYxLlZhcmlhYmxlIiAKEExpc3RUb29sc1JlcXVlc3QSDAoEcG9vbBgBIAEoCSI9ChFMaXN0VG9vbHNSZXNwb25zZRIoCgV0b29scxgBIAMoCzIZLnB5ZmxlZXQucG9vbC52MS5Ub29sU3BlYyISChBMaXN0UG9vbHNSZXF1ZXN0IlUKEUxpc3RQb29sc1Jlc3BvbnNlEigKBXBvb2xzGAEgAygLMhkucHlmbGVldC5wb29sLnYxLlBvb2xJbmZvEhYKDnNlcnZlcl92ZXJzaW9uGAIgASgJIpQBCghQb29sSW5mbxIMCgRuYW1lGAEgASgJEg8KB2FkYXB0ZXIYAiABKAkSDAoEc2l6ZRgDIAEoDRITCgtjb25jdXJyZW5jeRgEIAEoDRISCgpzdGFydF9tb2RlGAUgASgJEg0KBXJlYWR5GAYgASgIEg8KB3dvcmtlcnMYByABKA0SEgoKaXNfZGVmYXVsdBgIIAEoCCIjChNHZXRQb29sU3RhdHNSZXF1ZXN0EgwKBHBvb2wYASABKAkiQQoUR2V0UG9vbFN0YXRzUmVzcG9uc2USKQoFc3RhdHMYASABKAsyGi5weWZsZWV0LnBvb2wudjEuUG9vbFN0YXRzIsUDCglQb29sU3RhdHMSDAoEcG9vbBgBIAEoCRIYChB3b3JrZXJzX3N0YXJ0aW5nGAIgASgNEhUKDXdvcmtlcnNfcmVhZHkYAyABKA0SFAoMd29ya2Vyc19idXN5GAQgASgNEhgKEHdvcmtlcnNfZHJhaW5pbmcYBSABKA0SEwoLcXVldWVfZGVwdGgYBiABKA0SEQoJaW5fZmxpZ2h0GAcgASgNEhAKCHJlc3RhcnRzGAggASgEEhMKC2NhbGxzX3RvdGFsGAkgASgEEkQKDmVycm9yc19ieV9jb2RlGAogAygLMiwucHlmbGVldC5wb29sLnYxLlBvb2xTdGF0cy5FcnJvcnNCeUNvZGVFbnRyeRIQCghzZXNzaW9ucxgLIAEoDRIWCg5sYXRlbmN5X3A1MF9tcxgMIAEoARIWCg5sYXRlbmN5X3A5OV9tcxgNIAEoARIUCgxjaXJjdWl0X29wZW4YDiABKAgSFgoOd29ya2Vyc19yZW1vdGUYDyABKA0SDwoHcmV0cmllcxgQIAEoBBozChFFcnJvcnNCeUNvZGVFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAQ6AjgBIiAKEFdhdGNoUG9vbFJlcXVlc3QSDAoEcG9vbBgBIAEoCSLFAQoRV2F0Y2hQb29sUmVzcG9uc2USLAoEa2luZBgBIAEoDjIeLnB5ZmxlZXQucG9vbC52MS5Qb29sRXZlbnRLaW5kEgwKBHBvb2wYAiABKAkSKAoEdGltZRgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEQoJd29ya2VyX2lkGAQgASgJEhIKCndvcmtlcl9waWQYBSABKAUSEgoKc2Vzc2lvbl9pZBgGIAEoCRIPCgdtZXNzYWdlGAcgASgJIrUBChBXYXRjaExvZ3NSZXF1ZXN0EgwKBHBvb2wYASABKAkSEQoJd29ya2VyX2lkGAIgASgJEhIKCnNlc3Npb25faWQYAyABKAkSLAoJbWluX2xldmVsGAQgASgOMhkucHlmbGVldC5wb29sLnYxLkxvZ0xldmVsEg4KBmZvbGxvdxgFIAEoCBIRCgR0YWlsGAYgASgNSACIAQESEgoKcmVxdWVzdF9pZBgHIAEoCUIHCgVfdGFpbCJRChFXYXRjaExvZ3NSZXNwb25zZRIrCgdyZWNvcmRzGAEgAygLMhoucHlmbGVldC5wb29sLnYxLkxvZ1JlY29yZBIPCgdkcm9wcGVkGAIgASgEIqQCCglMb2dSZWNvcmQSKAoEdGltZRgBIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASKAoFbGV2ZWwYAiABKA4yGS5weWZsZWV0LnBvb2wudjEuTG9nTGV2ZWwSDwoHbWVzc2FnZRgDIAEoCRIqCgZzb3VyY2UYBCABKA4yGi5weWZsZWV0LnBvb2wudjEuTG9nU291cmNlEg4KBmxvZ2dlchgFIAEoCRIMCgRwb29sGAYgASgJEhEKCXdvcmtlcl9pZBgHIAEoCRISCgp3b3JrZXJfcGlkGAggASgFEhIKCnNlc3Npb25faWQYCSABKAkSEgoKcmVxdWVzdF9pZBgKIAEoCRIMCgR0b29sGAsgASgJEgsKA3NlcRgMIAEoBCpxCghBZmZpbml0eRIYChRBRkZJTklUWV9VTlNQRUNJRklFRBAAEhEKDUFGRklOSVRZX0hJTlQQARIZChVBRkZJTklUWV9TVFJJQ1RfUVVFVUUQAhIdChlBRkZJTklUWV9TVFJJQ1RfRkFJTF9GQVNUEAMqZwoOVmFyaWFibGVDaGFuZ2USHwobVkFSSUFCTEVfQ0hBTkdFX1VOU1BFQ0lGSUVEEAASFwoTVkFSSUFCTEVfQ0hBTkdFX1NFVBABEhsKF1ZBUklBQkxFX0NIQU5HRV9ERUxFVEVEEAIqzgIKDVBvb2xFdmVudEtpbmQSHwobUE9PTF9FVkVOVF9LSU5EX1VOU1BFQ0lGSUVEEAASIwofUE9PTF9FVkVOVF9LSU5EX1dPUktFUl9TVEFSVElORxABEiAKHFBPT0xfRVZFTlRfS0lORF9XT1JLRVJfUkVBRFkQAhIfChtQT09MX0VWRU5UX0tJTkRfV09SS0VSX0RJRUQQAxIjCh9QT09MX0VWRU5UX0tJTkRfV09SS0VSX1JFQ1lDTEVEEAQSJAogUE9PTF9FVkVOVF9LSU5EX1NFU1NJT05fUkVQSU5ORUQQBRIjCh9QT09MX0VWRU5UX0tJTkRfUVVFVUVfU0FUVVJBVEVEEAYSIAocUE9PTF9FVkVOVF9LSU5EX0NJUkNVSVRfT1BFThAHEiIKHlBPT0xfRVZFTlRfS0lORF9DSVJDVUlUX0NMT1NFRBAIKnoKCExvZ0xldmVsEhkKFUxPR19MRVZFTF9VTlNQRUNJRklFRBAAEhMKD0xPR19MRVZFTF9ERUJVRxABEhIKDkxPR19MRVZFTF9JTkZPEAISFQoRTE9HX0xFVkVMX1dBUk5JTkcQAxITCg9MT0dfTEVWRUxfRVJST1IQBCptCglMb2dTb3VyY2USGgoWTE9HX1NPVVJDRV9VTlNQRUNJRklFRBAAEhUKEUxPR19TT1VSQ0VfU1RET1VUEAESFQoRTE9HX1NPVVJDRV9TVERFUlIQAhIWChJMT0dfU09VUkNFX0xPR0dJTkcQAzK/DAoLUG9vbFNlcnZpY2USTAoHRXhlY3V0ZRIfLnB5ZmxlZXQucG9vbC52MS5FeGVjdXRlUmVxdWVzdBogLnB5ZmxlZXQucG9vbC52MS5FeGVjdXRlUmVzcG9uc2USYAoNRXhlY3V0ZVN0cmVhbRIlLnB5ZmxlZXQucG9vbC52MS5FeGVjdXRlU3RyZWFtUmVxdWVzdBomLnB5ZmxlZXQucG9vbC52MS5FeGVjdXRlU3RyZWFtUmVzcG9uc2UwARJcCgtFeGVjdXRlTWFueRIjLnB5ZmxlZXQucG9vbC52MS5FeGVjdXRlTWFueVJlcXVlc3QaJC5weWZsZWV0LnBvb2wudjEuRXhlY3V0ZU1hbnlSZXNwb25zZSgBMAESXgoNQ3JlYXRlU2Vzc2lvbhIlLnB5ZmxlZXQucG9vbC52MS5DcmVhdGVTZXNzaW9uUmVxdWVzdBomLnB5ZmxlZXQucG9vbC52MS5DcmVhdGVTZXNzaW9uUmVzcG9uc2USWgoKR2V0U2Vzc2lvbhIiLnB5ZmxlZXQucG9vbC52MS5HZXRTZXNzaW9uUmVxdWVzdBojLnB5ZmxlZXQucG9vbC52MS5HZXRTZXNzaW9uUmVzcG9uc2UiA5ACARJgCgxMaXN0U2Vzc2lvbnMSJC5weWZsZWV0LnBvb2wudjEuTGlzdFNlc3Npb25zUmVxdWVzdBolLnB5ZmxlZXQucG9vbC52MS5MaXN0U2Vzc2lvbnNSZXNwb25zZSIDkAIBEl4KDURlbGV0ZVNlc3Npb24SJS5weWZsZWV0LnBvb2wudjEuRGVsZXRlU2Vzc2lvblJlcXVlc3QaJi5weWZsZWV0LnBvb2wudjEuRGVsZXRlU2Vzc2lvblJlc3BvbnNlElgKC1NldFZhcmlhYmxlEiMucHlmbGVldC5wb29sLnYxLlNldFZhcmlhYmxlUmVxdWVzdBokLnB5ZmxlZXQucG9vbC52MS5TZXRWYXJpYWJsZVJlc3BvbnNlEl0KC0dldFZhcmlhYmxlEiMucHlmbGVldC5wb29sLnYxLkdldFZhcmlhYmxlUmVxdWVzdBokLnB5ZmxlZXQucG9vbC52MS5HZXRWYXJpYWJsZVJlc3BvbnNlIgOQAgESYwoNTGlzdFZhcmlhYmxlcxIlLnB5ZmxlZXQucG9vbC52MS5MaXN0VmFyaWFibGVzUmVxdWVzdBomLnB5ZmxlZXQucG9vbC52MS5MaXN0VmFyaWFibGVzUmVzcG9uc2UiA5ACARJhCg5EZWxldGVWYXJpYWJsZRImLnB5ZmxlZXQucG9vbC52MS5EZWxldGVWYXJpYWJsZVJlcXVlc3QaJy5weWZsZWV0LnBvb2wudjEuRGVsZXRlVmFyaWFibGVSZXNwb25zZRJjCg5XYXRjaFZhcmlhYmxlcxImLnB5ZmxlZXQucG9vbC52MS5XYXRjaFZhcmlhYmxlc1JlcXVlc3QaJy5weWZsZWV0LnBvb2wudjEuV2F0Y2hWYXJpYWJsZXNSZXNwb25zZTABElcKCUxpc3RUb29scxIhLnB5ZmxlZXQucG9vbC52MS5MaXN0VG9vbHNSZXF1ZXN0GiIucHlmbGVldC5wb29sLnYxLkxpc3RUb29sc1Jlc3BvbnNlIgOQAgESVwoJTGlzdFBvb2xzEiEucHlmbGVldC5wb29sLnYxLkxpc3RQb29sc1JlcXVlc3QaIi5weWZsZWV0LnBvb2wudjEuTGlzdFBvb2xzUmVzcG9uc2UiA5ACARJgCgxHZXRQb29sU3RhdHMSJC5weWZsZWV0LnBvb2wudjEuR2V0UG9vbFN0YXRzUmVxdWVzdBolLnB5ZmxlZXQucG9vbC52MS5HZXRQb29sU3RhdHNSZXNwb25zZSIDkAIBElQKCVdhdGNoUG9vbBIhLnB5ZmxlZXQucG9vbC52MS5XYXRjaFBvb2xSZXF1ZXN0GiIucHlmbGVldC5wb29sLnYxLldhdGNoUG9vbFJlc3BvbnNlMAESVAoJV2F0Y2hMb2dzEiEucHlmbGVldC5wb29sLnYxLldhdGNoTG9nc1JlcXVlc3QaIi5weWZsZWV0LnBvb2wudjEuV2F0Y2hMb2dzUmVzcG9uc2UwAWIGcHJvdG8z", [file_google_protobuf_duration, file_google_protobuf_struct, file_google_protobuf_timestamp, file_pyfleet_pool_v1_error, file_pyfleet_pool_v1_tool, file_pyfleet_pool_v1_variable]);
 
 /**
  * ExecuteRequest names a tool and its arguments.
@@ -1618,6 +1618,199 @@ export const WatchPoolResponseSchema: GenMessage<WatchPoolResponse> = /*@__PURE_
   messageDesc(file_pyfleet_pool_v1_pool, 38);
 
 /**
+ * WatchLogsRequest filters the records to send; every filter set must match.
+ *
+ * @generated from message pyfleet.pool.v1.WatchLogsRequest
+ */
+export type WatchLogsRequest = Message<"pyfleet.pool.v1.WatchLogsRequest"> & {
+  /**
+   * Only this pool's records. Default: every pool.
+   *
+   * @generated from field: string pool = 1;
+   */
+  pool: string;
+
+  /**
+   * Only this worker's records (a worker id as WatchPool and CallInfo name it).
+   *
+   * @generated from field: string worker_id = 2;
+   */
+  workerId: string;
+
+  /**
+   * Only the records of this session's calls (the id the caller created it with).
+   *
+   * @generated from field: string session_id = 3;
+   */
+  sessionId: string;
+
+  /**
+   * Only records at this level or above. Default (UNSPECIFIED): every level.
+   *
+   * @generated from field: pyfleet.pool.v1.LogLevel min_level = 4;
+   */
+  minLevel: LogLevel;
+
+  /**
+   * After the held records, keep sending new ones until the client leaves.
+   *
+   * @generated from field: bool follow = 5;
+   */
+  follow: boolean;
+
+  /**
+   * Send only the newest `tail` of the held records (0: none, only new
+   * ones with `follow`). Default (unset): every held record that matches.
+   *
+   * @generated from field: optional uint32 tail = 6;
+   */
+  tail?: number | undefined;
+
+  /**
+   * Only the records of this call (its request id, the `x-request-id`
+   * response header).
+   *
+   * @generated from field: string request_id = 7;
+   */
+  requestId: string;
+};
+
+/**
+ * Describes the message pyfleet.pool.v1.WatchLogsRequest.
+ * Use `create(WatchLogsRequestSchema)` to create a new message.
+ */
+export const WatchLogsRequestSchema: GenMessage<WatchLogsRequest> = /*@__PURE__*/
+  messageDesc(file_pyfleet_pool_v1_pool, 39);
+
+/**
+ * WatchLogsResponse carries the records ready to send, oldest first.
+ *
+ * @generated from message pyfleet.pool.v1.WatchLogsResponse
+ */
+export type WatchLogsResponse = Message<"pyfleet.pool.v1.WatchLogsResponse"> & {
+  /**
+   * One or more records.
+   *
+   * @generated from field: repeated pyfleet.pool.v1.LogRecord records = 1;
+   */
+  records: LogRecord[];
+
+  /**
+   * Records this reader lost since the previous message because it read
+   * more slowly than they came (see WatchLogs). 0 when none.
+   *
+   * @generated from field: uint64 dropped = 2;
+   */
+  dropped: bigint;
+};
+
+/**
+ * Describes the message pyfleet.pool.v1.WatchLogsResponse.
+ * Use `create(WatchLogsResponseSchema)` to create a new message.
+ */
+export const WatchLogsResponseSchema: GenMessage<WatchLogsResponse> = /*@__PURE__*/
+  messageDesc(file_pyfleet_pool_v1_pool, 40);
+
+/**
+ * LogRecord is one line a worker printed or one logging record.
+ *
+ * @generated from message pyfleet.pool.v1.LogRecord
+ */
+export type LogRecord = Message<"pyfleet.pool.v1.LogRecord"> & {
+  /**
+   * When the server received it.
+   *
+   * @generated from field: google.protobuf.Timestamp time = 1;
+   */
+  time?: Timestamp | undefined;
+
+  /**
+   * Its severity.
+   *
+   * @generated from field: pyfleet.pool.v1.LogLevel level = 2;
+   */
+  level: LogLevel;
+
+  /**
+   * The text, without its final newline; cut at `logs.maxMessageBytes`.
+   *
+   * @generated from field: string message = 3;
+   */
+  message: string;
+
+  /**
+   * How it was written.
+   *
+   * @generated from field: pyfleet.pool.v1.LogSource source = 4;
+   */
+  source: LogSource;
+
+  /**
+   * The Python logger's name for LOGGING records; "stdout" or "stderr" otherwise.
+   *
+   * @generated from field: string logger = 5;
+   */
+  logger: string;
+
+  /**
+   * The pool.
+   *
+   * @generated from field: string pool = 6;
+   */
+  pool: string;
+
+  /**
+   * The worker that wrote it.
+   *
+   * @generated from field: string worker_id = 7;
+   */
+  workerId: string;
+
+  /**
+   * Its process id.
+   *
+   * @generated from field: int32 worker_pid = 8;
+   */
+  workerPid: number;
+
+  /**
+   * The session of the call that wrote it; empty outside a session.
+   *
+   * @generated from field: string session_id = 9;
+   */
+  sessionId: string;
+
+  /**
+   * The request id of the call that wrote it; empty outside a call.
+   *
+   * @generated from field: string request_id = 10;
+   */
+  requestId: string;
+
+  /**
+   * The tool that was running; empty outside a call.
+   *
+   * @generated from field: string tool = 11;
+   */
+  tool: string;
+
+  /**
+   * Its position in the server's log: increases by one per record, so a gap
+   * between two records a reader got is what was dropped or filtered.
+   *
+   * @generated from field: uint64 seq = 12;
+   */
+  seq: bigint;
+};
+
+/**
+ * Describes the message pyfleet.pool.v1.LogRecord.
+ * Use `create(LogRecordSchema)` to create a new message.
+ */
+export const LogRecordSchema: GenMessage<LogRecord> = /*@__PURE__*/
+  messageDesc(file_pyfleet_pool_v1_pool, 41);
+
+/**
  * Affinity says how strictly a session's calls stay on its pinned worker.
  *
  * @generated from enum pyfleet.pool.v1.Affinity
@@ -1770,6 +1963,95 @@ export enum PoolEventKind {
  */
 export const PoolEventKindSchema: GenEnum<PoolEventKind> = /*@__PURE__*/
   enumDesc(file_pyfleet_pool_v1_pool, 2);
+
+/**
+ * LogLevel is a record's severity, as Python's logging names it.
+ *
+ * @generated from enum pyfleet.pool.v1.LogLevel
+ */
+export enum LogLevel {
+  /**
+   * Unset: as a filter, every level.
+   *
+   * @generated from enum value: LOG_LEVEL_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * logging.DEBUG.
+   *
+   * @generated from enum value: LOG_LEVEL_DEBUG = 1;
+   */
+  DEBUG = 1,
+
+  /**
+   * logging.INFO, and what a tool prints to stdout.
+   *
+   * @generated from enum value: LOG_LEVEL_INFO = 2;
+   */
+  INFO = 2,
+
+  /**
+   * logging.WARNING, and what a tool writes to stderr.
+   *
+   * @generated from enum value: LOG_LEVEL_WARNING = 3;
+   */
+  WARNING = 3,
+
+  /**
+   * logging.ERROR and above.
+   *
+   * @generated from enum value: LOG_LEVEL_ERROR = 4;
+   */
+  ERROR = 4,
+}
+
+/**
+ * Describes the enum pyfleet.pool.v1.LogLevel.
+ */
+export const LogLevelSchema: GenEnum<LogLevel> = /*@__PURE__*/
+  enumDesc(file_pyfleet_pool_v1_pool, 3);
+
+/**
+ * LogSource says how a record came from Python.
+ *
+ * @generated from enum pyfleet.pool.v1.LogSource
+ */
+export enum LogSource {
+  /**
+   * Not known.
+   *
+   * @generated from enum value: LOG_SOURCE_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * Written to sys.stdout (print) or file descriptor 1.
+   *
+   * @generated from enum value: LOG_SOURCE_STDOUT = 1;
+   */
+  STDOUT = 1,
+
+  /**
+   * Written to sys.stderr or file descriptor 2.
+   *
+   * @generated from enum value: LOG_SOURCE_STDERR = 2;
+   */
+  STDERR = 2,
+
+  /**
+   * A Python logging record.
+   *
+   * @generated from enum value: LOG_SOURCE_LOGGING = 3;
+   */
+  LOGGING = 3,
+}
+
+/**
+ * Describes the enum pyfleet.pool.v1.LogSource.
+ */
+export const LogSourceSchema: GenEnum<LogSource> = /*@__PURE__*/
+  enumDesc(file_pyfleet_pool_v1_pool, 4);
 
 /**
  * PoolService runs registered Python tools on pools of worker processes,
@@ -2008,6 +2290,34 @@ export const PoolService: GenService<{
     methodKind: "server_streaming";
     input: typeof WatchPoolRequestSchema;
     output: typeof WatchPoolResponseSchema;
+  },
+  /**
+   * WatchLogs streams what the pools' Python code printed (stdout, stderr)
+   * and logged (`logging`), one LogRecord per line or log call, each naming
+   * its pool, worker, session, call and tool. It first sends the records the
+   * server still holds that pass the filters (oldest first; the newest `tail`
+   * of them when set), then, with `follow`, new ones as they come until the
+   * client leaves; without `follow` the stream ends after the held ones.
+   *
+   * The server holds the last `logs.bufferRecords` records in memory (see
+   * docs/logs.md). A reader more than `logs.readerQueue` records behind
+   * loses the oldest it has not read, and the next message says how many
+   * (`dropped`): a slow reader never slows the workers.
+   *
+   * Tenants: with API keys, a caller sees the records of its own calls.
+   * Records outside any call (an adapter's import, its own threads, native
+   * output) are seen by keys named in `logs.operators` only, which see every
+   * record. Without API keys every caller sees every record.
+   *
+   * Errors: NOT_FOUND (the pool filter names no pool); INVALID_ARGUMENT
+   * (an unknown `min_level`).
+   *
+   * @generated from rpc pyfleet.pool.v1.PoolService.WatchLogs
+   */
+  watchLogs: {
+    methodKind: "server_streaming";
+    input: typeof WatchLogsRequestSchema;
+    output: typeof WatchLogsResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_pyfleet_pool_v1_pool, 0);

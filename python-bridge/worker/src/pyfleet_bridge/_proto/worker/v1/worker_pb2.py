@@ -26,7 +26,7 @@ from pyfleet_bridge._proto.pool.v1 import tool_pb2 as pyfleet_dot_pool_dot_v1_do
 from pyfleet_bridge._proto.pool.v1 import variable_pb2 as pyfleet_dot_pool_dot_v1_dot_variable__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1epyfleet/worker/v1/worker.proto\x12\x11pyfleet.worker.v1\x1a\x1apyfleet/pool/v1/tool.proto\x1a\x1epyfleet/pool/v1/variable.proto\">\n\rAttachRequest\x12-\n\x05\x66rame\x18\x01 \x01(\x0b\x32\x1e.pyfleet.worker.v1.WorkerFrame\"?\n\x0e\x41ttachResponse\x12-\n\x05\x66rame\x18\x01 \x01(\x0b\x32\x1e.pyfleet.worker.v1.ServerFrame\"\x98\x03\n\x0bServerFrame\x12\'\n\x04\x63\x61ll\x18\x01 \x01(\x0b\x32\x17.pyfleet.worker.v1.CallH\x00\x12+\n\x06\x63\x61ncel\x18\x02 \x01(\x0b\x32\x19.pyfleet.worker.v1.CancelH\x00\x12+\n\x06\x63redit\x18\x03 \x01(\x0b\x32\x19.pyfleet.worker.v1.CreditH\x00\x12<\n\x0f\x63\x61llback_result\x18\x04 \x01(\x0b\x32!.pyfleet.worker.v1.CallbackResultH\x00\x12\'\n\x04ping\x18\x05 \x01(\x0b\x32\x17.pyfleet.worker.v1.PingH\x00\x12/\n\x08shutdown\x18\x06 \x01(\x0b\x32\x1b.pyfleet.worker.v1.ShutdownH\x00\x12<\n\x0frelease_session\x18\x07 \x01(\x0b\x32!.pyfleet.worker.v1.ReleaseSessionH\x00\x12\'\n\x04\x66ork\x18\x08 \x01(\x0b\x32\x17.pyfleet.worker.v1.ForkH\x00\x42\x07\n\x05\x66rame\"\xe4\x03\n\x0bWorkerFrame\x12)\n\x05hello\x18\x01 \x01(\x0b\x32\x18.pyfleet.worker.v1.HelloH\x00\x12)\n\x05ready\x18\x02 \x01(\x0b\x32\x18.pyfleet.worker.v1.ReadyH\x00\x12+\n\x06result\x18\x03 \x01(\x0b\x32\x19.pyfleet.worker.v1.ResultH\x00\x12)\n\x05\x63hunk\x18\x04 \x01(\x0b\x32\x18.pyfleet.worker.v1.ChunkH\x00\x12)\n\x05\x65rror\x18\x05 \x01(\x0b\x32\x18.pyfleet.worker.v1.ErrorH\x00\x12%\n\x03log\x18\x06 \x01(\x0b\x32\x16.pyfleet.worker.v1.LogH\x00\x12\'\n\x04pong\x18\x07 \x01(\x0b\x32\x17.pyfleet.worker.v1.PongH\x00\x12/\n\x08\x63\x61llback\x18\x08 \x01(\x0b\x32\x1b.pyfleet.worker.v1.CallbackH\x00\x12:\n\x0estartup_failed\x18\t \x01(\x0b\x32 .pyfleet.worker.v1.StartupFailedH\x00\x12\x36\n\x0c\x63hild_exited\x18\n \x01(\x0b\x32\x1e.pyfleet.worker.v1.ChildExitedH\x00\x42\x07\n\x05\x66rame\"\x80\x01\n\x05Hello\x12\r\n\x05token\x18\x01 \x01(\t\x12\x0b\n\x03pid\x18\x02 \x01(\x05\x12\x18\n\x10protocol_version\x18\x03 \x01(\r\x12\x0c\n\x04pool\x18\x04 \x01(\t\x12\x10\n\x08hostname\x18\x05 \x01(\t\x12\x10\n\x08template\x18\x06 \x01(\x08\x12\x0f\n\x07\x61\x64\x61pter\x18\x07 \x01(\t\"\x84\x01\n\x05Ready\x12(\n\x05tools\x18\x01 \x03(\x0b\x32\x19.pyfleet.pool.v1.ToolSpec\x12\x13\n\x0b\x63oncurrency\x18\x02 \x01(\r\x12\x0f\n\x07\x61\x64\x61pter\x18\x03 \x01(\t\x12\x16\n\x0epython_version\x18\x04 \x01(\t\x12\x13\n\x0b\x66ork_unsafe\x18\x05 \x01(\t\"P\n\rStartupFailed\x12\r\n\x05phase\x18\x01 \x01(\t\x12\x0c\n\x04type\x18\x02 \x01(\t\x12\x0f\n\x07message\x18\x03 \x01(\t\x12\x11\n\ttraceback\x18\x04 \x01(\t\"\xaa\x02\n\x04\x43\x61ll\x12\n\n\x02id\x18\x01 \x01(\r\x12\x0c\n\x04tool\x18\x02 \x01(\t\x12\x0c\n\x04\x61rgs\x18\x03 \x01(\x0c\x12<\n\x0b\x62inary_args\x18\x04 \x03(\x0b\x32\'.pyfleet.worker.v1.Call.BinaryArgsEntry\x12\x12\n\nsession_id\x18\x05 \x01(\t\x12\x12\n\ntimeout_ms\x18\x06 \x01(\r\x12\x0e\n\x06stream\x18\x07 \x01(\x08\x12\x14\n\x0c\x63hunk_window\x18\x08 \x01(\r\x12\x12\n\nrequest_id\x18\t \x01(\t\x12\x13\n\x0btraceparent\x18\n \x01(\t\x12\x12\n\ntracestate\x18\x0b \x01(\t\x1a\x31\n\x0f\x42inaryArgsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x0c:\x02\x38\x01\"<\n\x06\x43\x61ncel\x12\n\n\x02id\x18\x01 \x01(\r\x12\x0e\n\x06reason\x18\x02 \x01(\t\x12\x16\n\x0eonly_if_queued\x18\x03 \x01(\x08\"$\n\x06\x43redit\x12\n\n\x02id\x18\x01 \x01(\r\x12\x0e\n\x06\x63hunks\x18\x02 \x01(\r\"0\n\x07Payload\x12\x0e\n\x04json\x18\x01 \x01(\x0cH\x00\x12\r\n\x03raw\x18\x02 \x01(\x0cH\x00\x42\x06\n\x04kind\"?\n\x06Result\x12\n\n\x02id\x18\x01 \x01(\r\x12)\n\x05value\x18\x02 \x01(\x0b\x32\x1a.pyfleet.worker.v1.Payload\">\n\x05\x43hunk\x12\n\n\x02id\x18\x01 \x01(\r\x12)\n\x05items\x18\x02 \x03(\x0b\x32\x1a.pyfleet.worker.v1.Payload\"q\n\x05\x45rror\x12\n\n\x02id\x18\x01 \x01(\r\x12*\n\x04kind\x18\x02 \x01(\x0e\x32\x1c.pyfleet.worker.v1.ErrorKind\x12\x0c\n\x04type\x18\x03 \x01(\t\x12\x0f\n\x07message\x18\x04 \x01(\t\x12\x11\n\ttraceback\x18\x05 \x01(\t\"c\n\x03Log\x12*\n\x05level\x18\x01 \x01(\x0e\x32\x1b.pyfleet.worker.v1.LogLevel\x12\x0f\n\x07message\x18\x02 \x01(\t\x12\x0e\n\x06logger\x18\x03 \x01(\t\x12\x0f\n\x07\x63\x61ll_id\x18\x04 \x01(\r\"\x15\n\x04Ping\x12\r\n\x05nonce\x18\x01 \x01(\r\"(\n\x04Pong\x12\r\n\x05nonce\x18\x01 \x01(\r\x12\x11\n\trss_bytes\x18\x02 \x01(\x04\"\x1c\n\x08Shutdown\x12\x10\n\x08grace_ms\x18\x01 \x01(\r\"$\n\x0eReleaseSession\x12\x12\n\nsession_id\x18\x01 \x01(\t\"(\n\x04\x46ork\x12\r\n\x05token\x18\x01 \x01(\t\x12\x11\n\tworker_id\x18\x02 \x01(\t\"=\n\x0b\x43hildExited\x12\x0b\n\x03pid\x18\x01 \x01(\x05\x12\x11\n\texit_code\x18\x02 \x01(\x05\x12\x0e\n\x06signal\x18\x03 \x01(\x05\"\xc9\x02\n\x08\x43\x61llback\x12\n\n\x02id\x18\x01 \x01(\r\x12\x0f\n\x07\x63\x61ll_id\x18\x02 \x01(\r\x12\x36\n\x0cget_variable\x18\x03 \x01(\x0b\x32\x1e.pyfleet.worker.v1.GetVariableH\x00\x12\x36\n\x0cset_variable\x18\x04 \x01(\x0b\x32\x1e.pyfleet.worker.v1.SetVariableH\x00\x12:\n\x0elist_variables\x18\x05 \x01(\x0b\x32 .pyfleet.worker.v1.ListVariablesH\x00\x12<\n\x0f\x64\x65lete_variable\x18\x06 \x01(\x0b\x32!.pyfleet.worker.v1.DeleteVariableH\x00\x12\x30\n\tcall_tool\x18\x07 \x01(\x0b\x32\x1b.pyfleet.worker.v1.CallToolH\x00\x42\x04\n\x02op\"\x1b\n\x0bGetVariable\x12\x0c\n\x04name\x18\x01 \x01(\t\"\xa8\x01\n\x0bSetVariable\x12\x0c\n\x04name\x18\x01 \x01(\t\x12*\n\x05value\x18\x02 \x01(\x0b\x32\x1b.pyfleet.pool.v1.TypedValue\x12+\n\x04type\x18\x03 \x01(\x0e\x32\x1d.pyfleet.pool.v1.VariableType\x12\x1d\n\x10\x65xpected_version\x18\x04 \x01(\x04H\x00\x88\x01\x01\x42\x13\n\x11_expected_version\"\x0f\n\rListVariables\"\x1e\n\x0e\x44\x65leteVariable\x12\x0c\n\x04name\x18\x01 \x01(\t\"&\n\x08\x43\x61llTool\x12\x0c\n\x04tool\x18\x01 \x01(\t\x12\x0c\n\x04\x61rgs\x18\x02 \x01(\x0c\"<\n\x0cVariableList\x12,\n\tvariables\x18\x01 \x03(\x0b\x32\x19.pyfleet.pool.v1.Variable\".\n\rCallbackError\x12\x0c\n\x04\x63ode\x18\x01 \x01(\x05\x12\x0f\n\x07message\x18\x02 \x01(\t\"\xfc\x01\n\x0e\x43\x61llbackResult\x12\n\n\x02id\x18\x01 \x01(\r\x12-\n\x08variable\x18\x02 \x01(\x0b\x32\x19.pyfleet.pool.v1.VariableH\x00\x12\x34\n\tvariables\x18\x03 \x01(\x0b\x32\x1f.pyfleet.worker.v1.VariableListH\x00\x12\x0e\n\x04\x64one\x18\x04 \x01(\x08H\x00\x12+\n\x05value\x18\x05 \x01(\x0b\x32\x1a.pyfleet.worker.v1.PayloadH\x00\x12\x31\n\x05\x65rror\x18\x06 \x01(\x0b\x32 .pyfleet.worker.v1.CallbackErrorH\x00\x42\t\n\x07outcome*\xab\x02\n\tErrorKind\x12\x1a\n\x16\x45RROR_KIND_UNSPECIFIED\x10\x00\x12\x1a\n\x16\x45RROR_KIND_TOOL_RAISED\x10\x01\x12\x1b\n\x17\x45RROR_KIND_UNKNOWN_TOOL\x10\x02\x12\x1c\n\x18\x45RROR_KIND_BAD_ARGUMENTS\x10\x03\x12\x18\n\x14\x45RROR_KIND_CANCELLED\x10\x04\x12 \n\x1c\x45RROR_KIND_DEADLINE_EXCEEDED\x10\x05\x12\x1f\n\x1b\x45RROR_KIND_NOT_SERIALIZABLE\x10\x06\x12\x19\n\x15\x45RROR_KIND_OVERLOADED\x10\x07\x12\x17\n\x13\x45RROR_KIND_INTERNAL\x10\x08\x12\x1a\n\x16\x45RROR_KIND_NOT_STARTED\x10\t*z\n\x08LogLevel\x12\x19\n\x15LOG_LEVEL_UNSPECIFIED\x10\x00\x12\x13\n\x0fLOG_LEVEL_DEBUG\x10\x01\x12\x12\n\x0eLOG_LEVEL_INFO\x10\x02\x12\x15\n\x11LOG_LEVEL_WARNING\x10\x03\x12\x13\n\x0fLOG_LEVEL_ERROR\x10\x04\x32\x66\n\x11WorkerLinkService\x12Q\n\x06\x41ttach\x12 .pyfleet.worker.v1.AttachRequest\x1a!.pyfleet.worker.v1.AttachResponse(\x01\x30\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1epyfleet/worker/v1/worker.proto\x12\x11pyfleet.worker.v1\x1a\x1apyfleet/pool/v1/tool.proto\x1a\x1epyfleet/pool/v1/variable.proto\">\n\rAttachRequest\x12-\n\x05\x66rame\x18\x01 \x01(\x0b\x32\x1e.pyfleet.worker.v1.WorkerFrame\"?\n\x0e\x41ttachResponse\x12-\n\x05\x66rame\x18\x01 \x01(\x0b\x32\x1e.pyfleet.worker.v1.ServerFrame\"\x98\x03\n\x0bServerFrame\x12\'\n\x04\x63\x61ll\x18\x01 \x01(\x0b\x32\x17.pyfleet.worker.v1.CallH\x00\x12+\n\x06\x63\x61ncel\x18\x02 \x01(\x0b\x32\x19.pyfleet.worker.v1.CancelH\x00\x12+\n\x06\x63redit\x18\x03 \x01(\x0b\x32\x19.pyfleet.worker.v1.CreditH\x00\x12<\n\x0f\x63\x61llback_result\x18\x04 \x01(\x0b\x32!.pyfleet.worker.v1.CallbackResultH\x00\x12\'\n\x04ping\x18\x05 \x01(\x0b\x32\x17.pyfleet.worker.v1.PingH\x00\x12/\n\x08shutdown\x18\x06 \x01(\x0b\x32\x1b.pyfleet.worker.v1.ShutdownH\x00\x12<\n\x0frelease_session\x18\x07 \x01(\x0b\x32!.pyfleet.worker.v1.ReleaseSessionH\x00\x12\'\n\x04\x66ork\x18\x08 \x01(\x0b\x32\x17.pyfleet.worker.v1.ForkH\x00\x42\x07\n\x05\x66rame\"\xe4\x03\n\x0bWorkerFrame\x12)\n\x05hello\x18\x01 \x01(\x0b\x32\x18.pyfleet.worker.v1.HelloH\x00\x12)\n\x05ready\x18\x02 \x01(\x0b\x32\x18.pyfleet.worker.v1.ReadyH\x00\x12+\n\x06result\x18\x03 \x01(\x0b\x32\x19.pyfleet.worker.v1.ResultH\x00\x12)\n\x05\x63hunk\x18\x04 \x01(\x0b\x32\x18.pyfleet.worker.v1.ChunkH\x00\x12)\n\x05\x65rror\x18\x05 \x01(\x0b\x32\x18.pyfleet.worker.v1.ErrorH\x00\x12%\n\x03log\x18\x06 \x01(\x0b\x32\x16.pyfleet.worker.v1.LogH\x00\x12\'\n\x04pong\x18\x07 \x01(\x0b\x32\x17.pyfleet.worker.v1.PongH\x00\x12/\n\x08\x63\x61llback\x18\x08 \x01(\x0b\x32\x1b.pyfleet.worker.v1.CallbackH\x00\x12:\n\x0estartup_failed\x18\t \x01(\x0b\x32 .pyfleet.worker.v1.StartupFailedH\x00\x12\x36\n\x0c\x63hild_exited\x18\n \x01(\x0b\x32\x1e.pyfleet.worker.v1.ChildExitedH\x00\x42\x07\n\x05\x66rame\"\x80\x01\n\x05Hello\x12\r\n\x05token\x18\x01 \x01(\t\x12\x0b\n\x03pid\x18\x02 \x01(\x05\x12\x18\n\x10protocol_version\x18\x03 \x01(\r\x12\x0c\n\x04pool\x18\x04 \x01(\t\x12\x10\n\x08hostname\x18\x05 \x01(\t\x12\x10\n\x08template\x18\x06 \x01(\x08\x12\x0f\n\x07\x61\x64\x61pter\x18\x07 \x01(\t\"\x84\x01\n\x05Ready\x12(\n\x05tools\x18\x01 \x03(\x0b\x32\x19.pyfleet.pool.v1.ToolSpec\x12\x13\n\x0b\x63oncurrency\x18\x02 \x01(\r\x12\x0f\n\x07\x61\x64\x61pter\x18\x03 \x01(\t\x12\x16\n\x0epython_version\x18\x04 \x01(\t\x12\x13\n\x0b\x66ork_unsafe\x18\x05 \x01(\t\"P\n\rStartupFailed\x12\r\n\x05phase\x18\x01 \x01(\t\x12\x0c\n\x04type\x18\x02 \x01(\t\x12\x0f\n\x07message\x18\x03 \x01(\t\x12\x11\n\ttraceback\x18\x04 \x01(\t\"\xaa\x02\n\x04\x43\x61ll\x12\n\n\x02id\x18\x01 \x01(\r\x12\x0c\n\x04tool\x18\x02 \x01(\t\x12\x0c\n\x04\x61rgs\x18\x03 \x01(\x0c\x12<\n\x0b\x62inary_args\x18\x04 \x03(\x0b\x32\'.pyfleet.worker.v1.Call.BinaryArgsEntry\x12\x12\n\nsession_id\x18\x05 \x01(\t\x12\x12\n\ntimeout_ms\x18\x06 \x01(\r\x12\x0e\n\x06stream\x18\x07 \x01(\x08\x12\x14\n\x0c\x63hunk_window\x18\x08 \x01(\r\x12\x12\n\nrequest_id\x18\t \x01(\t\x12\x13\n\x0btraceparent\x18\n \x01(\t\x12\x12\n\ntracestate\x18\x0b \x01(\t\x1a\x31\n\x0f\x42inaryArgsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x0c:\x02\x38\x01\"<\n\x06\x43\x61ncel\x12\n\n\x02id\x18\x01 \x01(\r\x12\x0e\n\x06reason\x18\x02 \x01(\t\x12\x16\n\x0eonly_if_queued\x18\x03 \x01(\x08\"$\n\x06\x43redit\x12\n\n\x02id\x18\x01 \x01(\r\x12\x0e\n\x06\x63hunks\x18\x02 \x01(\r\"0\n\x07Payload\x12\x0e\n\x04json\x18\x01 \x01(\x0cH\x00\x12\r\n\x03raw\x18\x02 \x01(\x0cH\x00\x42\x06\n\x04kind\"?\n\x06Result\x12\n\n\x02id\x18\x01 \x01(\r\x12)\n\x05value\x18\x02 \x01(\x0b\x32\x1a.pyfleet.worker.v1.Payload\">\n\x05\x43hunk\x12\n\n\x02id\x18\x01 \x01(\r\x12)\n\x05items\x18\x02 \x03(\x0b\x32\x1a.pyfleet.worker.v1.Payload\"q\n\x05\x45rror\x12\n\n\x02id\x18\x01 \x01(\r\x12*\n\x04kind\x18\x02 \x01(\x0e\x32\x1c.pyfleet.worker.v1.ErrorKind\x12\x0c\n\x04type\x18\x03 \x01(\t\x12\x0f\n\x07message\x18\x04 \x01(\t\x12\x11\n\ttraceback\x18\x05 \x01(\t\"\x91\x01\n\x03Log\x12*\n\x05level\x18\x01 \x01(\x0e\x32\x1b.pyfleet.worker.v1.LogLevel\x12\x0f\n\x07message\x18\x02 \x01(\t\x12\x0e\n\x06logger\x18\x03 \x01(\t\x12\x0f\n\x07\x63\x61ll_id\x18\x04 \x01(\r\x12,\n\x06source\x18\x05 \x01(\x0e\x32\x1c.pyfleet.worker.v1.LogSource\"\x15\n\x04Ping\x12\r\n\x05nonce\x18\x01 \x01(\r\"(\n\x04Pong\x12\r\n\x05nonce\x18\x01 \x01(\r\x12\x11\n\trss_bytes\x18\x02 \x01(\x04\"\x1c\n\x08Shutdown\x12\x10\n\x08grace_ms\x18\x01 \x01(\r\"$\n\x0eReleaseSession\x12\x12\n\nsession_id\x18\x01 \x01(\t\"(\n\x04\x46ork\x12\r\n\x05token\x18\x01 \x01(\t\x12\x11\n\tworker_id\x18\x02 \x01(\t\"=\n\x0b\x43hildExited\x12\x0b\n\x03pid\x18\x01 \x01(\x05\x12\x11\n\texit_code\x18\x02 \x01(\x05\x12\x0e\n\x06signal\x18\x03 \x01(\x05\"\xc9\x02\n\x08\x43\x61llback\x12\n\n\x02id\x18\x01 \x01(\r\x12\x0f\n\x07\x63\x61ll_id\x18\x02 \x01(\r\x12\x36\n\x0cget_variable\x18\x03 \x01(\x0b\x32\x1e.pyfleet.worker.v1.GetVariableH\x00\x12\x36\n\x0cset_variable\x18\x04 \x01(\x0b\x32\x1e.pyfleet.worker.v1.SetVariableH\x00\x12:\n\x0elist_variables\x18\x05 \x01(\x0b\x32 .pyfleet.worker.v1.ListVariablesH\x00\x12<\n\x0f\x64\x65lete_variable\x18\x06 \x01(\x0b\x32!.pyfleet.worker.v1.DeleteVariableH\x00\x12\x30\n\tcall_tool\x18\x07 \x01(\x0b\x32\x1b.pyfleet.worker.v1.CallToolH\x00\x42\x04\n\x02op\"\x1b\n\x0bGetVariable\x12\x0c\n\x04name\x18\x01 \x01(\t\"\xa8\x01\n\x0bSetVariable\x12\x0c\n\x04name\x18\x01 \x01(\t\x12*\n\x05value\x18\x02 \x01(\x0b\x32\x1b.pyfleet.pool.v1.TypedValue\x12+\n\x04type\x18\x03 \x01(\x0e\x32\x1d.pyfleet.pool.v1.VariableType\x12\x1d\n\x10\x65xpected_version\x18\x04 \x01(\x04H\x00\x88\x01\x01\x42\x13\n\x11_expected_version\"\x0f\n\rListVariables\"\x1e\n\x0e\x44\x65leteVariable\x12\x0c\n\x04name\x18\x01 \x01(\t\"&\n\x08\x43\x61llTool\x12\x0c\n\x04tool\x18\x01 \x01(\t\x12\x0c\n\x04\x61rgs\x18\x02 \x01(\x0c\"<\n\x0cVariableList\x12,\n\tvariables\x18\x01 \x03(\x0b\x32\x19.pyfleet.pool.v1.Variable\".\n\rCallbackError\x12\x0c\n\x04\x63ode\x18\x01 \x01(\x05\x12\x0f\n\x07message\x18\x02 \x01(\t\"\xfc\x01\n\x0e\x43\x61llbackResult\x12\n\n\x02id\x18\x01 \x01(\r\x12-\n\x08variable\x18\x02 \x01(\x0b\x32\x19.pyfleet.pool.v1.VariableH\x00\x12\x34\n\tvariables\x18\x03 \x01(\x0b\x32\x1f.pyfleet.worker.v1.VariableListH\x00\x12\x0e\n\x04\x64one\x18\x04 \x01(\x08H\x00\x12+\n\x05value\x18\x05 \x01(\x0b\x32\x1a.pyfleet.worker.v1.PayloadH\x00\x12\x31\n\x05\x65rror\x18\x06 \x01(\x0b\x32 .pyfleet.worker.v1.CallbackErrorH\x00\x42\t\n\x07outcome*\xab\x02\n\tErrorKind\x12\x1a\n\x16\x45RROR_KIND_UNSPECIFIED\x10\x00\x12\x1a\n\x16\x45RROR_KIND_TOOL_RAISED\x10\x01\x12\x1b\n\x17\x45RROR_KIND_UNKNOWN_TOOL\x10\x02\x12\x1c\n\x18\x45RROR_KIND_BAD_ARGUMENTS\x10\x03\x12\x18\n\x14\x45RROR_KIND_CANCELLED\x10\x04\x12 \n\x1c\x45RROR_KIND_DEADLINE_EXCEEDED\x10\x05\x12\x1f\n\x1b\x45RROR_KIND_NOT_SERIALIZABLE\x10\x06\x12\x19\n\x15\x45RROR_KIND_OVERLOADED\x10\x07\x12\x17\n\x13\x45RROR_KIND_INTERNAL\x10\x08\x12\x1a\n\x16\x45RROR_KIND_NOT_STARTED\x10\t*z\n\x08LogLevel\x12\x19\n\x15LOG_LEVEL_UNSPECIFIED\x10\x00\x12\x13\n\x0fLOG_LEVEL_DEBUG\x10\x01\x12\x12\n\x0eLOG_LEVEL_INFO\x10\x02\x12\x15\n\x11LOG_LEVEL_WARNING\x10\x03\x12\x13\n\x0fLOG_LEVEL_ERROR\x10\x04*m\n\tLogSource\x12\x1a\n\x16LOG_SOURCE_UNSPECIFIED\x10\x00\x12\x15\n\x11LOG_SOURCE_STDOUT\x10\x01\x12\x15\n\x11LOG_SOURCE_STDERR\x10\x02\x12\x16\n\x12LOG_SOURCE_LOGGING\x10\x03\x32\x66\n\x11WorkerLinkService\x12Q\n\x06\x41ttach\x12 .pyfleet.worker.v1.AttachRequest\x1a!.pyfleet.worker.v1.AttachResponse(\x01\x30\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -35,10 +35,12 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_CALL_BINARYARGSENTRY']._loaded_options = None
   _globals['_CALL_BINARYARGSENTRY']._serialized_options = b'8\001'
-  _globals['_ERRORKIND']._serialized_start=3509
-  _globals['_ERRORKIND']._serialized_end=3808
-  _globals['_LOGLEVEL']._serialized_start=3810
-  _globals['_LOGLEVEL']._serialized_end=3932
+  _globals['_ERRORKIND']._serialized_start=3556
+  _globals['_ERRORKIND']._serialized_end=3855
+  _globals['_LOGLEVEL']._serialized_start=3857
+  _globals['_LOGLEVEL']._serialized_end=3979
+  _globals['_LOGSOURCE']._serialized_start=3981
+  _globals['_LOGSOURCE']._serialized_end=4090
   _globals['_ATTACHREQUEST']._serialized_start=113
   _globals['_ATTACHREQUEST']._serialized_end=175
   _globals['_ATTACHRESPONSE']._serialized_start=177
@@ -69,38 +71,38 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_CHUNK']._serialized_end=2066
   _globals['_ERROR']._serialized_start=2068
   _globals['_ERROR']._serialized_end=2181
-  _globals['_LOG']._serialized_start=2183
-  _globals['_LOG']._serialized_end=2282
-  _globals['_PING']._serialized_start=2284
-  _globals['_PING']._serialized_end=2305
-  _globals['_PONG']._serialized_start=2307
-  _globals['_PONG']._serialized_end=2347
-  _globals['_SHUTDOWN']._serialized_start=2349
-  _globals['_SHUTDOWN']._serialized_end=2377
-  _globals['_RELEASESESSION']._serialized_start=2379
-  _globals['_RELEASESESSION']._serialized_end=2415
-  _globals['_FORK']._serialized_start=2417
-  _globals['_FORK']._serialized_end=2457
-  _globals['_CHILDEXITED']._serialized_start=2459
-  _globals['_CHILDEXITED']._serialized_end=2520
-  _globals['_CALLBACK']._serialized_start=2523
-  _globals['_CALLBACK']._serialized_end=2852
-  _globals['_GETVARIABLE']._serialized_start=2854
-  _globals['_GETVARIABLE']._serialized_end=2881
-  _globals['_SETVARIABLE']._serialized_start=2884
-  _globals['_SETVARIABLE']._serialized_end=3052
-  _globals['_LISTVARIABLES']._serialized_start=3054
-  _globals['_LISTVARIABLES']._serialized_end=3069
-  _globals['_DELETEVARIABLE']._serialized_start=3071
-  _globals['_DELETEVARIABLE']._serialized_end=3101
-  _globals['_CALLTOOL']._serialized_start=3103
-  _globals['_CALLTOOL']._serialized_end=3141
-  _globals['_VARIABLELIST']._serialized_start=3143
-  _globals['_VARIABLELIST']._serialized_end=3203
-  _globals['_CALLBACKERROR']._serialized_start=3205
-  _globals['_CALLBACKERROR']._serialized_end=3251
-  _globals['_CALLBACKRESULT']._serialized_start=3254
-  _globals['_CALLBACKRESULT']._serialized_end=3506
-  _globals['_WORKERLINKSERVICE']._serialized_start=3934
-  _globals['_WORKERLINKSERVICE']._serialized_end=4036
+  _globals['_LOG']._serialized_start=2184
+  _globals['_LOG']._serialized_end=2329
+  _globals['_PING']._serialized_start=2331
+  _globals['_PING']._serialized_end=2352
+  _globals['_PONG']._serialized_start=2354
+  _globals['_PONG']._serialized_end=2394
+  _globals['_SHUTDOWN']._serialized_start=2396
+  _globals['_SHUTDOWN']._serialized_end=2424
+  _globals['_RELEASESESSION']._serialized_start=2426
+  _globals['_RELEASESESSION']._serialized_end=2462
+  _globals['_FORK']._serialized_start=2464
+  _globals['_FORK']._serialized_end=2504
+  _globals['_CHILDEXITED']._serialized_start=2506
+  _globals['_CHILDEXITED']._serialized_end=2567
+  _globals['_CALLBACK']._serialized_start=2570
+  _globals['_CALLBACK']._serialized_end=2899
+  _globals['_GETVARIABLE']._serialized_start=2901
+  _globals['_GETVARIABLE']._serialized_end=2928
+  _globals['_SETVARIABLE']._serialized_start=2931
+  _globals['_SETVARIABLE']._serialized_end=3099
+  _globals['_LISTVARIABLES']._serialized_start=3101
+  _globals['_LISTVARIABLES']._serialized_end=3116
+  _globals['_DELETEVARIABLE']._serialized_start=3118
+  _globals['_DELETEVARIABLE']._serialized_end=3148
+  _globals['_CALLTOOL']._serialized_start=3150
+  _globals['_CALLTOOL']._serialized_end=3188
+  _globals['_VARIABLELIST']._serialized_start=3190
+  _globals['_VARIABLELIST']._serialized_end=3250
+  _globals['_CALLBACKERROR']._serialized_start=3252
+  _globals['_CALLBACKERROR']._serialized_end=3298
+  _globals['_CALLBACKRESULT']._serialized_start=3301
+  _globals['_CALLBACKRESULT']._serialized_end=3553
+  _globals['_WORKERLINKSERVICE']._serialized_start=4092
+  _globals['_WORKERLINKSERVICE']._serialized_end=4194
 # @@protoc_insertion_point(module_scope)

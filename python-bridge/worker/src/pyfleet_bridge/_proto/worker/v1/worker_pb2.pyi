@@ -29,6 +29,13 @@ class LogLevel(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     LOG_LEVEL_INFO: _ClassVar[LogLevel]
     LOG_LEVEL_WARNING: _ClassVar[LogLevel]
     LOG_LEVEL_ERROR: _ClassVar[LogLevel]
+
+class LogSource(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    LOG_SOURCE_UNSPECIFIED: _ClassVar[LogSource]
+    LOG_SOURCE_STDOUT: _ClassVar[LogSource]
+    LOG_SOURCE_STDERR: _ClassVar[LogSource]
+    LOG_SOURCE_LOGGING: _ClassVar[LogSource]
 ERROR_KIND_UNSPECIFIED: ErrorKind
 ERROR_KIND_TOOL_RAISED: ErrorKind
 ERROR_KIND_UNKNOWN_TOOL: ErrorKind
@@ -44,6 +51,10 @@ LOG_LEVEL_DEBUG: LogLevel
 LOG_LEVEL_INFO: LogLevel
 LOG_LEVEL_WARNING: LogLevel
 LOG_LEVEL_ERROR: LogLevel
+LOG_SOURCE_UNSPECIFIED: LogSource
+LOG_SOURCE_STDOUT: LogSource
+LOG_SOURCE_STDERR: LogSource
+LOG_SOURCE_LOGGING: LogSource
 
 class AttachRequest(_message.Message):
     __slots__ = ("frame",)
@@ -235,16 +246,18 @@ class Error(_message.Message):
     def __init__(self, id: _Optional[int] = ..., kind: _Optional[_Union[ErrorKind, str]] = ..., type: _Optional[str] = ..., message: _Optional[str] = ..., traceback: _Optional[str] = ...) -> None: ...
 
 class Log(_message.Message):
-    __slots__ = ("level", "message", "logger", "call_id")
+    __slots__ = ("level", "message", "logger", "call_id", "source")
     LEVEL_FIELD_NUMBER: _ClassVar[int]
     MESSAGE_FIELD_NUMBER: _ClassVar[int]
     LOGGER_FIELD_NUMBER: _ClassVar[int]
     CALL_ID_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
     level: LogLevel
     message: str
     logger: str
     call_id: int
-    def __init__(self, level: _Optional[_Union[LogLevel, str]] = ..., message: _Optional[str] = ..., logger: _Optional[str] = ..., call_id: _Optional[int] = ...) -> None: ...
+    source: LogSource
+    def __init__(self, level: _Optional[_Union[LogLevel, str]] = ..., message: _Optional[str] = ..., logger: _Optional[str] = ..., call_id: _Optional[int] = ..., source: _Optional[_Union[LogSource, str]] = ...) -> None: ...
 
 class Ping(_message.Message):
     __slots__ = ("nonce",)
