@@ -4,7 +4,7 @@
 // scripts/k8s-test-bins.sh (built once per machine, cached by version).
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { generateKeyPairSync, randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { request } from "node:https";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -71,17 +71,24 @@ interface Proc {
   log: string;
 }
 
+/** Pods in this namespace have a container log (kwok serves cluster.podLog): `cluster.namespace(POD_LOG_NAMESPACE, { exact: true })`. */
+export const POD_LOG_NAMESPACE = "pod-logs";
+
 export interface TestCluster {
   dir: string;
   /** A kubeconfig with a system:masters token user, context "test". */
   kubeconfig: string;
   /** A kubeconfig whose user has no permissions at all (context "test"). */
   nobodyKubeconfig: string;
+  /** The container log of every pod in POD_LOG_NAMESPACE, as kwok serves it (CRI lines: `<RFC3339Nano> stdout F <text>`). */
+  podLog: string;
+  /** Appends lines to that log. */
+  writePodLog(lines: string[], at?: Date): void;
   apiUrl: string;
   kc: KubeConfig;
   core: CoreV1Api;
-  /** Creates a namespace with its default ServiceAccount (no controller waits needed). */
-  namespace(prefix: string): Promise<string>;
+  /** Creates a namespace with its default ServiceAccount (no controller waits needed), named `prefix` and a number, or `prefix` itself with `exact`. */
+  namespace(prefix: string, options?: { exact?: boolean }): Promise<string>;
   /** A fake node kwok manages; GPUs advertised as nvidia.com/gpu with GFD's product label. */
   addNode(name: string, opts?: { gpus?: number; product?: string; labels?: Record<string, string> }): Promise<void>;
   /** Stops the API server (etcd keeps the data); start it again on the same port. */
@@ -149,6 +156,8 @@ export async function startCluster(): Promise<TestCluster> {
         `--token-auth-file=${join(dir, "tokens.csv")}`, "--authorization-mode=RBAC", "--service-cluster-ip-range=10.96.0.0/16",
         // New nodes would carry the not-ready taint until the node controller sees them Ready; kwok's are ready at once.
         "--disable-admission-plugins=TaintNodesByCondition",
+        // Pod logs go to the node's "kubelet" (kwok's server) at its InternalIP, not its name.
+        "--kubelet-preferred-address-types=InternalIP",
       ]);
       await until("the API server answering /readyz", 240_000, async () => (await get(`${apiUrl}/readyz`, ca(), token)) === 200, api);
     };
@@ -171,18 +180,31 @@ export async function startCluster(): Promise<TestCluster> {
     run("kube-controller-manager", "kube-controller-manager", [...kcArgs, `--secure-port=${kcmPort}`,
       `--service-account-private-key-file=${join(dir, "sa.key")}`, `--root-ca-file=${join(dir, "certs/apiserver.crt")}`,
       "--controllers=*,-nodeipam", "--concurrent-deployment-syncs=2", "--concurrent-replicaset-syncs=2", "--concurrent-job-syncs=2"]);
-    run("kwok", "kwok", [`--kubeconfig=${kubeconfig}`, `--config=${join(bin, "kwok-stages.yaml")}`, "--manage-all-nodes=false",
-      "--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake", "--node-lease-duration-seconds=40",
-      "--cidr=10.0.0.1/24", "--node-ip=127.0.0.1", `--server-address=127.0.0.1:${kwokPort}`]);
+    // kwok's server stands in for each node's kubelet: it serves the container log of every
+    // pod in POD_LOG_NAMESPACE from one file in the CRI format (ClusterLogs), over TLS with
+    // the API server's own certificate (the API server does not verify kubelets without a CA flag).
+    const podLog = join(dir, "pod.log");
+    writeFileSync(podLog, "");
+    writeFileSync(join(dir, "kwok-logs.yaml"), [
+      "kind: ClusterLogs", "apiVersion: kwok.x-k8s.io/v1alpha1", "metadata:", "  name: pod-logs", "spec:", "  selector:", `    matchNamespaces: [${POD_LOG_NAMESPACE}]`, "  logs:",
+      `  - logsFile: ${JSON.stringify(podLog)}`, "    follow: true", "",
+    ].join("\n"));
+    run("kwok", "kwok", [`--kubeconfig=${kubeconfig}`, `--config=${join(bin, "kwok-stages.yaml")}`, `--config=${join(dir, "kwok-logs.yaml")}`,
+      "--manage-all-nodes=false", "--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake", "--node-lease-duration-seconds=40",
+      "--cidr=10.0.0.1/24", "--node-ip=127.0.0.1", `--server-address=127.0.0.1:${kwokPort}`, `--node-port=${kwokPort}`,
+      `--tls-cert-file=${join(dir, "certs/apiserver.crt")}`, `--tls-private-key-file=${join(dir, "certs/apiserver.key")}`]);
 
     const kc = new KubeConfig();
     kc.loadFromFile(kubeconfig);
     const core = kc.makeApiClient(CoreV1Api);
     let namespaces = 0;
     return {
-      dir, kubeconfig, nobodyKubeconfig, apiUrl, kc, core,
-      async namespace(prefix) {
-        const name = `${prefix}-${process.pid}-${++namespaces}`;
+      dir, kubeconfig, nobodyKubeconfig, apiUrl, kc, core, podLog,
+      writePodLog(lines, at = new Date()) {
+        appendFileSync(podLog, lines.map((l) => `${at.toISOString().replace("Z", "000000Z")} stdout F ${l}\n`).join(""));
+      },
+      async namespace(prefix, options = {}) {
+        const name = options.exact ? prefix : `${prefix}-${process.pid}-${++namespaces}`;
         await core.createNamespace({ body: { metadata: { name } } });
         await core.createNamespacedServiceAccount({ namespace: name, body: { metadata: { name: "default" } } }).catch((e: { code?: number }) => {
           if (e.code !== 409) throw e;

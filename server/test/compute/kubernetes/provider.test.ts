@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vites
 import { providerConfigSchema } from "../../../src/compute/index.js";
 import { KubernetesProvider, PyfleetError } from "../../../src/index.js";
 import { createLogger } from "../../../src/log/index.js";
-import { k8sBinDir, startCluster, type TestCluster } from "./cluster.js";
+import { k8sBinDir, POD_LOG_NAMESPACE, startCluster, type TestCluster } from "./cluster.js";
 
 const bins = k8sBinDir();
 
@@ -235,3 +235,39 @@ async function waitReady(p: KubernetesProvider, id: string, n: number): Promise<
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
 }
+
+describe.skipIf(!bins)("KubernetesProvider machine logs, served by kwok as a node's kubelet", { timeout: 180_000 }, () => {
+  it("reads a pod's log through the API server: the newest lines with their times, then follows new ones", async () => {
+    const logNs = await cluster.namespace(POD_LOG_NAMESPACE, { exact: true });
+    const p = provider({ namespace: logNs });
+    const m = await p.spawn(spec(), "req-logs-1");
+    await machineWhere(p, m.id, (x) => x.status === MachineStatus.RUNNING);
+    const at = new Date("2026-01-02T03:04:05.678Z");
+    cluster.writePodLog(["loading model", "model loaded", "serving on :8000"], at);
+
+    const read = async (options: { follow: boolean; tail: number }) => {
+      const lines = [];
+      for await (const batch of p.logs(m.id, { signal: AbortSignal.timeout(30_000), ...options })) lines.push(...batch);
+      return lines;
+    };
+    expect(await read({ follow: false, tail: 2 })).toEqual([
+      { text: "model loaded", time: at.getTime(), source: "container" },
+      { text: "serving on :8000", time: at.getTime(), source: "container" },
+    ]);
+    expect((await read({ follow: false, tail: 100 })).map((l) => l.text)).toEqual(["loading model", "model loaded", "serving on :8000"]);
+
+    // follow: the tail, then a line written after the request.
+    const abort = new AbortController();
+    const followed = p.logs(m.id, { follow: true, tail: 1, signal: abort.signal })[Symbol.asyncIterator]();
+    expect((await followed.next()).value?.map((l: { text: string }) => l.text)).toEqual(["serving on :8000"]);
+    cluster.writePodLog(["GET /health 200"]);
+    expect((await followed.next()).value?.map((l: { text: string }) => l.text)).toEqual(["GET /health 200"]);
+    abort.abort();
+    await followed.return?.(undefined);
+
+    await expect(p.logs("pf-00000000000000000000", { follow: false, tail: 1, signal: AbortSignal.timeout(5_000) })[Symbol.asyncIterator]().next())
+      .rejects.toMatchObject({ code: "not_found" });
+    await p.terminate(m.id);
+    await expect(p.logs(m.id, { follow: false, tail: 1, signal: AbortSignal.timeout(5_000) })[Symbol.asyncIterator]().next()).rejects.toMatchObject({ code: "failed_precondition" });
+  });
+});
