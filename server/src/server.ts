@@ -12,6 +12,7 @@ import { WorkerLinkService } from "@pyfleet/protocol/gen/pyfleet/worker/v1/worke
 import { apiKeySet, WorkerTokens } from "./auth/index.js";
 import { createCompute, type Orchestrator, type ToolRunner, type WorkerGroupHost } from "./compute/index.js";
 import { resolveConfig, type ServerConfig, type ServerConfigInput } from "./config/index.js";
+import { Fleet, SessionRouter } from "./fleet/index.js";
 import { HealthRegistry } from "./health/index.js";
 import { withCors } from "./http/cors.js";
 import { listen, type RequestHandler } from "./http/listener.js";
@@ -28,6 +29,7 @@ import { healthService } from "./rpc/health.js";
 import { observeInterceptor } from "./rpc/observe.js";
 import { poolService } from "./rpc/pool.js";
 import { registerReflection } from "./rpc/reflection.js";
+import { routeSessions } from "./rpc/session-routing.js";
 import { workerLinkService } from "./rpc/worker-link.js";
 import { serveUi } from "./ui/index.js";
 import { SERVER_VERSION, VERSION_HEADER } from "./version.js";
@@ -44,6 +46,8 @@ export interface PyfleetServer {
   readonly compute: Orchestrator;
   /** What the pools' workers printed and logged, for WatchLogs. */
   readonly logs: LogHub;
+  /** This server as a replica: its id (in its session ids and the `pyfleet-replica` header) and the address its peers dial. */
+  readonly fleet: Fleet;
   /** Resolves when every pool has its workers ready. */
   ready(): Promise<void>;
   /** Stops accepting, lets in-flight calls finish (up to the grace period), stops every worker. */
@@ -53,6 +57,13 @@ export interface PyfleetServer {
 export interface CreateServerOptions {
   /** Where log lines go; default stdout. */
   logDestination?: NodeJS.WritableStream;
+  /**
+   * This server is process `index` of `count` of one `pyfleet serve
+   * --processes N` (a cluster worker): it shares the port with its siblings,
+   * listens on a loopback port of its own for calls they forward, and shares
+   * the SQLite file with them.
+   */
+  process?: { index: number; count: number };
 }
 
 /** The services the router serves, for health and reflection. */
@@ -106,10 +117,21 @@ function toolRunner(pools: PoolRegistry): ToolRunner {
   };
 }
 
-/** Every response states the server's version (clients pick wire features by it; `pyfleet --version` prints it). */
-function withVersionHeader(handler: RequestHandler): RequestHandler {
+/** `url` with another port. */
+function withPort(url: string, port: number): string {
+  const u = new URL(url);
+  u.port = String(port);
+  return u.origin;
+}
+
+/** Names the replica that received a request (behind a balancer or with --processes, which one served it). */
+export const REPLICA_HEADER = "pyfleet-replica";
+
+/** Every response states the server's version (clients pick wire features by it; `pyfleet --version` prints it) and its replica. */
+function withVersionHeader(handler: RequestHandler, replica: string): RequestHandler {
   return (req, res) => {
     res.setHeader(VERSION_HEADER, SERVER_VERSION);
+    res.setHeader(REPLICA_HEADER, replica);
     handler(req, res);
   };
 }
@@ -143,16 +165,21 @@ export async function createServer(input: ServerConfigInput = {}, options: Creat
     logger,
     dataDir: resolve(config.dataDir),
     ...(config.store ? { store: config.store } : {}),
+    sharedFile: options.process !== undefined,
     python: defaultPython(),
     workerHost: workerGroupHost(registry, workerTokens, () => serverUrl, config.publicUrl?.replace(/\/$/, "")),
     toolRunner: toolRunner(registry),
   });
 
+  // Sessions live on the replica that created them; calls for them elsewhere take one hop there.
+  const fleet = new Fleet(compute.store, { logger });
+  const sessionRouter = new SessionRouter(fleet, (id, tenant) => registry.hasSession(id, tenant));
+
   // Each service's implementation is built once: connect-node serves its
   // streams (and whatever the unary front declines), the front its unary calls.
   const services = [
     served(Health, healthService(health)),
-    served(PoolService, poolService(registry, { maxPipelined: config.maxPipelined, logs, logOperators: operators })),
+    served(PoolService, routeSessions(poolService(registry, { maxPipelined: config.maxPipelined, logs, logOperators: operators, sessionIdSuffix: fleet.sessionIdSuffix, router: sessionRouter }), sessionRouter)),
     served(ComputeService, computeService(compute)),
     served(WorkerLinkService, workerLinkService(registry, workerTokens, logger)),
   ];
@@ -197,13 +224,14 @@ export async function createServer(input: ServerConfigInput = {}, options: Creat
     : (req, res) => {
       if (!front(req, res)) connectHandler(req, res);
     };
+  const tls = config.tls && { cert: readFileSync(config.tls.certFile), key: readFileSync(config.tls.keyFile) };
   const listener = await listen({
     host,
     port: config.port,
     // Browsers on allowed origins may read the version header too (clients pick wire features by it).
-    handler: withCors({ ...config.cors, exposedHeaders: [...config.cors.exposedHeaders, VERSION_HEADER] }, withVersionHeader(handler)),
+    handler: withCors({ ...config.cors, exposedHeaders: [...config.cors.exposedHeaders, VERSION_HEADER, REPLICA_HEADER] }, withVersionHeader(handler, fleet.id)),
     idleTimeoutMs: config.idleTimeoutMs,
-    tls: config.tls && { cert: readFileSync(config.tls.certFile), key: readFileSync(config.tls.keyFile) },
+    tls,
   });
 
   // Health: the server, each service, and each pool ("pool:<name>"); the pool
@@ -218,12 +246,16 @@ export async function createServer(input: ServerConfigInput = {}, options: Creat
     }
     health.set(PoolService.typeName, all ? "SERVING" : "NOT_SERVING");
   };
+  // A cluster worker shares the port with its siblings, so hops need an address of this process's own:
+  // a free port on the same host (with replicaUrl's host, when set, as what peers dial).
+  const hopListener = options.process && await listen({ host, port: 0, handler: withVersionHeader(handler, fleet.id), idleTimeoutMs: config.idleTimeoutMs, tls, exclusive: true });
   serverUrl = listener.url;
+  await fleet.join(hopListener ? withPort(config.replicaUrl ?? hopListener.url, hopListener.port) : config.replicaUrl ?? listener.url);
   health.set("", "SERVING");
   for (const service of SERVED) health.set(service.typeName, "SERVING");
   updatePoolHealth();
   for (const pool of pools) pool.events.on("event", updatePoolHealth);
-  logger.info({ url: listener.url }, `pyfleet listening on ${listener.url}`);
+  logger.info({ url: listener.url, replica: fleet.id, pid: process.pid, process: options.process?.index }, `pyfleet listening on ${listener.url}`);
 
   let closing: Promise<void> | undefined;
   return {
@@ -236,6 +268,7 @@ export async function createServer(input: ServerConfigInput = {}, options: Creat
     workerTokens,
     compute,
     logs,
+    fleet,
     ready: () => Promise.all(pools.map((p) => p.ready())).then(() => undefined),
     close() {
       closing ??= (async () => {
@@ -243,8 +276,10 @@ export async function createServer(input: ServerConfigInput = {}, options: Creat
         health.setAll("NOT_SERVING");
         // Following log readers end now rather than hold the listener open for the grace period.
         logs.close();
-        await listener.close(config.shutdownGraceMs);
+        await Promise.all([listener.close(config.shutdownGraceMs), hopListener?.close(config.shutdownGraceMs)]);
         shutdown.abort();
+        sessionRouter.close();
+        await fleet.close();
         await compute.close();
         await registry.close(config.shutdownGraceMs);
         await linkServer.close();

@@ -29,6 +29,7 @@ program
   .option("-c, --config <file>", "YAML config file (default: $PYFLEET_CONFIG)")
   .option("-p, --port <port>", "port to listen on (default: $PYFLEET_PORT or 8080)")
   .option("--host <host>", "address to bind (default: $PYFLEET_HOST or 127.0.0.1)")
+  .option("--processes <n>", "serve from N processes on the one port, each a replica with its share of every pool's workers; \"auto\" = one per core (default: 1)")
   // Loaded on demand: client commands should not pay for the whole server.
   .action(async (options) => (await import("./serve.js")).serve(options as ServeOptions));
 

@@ -1,12 +1,16 @@
 import { loadConfig } from "../config/index.js";
 import { PyfleetError } from "../errors.js";
+import { createLogger } from "../log/index.js";
 import { createServer } from "../server.js";
 import { checkPoolPythons } from "./preflight.js";
+import { clusterProcess, type ListeningMessage, parseProcesses, processConfig, runPrimary } from "./processes.js";
 
 export interface ServeOptions {
   config?: string;
   port?: string;
   host?: string;
+  /** A count, or "auto" (one per core). */
+  processes?: string;
 }
 
 /** `pyfleet serve`: runs the server until SIGINT or SIGTERM, then drains and exits 0. */
@@ -19,8 +23,17 @@ export async function serve(options: ServeOptions): Promise<void> {
   }
   if (options.host !== undefined) overrides.host = options.host;
   const config = loadConfig(options.config ?? process.env.PYFLEET_CONFIG, process.env, overrides);
-  await checkPoolPythons(config, process.env);
-  const server = await createServer(config);
+  const member = clusterProcess();
+  const processes = parseProcesses(options.processes);
+  if (!member) await checkPoolPythons(config, process.env);
+  if (!member && processes !== undefined && processes > 1) {
+    runPrimary(processes, createLogger(config.logLevel));
+    return;
+  }
+  const server = member
+    ? await createServer(processConfig(config, member.index, member.count), { process: member })
+    : await createServer(config);
+  if (member) process.send?.({ pyfleet: "listening", url: server.url, replica: server.fleet.id } satisfies ListeningMessage);
   server.ready().then(
     () => server.logger.info({ ready: true, pools: server.pools.list().map((p) => p.name) }, "all pools are ready"),
     (e: unknown) => server.logger.error({ ready: false }, `a pool failed to start: ${(e as Error).message}`),

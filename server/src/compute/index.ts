@@ -19,7 +19,7 @@ export { MockProvider } from "./providers/mock.js";
 export { RemoteProvider } from "./providers/remote.js";
 export { RunPodProvider } from "./providers/runpod/provider.js";
 export { KubernetesProvider, type KubernetesProviderOptions } from "./providers/kubernetes/index.js";
-export { FINAL_STATUSES, openStore, PostgresStore, SqliteStore, type ComputeRecord, type ComputeStore, type JobRecord, type RemoteChange } from "./store/index.js";
+export { FINAL_STATUSES, openStore, PostgresStore, SqliteStore, type ComputeRecord, type ComputeStore, type JobRecord, type RemoteChange, type ReplicaRecord } from "./store/index.js";
 
 export interface ComputeDeps {
   logger: Logger;
@@ -27,6 +27,8 @@ export interface ComputeDeps {
   dataDir: string;
   /** A postgres:// URL shared by replicas, or sqlite:FILE; default: SQLite in dataDir. */
   store?: string;
+  /** Other processes of this server (`serve --processes N`) use the same SQLite file. */
+  sharedFile?: boolean;
   /** The Python local worker groups run with. */
   python: string;
   workerHost?: WorkerGroupHost;

@@ -8,7 +8,7 @@ import { type Budget, type ComputeChange, ComputeContext, type JobStreamEvent, t
 import { resolveGpu } from "./gpus.js";
 import { Jobs } from "./jobs.js";
 import { COMPUTE_LABEL, type MachineLogLine, type MachineLogOptions, MANAGED_LABEL, OWNER_LABEL, type Provider } from "./provider.js";
-import { type ComputeRecord, FINAL_STATUSES, type JobRecord } from "./store/index.js";
+import { type ComputeRecord, type ComputeStore, FINAL_STATUSES, type JobRecord } from "./store/index.js";
 import { Tracker } from "./tracking.js";
 import { Upkeep } from "./upkeep.js";
 import { workerGroupUrl } from "./worker-url.js";
@@ -61,6 +61,11 @@ export class Orchestrator {
     await o.upkeep.start();
     o.unsubscribeHost = options.workerHost?.onChange((id) => o.tracker.wake(id));
     return o;
+  }
+
+  /** The store this orchestrator keeps its records in; the fleet registers replicas in it too. */
+  get store(): ComputeStore {
+    return this.ctx.store;
   }
 
   // ---- computes ---------------------------------------------------------------

@@ -36,6 +36,7 @@ const ENV_KEYS: [variable: string, path: string[]][] = [
   ["PYFLEET_PORT", ["port"]],
   ["PYFLEET_DATA_DIR", ["dataDir"]],
   ["PYFLEET_PUBLIC_URL", ["publicUrl"]],
+  ["PYFLEET_REPLICA_URL", ["replicaUrl"]],
   ["PYFLEET_LOG_LEVEL", ["logLevel"]],
   ["PYFLEET_API_KEYS", ["auth", "apiKeys"]],
   ["PYFLEET_WORKER_TOKENS", ["auth", "workerTokens"]],
@@ -44,7 +45,7 @@ const ENV_KEYS: [variable: string, path: string[]][] = [
 
 /**
  * Environment overrides, applied over the file:
- * PYFLEET_HOST, PYFLEET_PORT, PYFLEET_DATA_DIR, PYFLEET_PUBLIC_URL, PYFLEET_STORE, PYFLEET_LOG_LEVEL,
+ * PYFLEET_HOST, PYFLEET_PORT, PYFLEET_DATA_DIR, PYFLEET_PUBLIC_URL, PYFLEET_REPLICA_URL, PYFLEET_STORE, PYFLEET_LOG_LEVEL,
  * PYFLEET_API_KEYS ("name:key,name:key"), PYFLEET_WORKER_TOKENS ("t1,t2"),
  * PYFLEET_CORS_ORIGINS ("https://a.example,https://b.example").
  */
@@ -58,6 +59,7 @@ export function applyEnv(input: Record<string, unknown>, env: NodeJS.ProcessEnv)
   }
   if (env.PYFLEET_DATA_DIR) out.dataDir = env.PYFLEET_DATA_DIR;
   if (env.PYFLEET_PUBLIC_URL) out.publicUrl = env.PYFLEET_PUBLIC_URL;
+  if (env.PYFLEET_REPLICA_URL) out.replicaUrl = env.PYFLEET_REPLICA_URL;
   if (env.PYFLEET_STORE) out.store = env.PYFLEET_STORE;
   if (env.PYFLEET_LOG_LEVEL) out.logLevel = env.PYFLEET_LOG_LEVEL;
   const auth = { ...((out.auth as Record<string, unknown> | undefined) ?? {}) };

@@ -19,6 +19,7 @@ export const serverConfigSchema = z.object({
    * local, whose machines cannot reach this server's bind address.
    */
   publicUrl: z.string().regex(/^https?:\/\/[^/\s]+\/?$/, 'must be a URL like "https://pyfleet.example.com" or "http://203.0.113.7:8080" (scheme://host[:port], no path)').optional().describe("The address worker groups on other machines dial (RunPod, remote, Kubernetes), e.g. https://pyfleet.example.com; not loopback or 0.0.0.0. Env PYFLEET_PUBLIC_URL."),
+  replicaUrl: z.string().regex(/^https?:\/\/[^/\s]+\/?$/, 'must be a URL like "http://10.0.0.5:8080" (scheme://host[:port], no path)').optional().describe("Where the other replicas of a fleet reach this server to forward calls for its sessions, e.g. http://10.0.0.5:8080. Default: the address it listens on (enough on one machine). Not publicUrl, which may be the balancer. Env PYFLEET_REPLICA_URL."),
   /**
    * Where computes, jobs and request ids live: a postgres:// URL that several
    * servers (replicas) share, or sqlite:FILE. Default: SQLite in dataDir,

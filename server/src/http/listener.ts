@@ -17,6 +17,8 @@ export interface ListenerOptions {
   tls?: { cert: string | Buffer; key: string | Buffer };
   /** Close connections that send nothing for this long. */
   idleTimeoutMs: number;
+  /** In a cluster worker, bind the port itself instead of sharing the primary's (a process's own address). */
+  exclusive?: boolean;
 }
 
 export interface Listener {
@@ -137,7 +139,7 @@ export async function listen(options: ListenerOptions): Promise<Listener> {
     socket.once("close", () => sockets.delete(socket));
   });
 
-  server.listen(options.port, options.host);
+  server.listen({ port: options.port, host: options.host, exclusive: options.exclusive ?? false });
   await once(server, "listening");
   const address = server.address() as net.AddressInfo;
   const hostForUrl = address.family === "IPv6" ? `[${address.address}]` : address.address;

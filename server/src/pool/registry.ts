@@ -36,6 +36,11 @@ export class PoolRegistry {
     throw new PyfleetError("not_found", `no session "${id}" (it may have expired; sessions live for their TTL after their last use)`);
   }
 
+  /** Whether the tenant has a live session with this id on any pool here. */
+  hasSession(id: string, owner: string): boolean {
+    return [...this.pools.values()].some((pool) => pool.findSession(id, owner) !== undefined);
+  }
+
   async close(graceMs: number): Promise<void> {
     await Promise.all([...this.pools.values()].map((p) => p.close(graceMs)));
   }

@@ -1,10 +1,15 @@
+import { durationMs as toMs } from "@bufbuild/protobuf/wkt";
 import type { HandlerContext } from "@connectrpc/connect";
 import type { ExecuteManyRequest, ExecuteManyResponse } from "@pyfleet/sdk/gen/pyfleet/pool/v1/pool_pb";
 import { PyfleetError } from "../errors.js";
-import { type CallResult, type PipelinedCall, type PoolRegistry, runPipelined } from "../pool/index.js";
+import type { Hop, SessionRouter } from "../fleet/index.js";
+import { CallResult, type PipelinedCall, type PoolRegistry, runPipelined } from "../pool/index.js";
+import { tenantOf } from "./context.js";
 import { type Answer, answersMessage, answerToProto } from "./many-answers.js";
 import { callOptions, domainSignal } from "./call-options.js";
 import { callArgs, durationMs } from "./validate.js";
+
+const utf8 = new TextEncoder();
 
 /** ExecuteManyRequest.max_answers_per_message is capped here, so a message stays small. */
 const MAX_ANSWERS_PER_MESSAGE = 1024;
@@ -21,12 +26,39 @@ class ManyCall implements PipelinedCall {
     private readonly pools: PoolRegistry,
     private readonly ctx: HandlerContext,
     private readonly signal: AbortSignal,
+    private readonly router: SessionRouter | undefined,
   ) {
     this.id = req.id;
     this.asJson = req.resultAsJson;
   }
 
   start(): Promise<CallResult> {
+    const route = this.router?.route(this.req.sessionId, tenantOf(this.ctx), this.ctx);
+    if (route === undefined) return this.here();
+    return route.then((hop) => (hop ? this.forward(hop) : this.here()));
+  }
+
+  /** A call in a session another replica owns: Execute there, its answer as this call's. */
+  private async forward(hop: Hop): Promise<CallResult> {
+    const req = this.req;
+    const res = await hop.unary((client, options) => client.execute({
+      pool: req.pool, tool: req.tool, args: req.args, binaryArgs: req.binaryArgs, sessionId: req.sessionId,
+      idempotent: req.idempotent, timeout: req.timeout, argsJson: req.argsJson, resultAsJson: true,
+    }, options)).catch((e: unknown) => {
+      throw PyfleetError.from(e);
+    });
+    const info = res.info;
+    const binary = res.resultJson === "" && res.binaryResult.length > 0;
+    return new CallResult(binary ? undefined : utf8.encode(res.resultJson || "null"), binary ? res.binaryResult : undefined, {
+      workerId: info?.workerId ?? "",
+      workerPid: info?.workerPid ?? 0,
+      attempts: info?.attempts ?? 1,
+      queuedMs: info?.queued ? toMs(info.queued) : 0,
+      ranMs: info?.ran ? toMs(info.ran) : 0,
+    });
+  }
+
+  private here(): Promise<CallResult> {
     const req = this.req;
     const pool = this.pools.get(req.pool);
     const tool = req.tool;
@@ -48,6 +80,8 @@ export async function* executeMany(
   requests: AsyncIterable<ExecuteManyRequest>,
   ctx: HandlerContext,
   maxPipelined: number,
+  /** Sends calls in sessions other replicas own there; without it every call runs here. */
+  router?: SessionRouter,
 ): AsyncGenerator<ExecuteManyResponse> {
   let maxAnswers = 1;
   // One signal for the stream's calls (the pool keeps one listener per signal).
@@ -59,7 +93,7 @@ export async function* executeMany(
       for (const call of group) {
         if (call !== message && call.maxAnswersPerMessage > 0) maxAnswers = Math.min(call.maxAnswersPerMessage, MAX_ANSWERS_PER_MESSAGE);
       }
-      yield group.map((req) => new ManyCall(req, pools, ctx, abort.signal));
+      yield group.map((req) => new ManyCall(req, pools, ctx, abort.signal, router));
     }
   }
   try {

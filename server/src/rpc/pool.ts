@@ -19,6 +19,7 @@ import {
   WatchVariablesResponseSchema,
 } from "@pyfleet/sdk/gen/pyfleet/pool/v1/pool_pb";
 import { type LogHub, logViewer } from "../logs/index.js";
+import type { SessionRouter } from "../fleet/index.js";
 import { page } from "../paging.js";
 import { SERVER_VERSION } from "../version.js";
 import type { PoolRegistry } from "../pool/index.js";
@@ -36,6 +37,10 @@ export interface PoolServiceOptions {
   logs: LogHub;
   /** API key names that see every log record (`logs.operators`). */
   logOperators: readonly string[];
+  /** Appended to the session ids this server generates: its replica's tag (see fleet/ids.ts). */
+  sessionIdSuffix?: string;
+  /** Where ExecuteMany sends calls in sessions other replicas own (the other session methods are routed by rpc/session-routing.ts). */
+  router?: SessionRouter;
 }
 
 /** ExecuteStreamRequest.max_chunks_per_message is capped here, so a message stays small. */
@@ -90,7 +95,7 @@ export function poolService(pools: PoolRegistry, options: PoolServiceOptions): P
     },
 
     executeMany(requests, ctx) {
-      return executeMany(pools, requests, ctx, options.maxPipelined);
+      return executeMany(pools, requests, ctx, options.maxPipelined, options.router);
     },
 
     createSession(req, ctx) {
@@ -102,6 +107,7 @@ export function poolService(pools: PoolRegistry, options: PoolServiceOptions): P
         labels: req.labels,
         ttlMs,
         sessionId: req.sessionId || undefined,
+        idSuffix: options.sessionIdSuffix,
       });
       return create(CreateSessionResponseSchema, { session: sessionToProto(session) });
     },

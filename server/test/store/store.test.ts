@@ -229,6 +229,73 @@ describe.each(backends)("store: $name", (backend) => {
   });
 });
 
+describe.each(backends)("store: $name, the fleet's replicas and session claims", (backend) => {
+  it("records replicas and their heartbeats, and forgets one with its claims", async () => {
+    const at = await backend.fresh();
+    const [a, b] = [await at.open(), await at.open()];
+    await a.putReplica({ id: "rep_a", url: "http://10.0.0.1:8080", seenAt: 1_000 });
+    await a.putReplica({ id: "rep_a", url: "http://10.0.0.1:8080", seenAt: 2_000 });
+    expect(await b.getReplica("rep_a")).toEqual({ id: "rep_a", url: "http://10.0.0.1:8080", seenAt: 2_000 });
+    expect(await b.getReplica("rep_x")).toBeUndefined();
+    await b.putReplica({ id: "rep_b", url: "http://10.0.0.2:8080", seenAt: 1_000 });
+    expect((await b.liveReplicas(0)).map((r) => r.id)).toEqual(["rep_a", "rep_b"]);
+    expect(await b.liveReplicas(1_500)).toEqual([{ id: "rep_a", url: "http://10.0.0.1:8080", seenAt: 2_000 }]);
+    expect(await a.claimSession("alice", "mine", "rep_a", 0)).toBe("rep_a");
+    await a.deleteReplica("rep_a");
+    expect(await b.getReplica("rep_a")).toBeUndefined();
+    expect(await b.sessionClaim("alice", "mine")).toBeUndefined();
+  });
+
+  it("claims a client-chosen session id for one live replica, per tenant; a stale holder's claim is taken over", async () => {
+    const at = await backend.fresh();
+    const [a, b] = [await at.open(), await at.open()];
+    await a.putReplica({ id: "rep_a", url: "http://a", seenAt: 10_000 });
+    await b.putReplica({ id: "rep_b", url: "http://b", seenAt: 10_000 });
+    expect(await a.claimSession("alice", "mine", "rep_a", 5_000)).toBe("rep_a");
+    expect(await b.claimSession("alice", "mine", "rep_b", 5_000)).toBe("rep_a");
+    expect(await a.claimSession("alice", "mine", "rep_a", 5_000)).toBe("rep_a");
+    expect(await b.claimSession("bob", "mine", "rep_b", 5_000)).toBe("rep_b");
+    expect(await b.sessionClaim("alice", "mine")).toBe("rep_a");
+    // rep_a last beat at 10 s: by 15 s it is stale and its claim moves.
+    expect(await b.claimSession("alice", "mine", "rep_b", 15_000)).toBe("rep_b");
+    await a.releaseSession("alice", "mine", "rep_a");
+    expect(await a.sessionClaim("alice", "mine")).toBe("rep_b");
+    await b.releaseSession("alice", "mine", "rep_b");
+    expect(await a.sessionClaim("alice", "mine")).toBeUndefined();
+  });
+});
+
+describe("store: sqlite shared by the processes of serve --processes", () => {
+  it("has one upkeep leader, which moves when it closes, and hands each change to the other processes", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "pyfleet-store-"));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+    const file = join(dir, "compute.sqlite");
+    const [a, b] = [new SqliteStore(file, { shared: true, checkMs: 50 }), new SqliteStore(file, { shared: true, checkMs: 50 })];
+    onTestFinished(async () => {
+      await Promise.all([a.close(), b.close()]);
+    });
+    expect(a.shared).toBe(true);
+    const leadingA = first<boolean>((deliver) => a.onLeadership((l) => l && deliver(l)));
+    const leadingB = first<boolean>((deliver) => b.onLeadership((l) => l && deliver(l)));
+    const leader = await Promise.race([leadingA.then(() => a), leadingB.then(() => b)]);
+    const other = leader === a ? b : a;
+    const own: RemoteChange[] = [];
+    leader.onRemoteChange((c) => own.push(c));
+    const c = compute();
+    const created = first<RemoteChange>((deliver) => other.onRemoteChange(deliver));
+    await leader.createCompute(c);
+    expect(await created).toEqual({ computeId: c.id, previous: ComputeStatus.UNSPECIFIED, status: ComputeStatus.PENDING });
+    const changed = first<RemoteChange>((deliver) => other.onRemoteChange(deliver));
+    await leader.updateCompute({ ...c, status: ComputeStatus.READY }, ComputeStatus.PENDING);
+    expect(await changed).toEqual({ computeId: c.id, previous: ComputeStatus.PENDING, status: ComputeStatus.READY });
+    expect(await leader.updateComputeIf({ ...c, status: ComputeStatus.FAILED }, ComputeStatus.PENDING, ComputeStatus.PENDING)).toBe(false);
+    const took = first<boolean>((deliver) => other.onLeadership((l) => l && deliver(l)));
+    await leader.close();
+    expect(await took).toBe(true);
+    expect(own).toEqual([]);
+  });
+});
+
 describe("store: postgres between replicas", () => {
   it("tells other replicas of a status change, never the writer itself", async () => {
     const url = await postgres.database();
@@ -284,6 +351,30 @@ describe("store: postgres between replicas", () => {
     expect(await took).toBe(true);
     expect(Date.now() - started).toBeLessThan(5_000);
     expect(rest.filter((s) => s.isLeader)).toHaveLength(1);
+  });
+
+  it("replays the changes another replica made while its listening connection was down (Postgres restarted)", async () => {
+    const url = await postgres.database();
+    // b listens (and leads); it reconnects on its 2 s check, a writes at once through its pool.
+    const b = await PostgresStore.open({ url, logger, leaseCheckMs: 2_000 });
+    const a = await PostgresStore.open({ url, logger, leaseCheckMs: 60_000 });
+    onTestFinished(async () => {
+      await Promise.all([a.close(), b.close()]);
+    });
+    expect(b.isLeader).toBe(true);
+    const lost = first<boolean>((deliver) => b.onLeadership((l) => !l && deliver(l)));
+    await postgres.kill();
+    try {
+      await lost;
+    } finally {
+      await postgres.start();
+    }
+    await expect.poll(async () => (await a.getCompute("none").then(() => "up", () => "down")), { timeout: 10_000 }).toBe("up");
+    const c = compute({ updatedAt: Date.now() });
+    const heard = first<RemoteChange>((deliver) => b.onRemoteChange(deliver), 10_000);
+    await a.createCompute(c);
+    // Its NOTIFY went out while b was not listening: b hears of it by replay (the status before is not known then).
+    expect(await heard).toMatchObject({ computeId: c.id, status: ComputeStatus.PENDING });
   });
 
   it("fails UNAVAILABLE while Postgres is down and recovers when it is back, without reopening", async () => {

@@ -96,4 +96,18 @@ CREATE UNIQUE INDEX jobs_request ON jobs(owner, client_request_id) WHERE client_
     sqlite: "CREATE INDEX IF NOT EXISTS computes_owner ON computes(owner, created_at);",
     postgres: "CREATE INDEX computes_owner ON computes(owner, created_at);",
   },
+  {
+    version: 3,
+    description: "replicas (address and heartbeat) and client-chosen session ids' owners, for session forwarding; SQLite: upkeep lease and change log for several processes on one file",
+    sqlite: `
+CREATE TABLE IF NOT EXISTS replicas (id TEXT PRIMARY KEY, url TEXT NOT NULL, seen_at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS session_claims (owner TEXT NOT NULL, session_id TEXT NOT NULL, replica TEXT NOT NULL, PRIMARY KEY (owner, session_id));
+CREATE TABLE IF NOT EXISTS leases (name TEXT PRIMARY KEY, holder TEXT NOT NULL, until INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS compute_changes (seq INTEGER PRIMARY KEY AUTOINCREMENT, origin TEXT NOT NULL, compute_id TEXT NOT NULL, previous INTEGER NOT NULL, status INTEGER NOT NULL, at INTEGER NOT NULL);
+`,
+    postgres: `
+CREATE TABLE replicas (id TEXT PRIMARY KEY, url TEXT NOT NULL, seen_at BIGINT NOT NULL);
+CREATE TABLE session_claims (owner TEXT NOT NULL, session_id TEXT NOT NULL, replica TEXT NOT NULL, PRIMARY KEY (owner, session_id));
+`,
+  },
 ];

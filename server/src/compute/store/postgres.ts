@@ -8,7 +8,7 @@ import {
   COMPUTE_COLUMNS, type ComputeRecord, type ComputeRow, FINAL_STATUSES, fromComputeRow, fromJobRow, JOB_COLUMNS, JOB_UPDATE_COLUMNS,
   type JobRecord, type JobRow, toComputeRow, toJobRow,
 } from "./records.js";
-import type { ComputeStore, RemoteChange } from "./types.js";
+import type { ComputeStore, RemoteChange, ReplicaRecord } from "./types.js";
 
 /** Advisory lock keys (two-int form): class 0x70796674 ("pyft"), then what is locked. */
 const LOCK_CLASS = 0x70796674;
@@ -20,6 +20,12 @@ const CHANNEL = "pyfleet_computes";
 const LIVE = `status NOT IN (${[...FINAL_STATUSES].join(", ")})`;
 const params = (n: number, from = 1) => Array.from({ length: n }, (_, i) => `$${i + from}`).join(", ");
 const INT8_OID = 20;
+/**
+ * Replay after the listening connection comes back reaches this far before the
+ * last moment it was known to hear everything: the writers' clocks stamp
+ * updated_at, and replicas' clocks may disagree by this much.
+ */
+const REPLAY_SLACK_MS = 5_000;
 
 /** BIGINT columns (ms timestamps) come back as numbers; they stay far below 2^53. */
 const types = {
@@ -69,6 +75,8 @@ export class PostgresStore implements ComputeStore {
   private readonly remoteListeners = new Set<(change: RemoteChange) => void>();
   private readonly leaderListeners = new Set<(leading: boolean) => void>();
   private session: pg.Client | undefined;
+  /** When the listening connection last proved alive: every change committed before then was heard. 0 before it first connected. */
+  private heardUntil = 0;
   private leading = false;
   private closed = false;
   private timer: NodeJS.Timeout | undefined;
@@ -195,6 +203,44 @@ export class PostgresStore implements ComputeStore {
     return row && fromJobRow(row);
   }
 
+  async putReplica(r: ReplicaRecord): Promise<void> {
+    await this.query("INSERT INTO replicas (id, url, seen_at) VALUES ($1, $2, $3) ON CONFLICT (id) DO UPDATE SET url = EXCLUDED.url, seen_at = EXCLUDED.seen_at", [r.id, r.url, r.seenAt]);
+  }
+
+  async getReplica(id: string): Promise<ReplicaRecord | undefined> {
+    const row = (await this.query<{ id: string; url: string; seen_at: number }>("SELECT id, url, seen_at FROM replicas WHERE id = $1", [id])).rows[0];
+    return row && { id: row.id, url: row.url, seenAt: row.seen_at };
+  }
+
+  async liveReplicas(seenSince: number): Promise<ReplicaRecord[]> {
+    const rows = (await this.query<{ id: string; url: string; seen_at: number }>("SELECT id, url, seen_at FROM replicas WHERE seen_at >= $1 ORDER BY id", [seenSince])).rows;
+    return rows.map((row) => ({ id: row.id, url: row.url, seenAt: row.seen_at }));
+  }
+
+  async deleteReplica(id: string): Promise<void> {
+    await this.query("WITH gone AS (DELETE FROM replicas WHERE id = $1) DELETE FROM session_claims WHERE replica = $1", [id]);
+  }
+
+  async claimSession(owner: string, sessionId: string, replica: string, staleBefore: number): Promise<string> {
+    // One statement: a live holder keeps its claim, a stale or unknown one loses it.
+    const won = await this.query<{ replica: string }>(
+      `INSERT INTO session_claims (owner, session_id, replica) VALUES ($1, $2, $3)
+       ON CONFLICT (owner, session_id) DO UPDATE SET replica = EXCLUDED.replica
+       WHERE session_claims.replica = EXCLUDED.replica
+          OR NOT EXISTS (SELECT 1 FROM replicas r WHERE r.id = session_claims.replica AND r.seen_at >= $4)
+       RETURNING replica`, [owner, sessionId, replica, staleBefore]);
+    if (won.rows[0]) return won.rows[0].replica;
+    return (await this.sessionClaim(owner, sessionId)) ?? replica;
+  }
+
+  async sessionClaim(owner: string, sessionId: string): Promise<string | undefined> {
+    return (await this.query<{ replica: string }>("SELECT replica FROM session_claims WHERE owner = $1 AND session_id = $2", [owner, sessionId])).rows[0]?.replica;
+  }
+
+  async releaseSession(owner: string, sessionId: string, replica: string): Promise<void> {
+    await this.query("DELETE FROM session_claims WHERE owner = $1 AND session_id = $2 AND replica = $3", [owner, sessionId, replica]);
+  }
+
   onRemoteChange(listener: (change: RemoteChange) => void): () => void {
     this.remoteListeners.add(listener);
     return () => this.remoteListeners.delete(listener);
@@ -286,6 +332,8 @@ export class PostgresStore implements ComputeStore {
       if (!this.session) await this.connectSession();
       const session = this.session;
       if (!session) return;
+      // Notifications committed before a query reach the connection before its answer.
+      const asked = Date.now();
       if (this.leading) {
         await session.query("SELECT 1");
       } else {
@@ -295,6 +343,7 @@ export class PostgresStore implements ComputeStore {
           this.setLeading(true);
         }
       }
+      if (this.session === session) this.heardUntil = asked;
     } catch (e) {
       this.dropSession(e);
     } finally {
@@ -313,6 +362,21 @@ export class PostgresStore implements ComputeStore {
       return;
     }
     this.session = client;
+    if (this.heardUntil > 0) await this.replay(this.heardUntil - REPLAY_SLACK_MS);
+  }
+
+  /**
+   * After the listening connection was lost, NOTIFYs sent meanwhile are gone:
+   * hands on every compute changed since `since` as a change (its status as it
+   * is now; the one before is unknown), so watchers miss none. One seen
+   * already may come again.
+   */
+  private async replay(since: number) {
+    const rows = (await this.query<ComputeRow>("SELECT * FROM computes WHERE updated_at >= $1 ORDER BY updated_at, id", [since])).rows;
+    if (rows.length > 0) this.logger.info({ computes: rows.length }, "listening to other replicas again: replaying the computes changed meanwhile");
+    for (const row of rows) {
+      for (const l of this.remoteListeners) l({ computeId: row.id, previous: 0, status: row.status });
+    }
   }
 
   private dropSession(e: unknown, which?: pg.Client) {

@@ -8,6 +8,13 @@ export interface RemoteChange {
   status: ComputeStatus;
 }
 
+/** A replica as the fleet knows it: where peers reach it, and when it last said it was alive. */
+export interface ReplicaRecord {
+  id: string;
+  url: string;
+  seenAt: number;
+}
+
 /**
  * Everything the control plane keeps: computes, jobs and the request ids that
  * make spawns and jobs idempotent. Two backends implement it and pass one
@@ -47,6 +54,25 @@ export interface ComputeStore {
   updateJob(j: JobRecord): Promise<void>;
   getJob(id: string): Promise<JobRecord | undefined>;
   jobByRequest(owner: string, clientRequestId: string): Promise<JobRecord | undefined>;
+
+  /** Records this replica's address, or refreshes its heartbeat. */
+  putReplica(r: ReplicaRecord): Promise<void>;
+  getReplica(id: string): Promise<ReplicaRecord | undefined>;
+  /** The replicas seen at or after `seenSince`. */
+  liveReplicas(seenSince: number): Promise<ReplicaRecord[]>;
+  /** Forgets a replica (it stopped) and the session ids it claimed. */
+  deleteReplica(id: string): Promise<void>;
+  /**
+   * Claims a client-chosen session id of `owner` for `replica`, atomically
+   * across replicas, and returns the replica that holds it afterwards: the
+   * caller, or another replica last seen at or after `staleBefore` (a claim of
+   * a replica seen earlier, or of an unknown one, is taken over).
+   */
+  claimSession(owner: string, sessionId: string, replica: string, staleBefore: number): Promise<string>;
+  /** The replica that claimed a client-chosen session id, if any. */
+  sessionClaim(owner: string, sessionId: string): Promise<string | undefined>;
+  /** Drops a replica's claim (its session ended). */
+  releaseSession(owner: string, sessionId: string, replica: string): Promise<void>;
 
   /** Status changes written by other replicas (never this one's own). Returns the unsubscribe. */
   onRemoteChange(listener: (change: RemoteChange) => void): () => void;

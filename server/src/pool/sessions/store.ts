@@ -39,6 +39,8 @@ export interface CreateSessionInput {
   affinity?: AffinityMode;
   ttlMs?: number;
   sessionId?: string;
+  /** Appended to generated ids (never to client-chosen ones): the server's replica tag, e.g. ".rep_…". */
+  idSuffix?: string;
   labels?: Record<string, string>;
 }
 
@@ -104,7 +106,7 @@ export class SessionStore {
     if (this.sessions.size >= this.limits.maxSessions) {
       throw new PyfleetError("resource_exhausted", `pool "${this.pool}" has ${this.sessions.size} open sessions (maxSessions); delete unused sessions or wait for their TTL`);
     }
-    const id = input.sessionId || newId("ses");
+    const id = input.sessionId || newId("ses") + (input.idSuffix ?? "");
     const key = sessionKey(input.owner, id);
     if (this.sessions.has(key)) throw new PyfleetError("already_exists", `session "${id}" already exists`);
     const session: SessionRecord = {

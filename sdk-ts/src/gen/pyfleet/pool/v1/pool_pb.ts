@@ -569,7 +569,9 @@ export const ExecuteManyResponseSchema: GenMessage<ExecuteManyResponse> = /*@__P
  */
 export type Session = Message<"pyfleet.pool.v1.Session"> & {
   /**
-   * The session id ("ses_" + 26 characters unless chosen by the client).
+   * The session id: unless chosen by the client, "ses_" + 26 characters, "."
+   * and the id of the server (replica) that owns it, which any replica of a
+   * fleet forwards the session's calls to.
    *
    * @generated from field: string id = 1;
    */

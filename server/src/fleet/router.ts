@@ -1,0 +1,58 @@
+import type { HandlerContext } from "@connectrpc/connect";
+import type { Fleet } from "./fleet.js";
+import { Forwarder, HOP_HEADER, type Hop, serverGone } from "./forward.js";
+import { replicaOfSession } from "./ids.js";
+
+/**
+ * Decides where a session's call is served: here, or one hop away on the
+ * replica that owns the session. A generated id names its replica; a
+ * client-chosen id is looked up in the store (the replica that created it
+ * claimed it there). A call that already took its hop is served here.
+ */
+export class SessionRouter {
+  readonly forwarder: Forwarder;
+
+  constructor(
+    readonly fleet: Fleet,
+    /** Whether this replica holds the tenant's session with this id. */
+    private readonly isLocal: (sessionId: string, tenant: string) => boolean,
+  ) {
+    this.forwarder = new Forwarder(fleet);
+  }
+
+  /** Whether this call was forwarded to this replica (then it is served here, whatever happens). */
+  forwarded(ctx: HandlerContext): boolean {
+    return ctx.requestHeader.get(HOP_HEADER) !== null;
+  }
+
+  /**
+   * Where a call for `sessionId` goes: undefined to serve it here, or the
+   * hop to its owner. NOT_FOUND when the owner is gone. Answers without
+   * awaiting anything when the session is plainly here (the common case).
+   */
+  route(sessionId: string, tenant: string, ctx: HandlerContext): undefined | Promise<Hop | undefined> {
+    if (sessionId === "") return undefined;
+    const hop = ctx.requestHeader.get(HOP_HEADER);
+    if (hop !== null) {
+      if (hop !== this.fleet.id) throw serverGone(sessionId, hop);
+      return undefined;
+    }
+    const named = replicaOfSession(sessionId);
+    if (named === this.fleet.id) return undefined;
+    if (named === undefined && this.isLocal(sessionId, tenant)) return undefined;
+    return this.remote(sessionId, tenant, named, ctx);
+  }
+
+  private async remote(sessionId: string, tenant: string, named: string | undefined, ctx: HandlerContext): Promise<Hop | undefined> {
+    const owner = named ?? (await this.fleet.claimOf(tenant, sessionId));
+    // No claim, or this replica's own: the session is not anywhere else, and here answers NOT_FOUND.
+    if (owner === undefined || owner === this.fleet.id) return undefined;
+    const replica = await this.fleet.locate(owner);
+    if (!replica) throw serverGone(sessionId, owner);
+    return this.forwarder.hop(replica, sessionId, ctx);
+  }
+
+  close(): void {
+    this.forwarder.close();
+  }
+}
