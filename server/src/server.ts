@@ -31,6 +31,8 @@ import { poolService } from "./rpc/pool.js";
 import { registerReflection } from "./rpc/reflection.js";
 import { routeSessions } from "./rpc/session-routing.js";
 import { workerLinkService } from "./rpc/worker-link.js";
+import { traceInterceptor } from "./rpc/trace.js";
+import { createTelemetry, type TelemetryOptions } from "./telemetry/index.js";
 import { serveUi } from "./ui/index.js";
 import { SERVER_VERSION, VERSION_HEADER } from "./version.js";
 
@@ -64,6 +66,8 @@ export interface CreateServerOptions {
    * the SQLite file with them.
    */
   process?: { index: number; count: number };
+  /** A span exporter that gets every span as it ends (tests); tracing is on with it even without `telemetry.otlpEndpoint`. */
+  spanExporter?: TelemetryOptions["exporter"];
 }
 
 /** The services the router serves, for health and reflection. */
@@ -150,6 +154,8 @@ export async function createServer(input: ServerConfigInput = {}, options: Creat
     }
   }
 
+  const telemetry = await createTelemetry(config.telemetry, { exporter: options.spanExporter });
+  if (telemetry.enabled) logger.info({ otlpEndpoint: config.telemetry.otlpEndpoint, sampleRatio: config.telemetry.sampleRatio }, "tracing is on (OpenTelemetry)");
   const linkServer = await LinkServer.start();
   const { operators, ...hubOptions } = config.logs;
   const logs = new LogHub(hubOptions);
@@ -169,6 +175,7 @@ export async function createServer(input: ServerConfigInput = {}, options: Creat
     python: defaultPython(),
     workerHost: workerGroupHost(registry, workerTokens, () => serverUrl, config.publicUrl?.replace(/\/$/, "")),
     toolRunner: toolRunner(registry),
+    telemetry,
   });
 
   // Sessions live on the replica that created them; calls for them elsewhere take one hop there.
@@ -197,7 +204,13 @@ export async function createServer(input: ServerConfigInput = {}, options: Creat
     jsonOptions: { ignoreUnknownFields: false },
     shutdownSignal: shutdown.signal,
     // Outermost first: errorInterceptor turns every PyfleetError (auth's too) into a Connect error before observe counts it.
-    interceptors: [observeInterceptor(logger, metrics), errorInterceptor, authInterceptor(apiKeySet(config.auth.apiKeys))],
+    // The trace interceptor only when tracing is on: off, the chain is as it was.
+    interceptors: [
+      observeInterceptor(logger, metrics),
+      ...(telemetry.enabled ? [traceInterceptor(telemetry, [Health.typeName, WorkerLinkService.typeName])] : []),
+      errorInterceptor,
+      authInterceptor(apiKeySet(config.auth.apiKeys)),
+    ],
     onHandlerFailure,
   };
   const front = createUnaryFront({ ...rpcOptions, services: services.map((s) => s.spec), acceptCompression: [compressionGzip, compressionBrotli] });
@@ -283,6 +296,7 @@ export async function createServer(input: ServerConfigInput = {}, options: Creat
         await compute.close();
         await registry.close(config.shutdownGraceMs);
         await linkServer.close();
+        await telemetry.shutdown();
         logger.info("pyfleet stopped");
       })();
       return closing;

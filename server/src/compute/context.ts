@@ -3,6 +3,7 @@ import type { JsonValue } from "@bufbuild/protobuf";
 import { ComputeStatus } from "@pyfleet/sdk/gen/pyfleet/compute/v1/compute_pb";
 import { PyfleetError } from "../errors.js";
 import type { Logger } from "../log/index.js";
+import { NO_TELEMETRY, type Telemetry } from "../telemetry/index.js";
 import type { Provider } from "./provider.js";
 import type { ComputeRecord, ComputeStore, JobRecord } from "./store/index.js";
 
@@ -46,6 +47,8 @@ export interface OrchestratorOptions {
   reaperIntervalMs: number;
   /** WaitCompute's limit when the request sets none. */
   waitTimeoutMs: number;
+  /** Spawns and jobs get spans; default NO_TELEMETRY. */
+  telemetry?: Telemetry | undefined;
 }
 
 export interface ComputeChange {
@@ -85,6 +88,7 @@ export class ComputeContext {
   readonly store: ComputeStore;
   readonly logger: Logger;
   readonly workerHost: WorkerGroupHost | undefined;
+  readonly telemetry: Telemetry;
   closed = false;
   /**
    * Whether this server runs upkeep (reconcile, provider polling, idle sweep,
@@ -96,6 +100,7 @@ export class ComputeContext {
     for (const p of options.providers) this.providers.set(p.name, p);
     this.store = options.store;
     this.workerHost = options.workerHost;
+    this.telemetry = options.telemetry ?? NO_TELEMETRY;
     this.logger = options.logger.child({ component: "compute" });
     this.events.setMaxListeners(0);
   }

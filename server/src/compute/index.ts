@@ -1,5 +1,6 @@
 import { PyfleetError } from "../errors.js";
 import type { Logger } from "../log/index.js";
+import type { Telemetry } from "../telemetry/index.js";
 import type { ComputeConfig, ProviderConfig } from "./config.js";
 import { Orchestrator, type WorkerGroupHost } from "./orchestrator.js";
 import type { Provider } from "./provider.js";
@@ -34,6 +35,8 @@ export interface ComputeDeps {
   workerHost?: WorkerGroupHost;
   toolRunner?: ToolRunner;
   env?: NodeJS.ProcessEnv;
+  /** Spawns and jobs get spans (default: tracing off). */
+  telemetry?: Telemetry;
 }
 
 /** A provider from its config entry. */
@@ -75,5 +78,6 @@ export async function createCompute(config: ComputeConfig, deps: ComputeDeps): P
     idleSweepMs: config.idleSweepMs,
     reaperIntervalMs: config.reaperIntervalMs,
     waitTimeoutMs: config.waitTimeoutMs,
+    telemetry: deps.telemetry,
   });
 }

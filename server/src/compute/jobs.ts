@@ -46,13 +46,14 @@ export class Jobs {
     if (stored.id !== record.id) return stored;
     let job: Job;
     try {
-      job = await provider.runJob({
+      const attributes = { "pyfleet.job": record.id, "pyfleet.provider": providerName, "pyfleet.endpoint": input.endpoint };
+      job = await ctx.telemetry.span("pyfleet.compute.job", attributes, () => provider.runJob({
         $typeName: "pyfleet.provider.v1.JobSpec",
         endpoint: input.endpoint,
         input: fromJson(ValueSchema, input.input ?? null),
         requestId: record.id,
         timeout: input.timeoutMs ? durationFromMs(input.timeoutMs) : undefined,
-      });
+      }));
     } catch (e) {
       record.status = JobStatus.FAILED;
       record.error = e instanceof Error ? e.message : String(e);

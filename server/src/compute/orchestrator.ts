@@ -161,7 +161,12 @@ export class Orchestrator {
     });
     let machine: Machine;
     try {
-      machine = await provider.spawn(machineSpec, record.id);
+      const attributes = { "pyfleet.compute": record.id, "pyfleet.provider": providerName, "pyfleet.gpu": gpu?.id ?? "" };
+      machine = await ctx.telemetry.span("pyfleet.compute.spawn", attributes, async (span) => {
+        const spawned = await provider.spawn(machineSpec, record.id);
+        span.setAttributes({ "pyfleet.machine": spawned.id });
+        return spawned;
+      });
     } catch (e) {
       const err = e instanceof PyfleetError ? e : new PyfleetError("unavailable", `provider "${providerName}" failed: ${String(e)}`);
       await tracker.save(record, ComputeStatus.FAILED, `${SPAWN_FAILED}${err.message}`);

@@ -150,3 +150,11 @@ export const computeDefaults = {
   /** What worker-group pods run when the spec names no image. */
   k8sWorkerImage: "python:3.12-slim",
 } as const;
+
+/** Every default of tracing (the `telemetry` block), each with its reason. */
+export const telemetryDefaults = {
+  /** What trace backends list the server's spans under (OpenTelemetry's service.name). */
+  serviceName: "pyfleet",
+  /** Every trace a caller starts is kept; lower it for busy servers. A caller's sampling decision (traceparent flags) always wins. */
+  sampleRatio: 1,
+} as const;

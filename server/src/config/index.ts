@@ -1,4 +1,4 @@
-export { computeDefaults, defaults, logsDefaults, poolDefaults } from "./defaults.js";
+export { computeDefaults, defaults, logsDefaults, poolDefaults, telemetryDefaults } from "./defaults.js";
 export { type ConfigIssue, describeIssue, formatIssues, keyName } from "./issues.js";
 export { ConfigError, type LocatedIssue } from "./source.js";
 export { applyEnv, loadConfig, resolveConfig, validateConfig } from "./load.js";

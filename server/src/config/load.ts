@@ -41,13 +41,16 @@ const ENV_KEYS: [variable: string, path: string[]][] = [
   ["PYFLEET_API_KEYS", ["auth", "apiKeys"]],
   ["PYFLEET_WORKER_TOKENS", ["auth", "workerTokens"]],
   ["PYFLEET_CORS_ORIGINS", ["cors", "allowedOrigins"]],
+  ["PYFLEET_OTLP_ENDPOINT", ["telemetry", "otlpEndpoint"]],
+  ["OTEL_EXPORTER_OTLP_ENDPOINT", ["telemetry", "otlpEndpoint"]],
 ];
 
 /**
  * Environment overrides, applied over the file:
  * PYFLEET_HOST, PYFLEET_PORT, PYFLEET_DATA_DIR, PYFLEET_PUBLIC_URL, PYFLEET_REPLICA_URL, PYFLEET_STORE, PYFLEET_LOG_LEVEL,
  * PYFLEET_API_KEYS ("name:key,name:key"), PYFLEET_WORKER_TOKENS ("t1,t2"),
- * PYFLEET_CORS_ORIGINS ("https://a.example,https://b.example").
+ * PYFLEET_CORS_ORIGINS ("https://a.example,https://b.example"),
+ * PYFLEET_OTLP_ENDPOINT (else OpenTelemetry's own OTEL_EXPORTER_OTLP_ENDPOINT).
  */
 export function applyEnv(input: Record<string, unknown>, env: NodeJS.ProcessEnv): Record<string, unknown> {
   const out: Record<string, unknown> = { ...input };
@@ -73,6 +76,9 @@ export function applyEnv(input: Record<string, unknown>, env: NodeJS.ProcessEnv)
   if (env.PYFLEET_CORS_ORIGINS) {
     out.cors = { ...((out.cors as Record<string, unknown> | undefined) ?? {}), allowedOrigins: env.PYFLEET_CORS_ORIGINS.split(",").map((o) => o.trim()).filter(Boolean) };
   }
+  // OpenTelemetry's standard variable turns tracing on too, as operators of an OTel setup expect; ours wins.
+  const otlp = env.PYFLEET_OTLP_ENDPOINT || env.OTEL_EXPORTER_OTLP_ENDPOINT;
+  if (otlp) out.telemetry = { ...((out.telemetry as Record<string, unknown> | undefined) ?? {}), otlpEndpoint: otlp };
   if (env.PYFLEET_WORKER_TOKENS) auth.workerTokens = env.PYFLEET_WORKER_TOKENS.split(",").map((t) => t.trim()).filter(Boolean);
   if (Object.keys(auth).length > 0) out.auth = auth;
   return out;

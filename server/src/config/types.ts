@@ -3,6 +3,7 @@ import { z } from "zod";
 import { computeConfigSchema } from "../compute/config.js";
 import { logLevels } from "../log/levels.js";
 import { poolConfigSchema } from "../pool/config.js";
+import { telemetryConfigSchema } from "../telemetry/config.js";
 import { defaults as d, logsDefaults as ld } from "./defaults.js";
 
 const int = (min: number) => z.number().int().min(min);
@@ -56,6 +57,7 @@ export const serverConfigSchema = z.object({
   pools: z.array(poolConfigSchema).default([{ name: d.defaultPool }].map((p) => poolConfigSchema.parse(p))).describe("The pools of Python workers; default one pool \"default\" running the sample adapter."),
   defaultPool: z.string().optional().describe("The pool requests use when they name none. Default: \"default\" if it exists, else the first pool."),
   compute: computeConfigSchema.default(computeConfigSchema.parse({})).describe("Providers, budgets and timings of the compute layer."),
+  telemetry: telemetryConfigSchema.default(telemetryConfigSchema.parse({})).describe("Tracing (OpenTelemetry, exported over OTLP); off unless it has an endpoint (docs/telemetry.md)."),
 }).strict();
 
 export type ServerConfigInput = z.input<typeof serverConfigSchema>;

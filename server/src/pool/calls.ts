@@ -2,6 +2,7 @@ import type { JsonValue } from "@bufbuild/protobuf";
 import type { ToolSpec } from "@pyfleet/sdk/gen/pyfleet/pool/v1/tool_pb";
 import { ErrorKind, type Error as ErrorFrame, type Payload } from "@pyfleet/protocol/gen/pyfleet/worker/v1/worker_pb";
 import { type ErrorCode, PyfleetError } from "../errors.js";
+import type { CallTrace, CallTracer } from "../telemetry/index.js";
 import type { SessionRecord } from "./sessions/index.js";
 import type { ActiveCall, CallRequest, Worker } from "./worker.js";
 
@@ -17,6 +18,8 @@ export interface ExecuteOptions {
   requestId?: string;
   /** The arguments' JSON text as the client sent it (`args` is its parse): Python gets it as is, so 5.0 stays a float. */
   argsJson?: Uint8Array;
+  /** Traces the call (queue wait, dispatch, run) under the caller's span; absent when tracing is off. */
+  trace?: CallTracer;
 }
 
 export interface CallInfo {
@@ -98,6 +101,8 @@ export interface PendingCall {
   queueTimer: NodeJS.Timeout | undefined;
   /** The calls sharing its abort signal (see Scheduler.callsOf). */
   signalGroup: Set<PendingCall> | undefined;
+  /** Its spans; undefined when tracing is off. */
+  trace: CallTrace | undefined;
 }
 
 /** A unary call's outcome: settles its promise. (A class, not closures: one object per call.) */

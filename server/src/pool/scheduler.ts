@@ -99,6 +99,7 @@ export class Scheduler {
       timer: undefined,
       queueTimer: undefined,
       signalGroup: undefined,
+      trace: undefined,
     };
     core.counters.callsTotal++;
     if (session) session.calls++;
@@ -112,6 +113,8 @@ export class Scheduler {
       call.signalGroup = this.callsOf(signal);
       call.signalGroup.add(call);
     }
+    // Spans start once the call is taken (every later end path reaches the trace).
+    if (options.trace !== undefined) call.trace = options.trace.call(core.name, tool, session?.id ?? "");
     if (call.deadline !== undefined) {
       const ms = call.deadline - start;
       call.timer = setTimeout(() => this.fail(call, new PyfleetError("deadline_exceeded",
@@ -161,6 +164,7 @@ export class Scheduler {
     this.core.counters.error(error.code);
     if (call.session) call.session.errors++;
     if (this.settle(call)) {
+      call.trace?.ended(error.code);
       call.outcome.fail(error);
       this.checkIdle();
     }
@@ -249,6 +253,7 @@ export class Scheduler {
     call.queuedAt = now();
     if (front) this.queue.unshift(call);
     else this.queue.push(call);
+    call.trace?.queued();
     if (config.queueTimeoutMs > 0 && (call.deadline === undefined || call.deadline - call.queuedAt > config.queueTimeoutMs)) {
       call.queueTimer = setTimeout(() => this.fail(call, new PyfleetError("resource_exhausted",
         `call to "${call.request.tool}" waited ${config.queueTimeoutMs} ms for a worker of pool "${name}" (queueTimeoutMs); the pool is saturated or has no workers`)),
@@ -285,6 +290,7 @@ export class Scheduler {
       },
       result(value) {
         scheduler.running.delete(call);
+        call.trace?.ran(undefined);
         scheduler.hooks.callEnded(worker);
         scheduler.core.counters.ran(call.request.tool, call.dispatchedAt - call.createdAt, now() - call.dispatchedAt, true);
         if (scheduler.settle(call)) {
@@ -296,6 +302,7 @@ export class Scheduler {
         scheduler.running.delete(call);
         if (frame.kind === ErrorKind.NOT_STARTED && !call.settled) {
           // Revoked from behind a slow call before it started: run it elsewhere.
+          call.trace?.ran("unavailable");
           call.active = undefined;
           call.attempts--;
           scheduler.enqueue(call, true);
@@ -305,17 +312,27 @@ export class Scheduler {
         scheduler.hooks.callEnded(worker);
         const core = scheduler.core;
         core.counters.ran(call.request.tool, call.dispatchedAt - call.createdAt, now() - call.dispatchedAt, false);
-        scheduler.fail(call, toolError(frame, call.request.tool, worker, core.name, core.tools));
+        const error = toolError(frame, call.request.tool, worker, core.name, core.tools);
+        call.trace?.ran(error.code);
+        scheduler.fail(call, error);
       },
       lost(death, queued) {
         scheduler.running.delete(call);
+        call.trace?.ran("unavailable");
         scheduler.onCallLost(call, worker, death, queued);
       },
     };
+    const trace = call.trace;
     try {
-      call.active = { worker, call: worker.call({ ...call.request, timeoutMs }, sink) };
+      // With tracing on, the run's span context goes to Python with the call.
+      const request = trace === undefined
+        ? { ...call.request, timeoutMs }
+        : { ...call.request, timeoutMs, ...trace.dispatching(worker.id, call.attempts) };
+      call.active = { worker, call: worker.call(request, sink) };
+      trace?.sent(false);
       return true;
     } catch (e) {
+      trace?.sent(true);
       // The worker cannot take it after all (its link just closed): back to the front of the queue.
       this.running.delete(call);
       call.attempts--;

@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { defaults, loadConfig, logsDefaults, poolDefaults, resolveConfig } from "../../src/config/index.js";
+import { defaults, loadConfig, logsDefaults, poolDefaults, resolveConfig, telemetryDefaults } from "../../src/config/index.js";
 
 const DOC = readFileSync(new URL("../../../docs/configuration.md", import.meta.url), "utf8");
 
@@ -20,6 +20,15 @@ describe("configuration", () => {
       if (skip.has(key)) continue;
       expect(documentedDefault(key), key).toBe(String(value));
     }
+    for (const [key, value] of Object.entries(telemetryDefaults)) expect(documentedDefault(`telemetry.${key}`), key).toBe(String(value));
+  });
+
+  it("turns tracing on from telemetry.otlpEndpoint, PYFLEET_OTLP_ENDPOINT, or else OTEL_EXPORTER_OTLP_ENDPOINT", () => {
+    expect(resolveConfig({}).telemetry).toEqual({ serviceName: "pyfleet", sampleRatio: 1, headers: {} });
+    expect(loadConfig(undefined, { OTEL_EXPORTER_OTLP_ENDPOINT: "http://otel:4318" }).telemetry.otlpEndpoint).toBe("http://otel:4318");
+    expect(loadConfig(undefined, { OTEL_EXPORTER_OTLP_ENDPOINT: "http://otel:4318", PYFLEET_OTLP_ENDPOINT: "http://ours:4318" }).telemetry.otlpEndpoint).toBe("http://ours:4318");
+    expect(() => loadConfig(undefined, { PYFLEET_OTLP_ENDPOINT: "otel:4318" })).toThrow(/\$PYFLEET_OTLP_ENDPOINT.*http\(s\) URL/);
+    expect(() => resolveConfig({ telemetry: { sampleRatio: 2 } })).toThrow(/telemetry\.sampleRatio/);
   });
 
   it("names an unknown or mistyped key", () => {

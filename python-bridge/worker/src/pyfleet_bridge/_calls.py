@@ -155,7 +155,7 @@ def admit(runtime: Any, call: worker_pb2.Call, tools: dict[str, ToolInfo], sessi
     session_id = call.session_id or None
     state = sessions.setdefault(session_id, {}) if session_id else {}
     deadline = time.monotonic() + call.timeout_ms / 1000 if call.timeout_ms else None
-    ctx = Context(runtime, call.id, info.name, session_id, state, deadline, call.request_id)
+    ctx = Context(runtime, call.id, info.name, session_id, state, deadline, call.request_id, call.traceparent, call.tracestate)
     if info.ctx_param:
         kwargs[info.ctx_param] = ctx
     window = max(1, call.chunk_window or 1)

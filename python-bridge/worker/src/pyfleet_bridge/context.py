@@ -51,10 +51,13 @@ class Context:
     - `log`: a logger whose lines reach the server's log, tagged with this call.
     - variables: `get_variable`, `set_variable`, `list_variables`, `delete_variable` (and `a...` async twins).
     - `call_tool(name, **args)`: runs another tool of the pool.
+    - `trace_id` / `span_id`: the W3C trace this call belongs to and the server's span that runs it
+      (hex), or None when the server does not trace. With opentelemetry-api installed, the tool
+      runs inside that trace's context, so its own spans join it (see docs/telemetry.md).
     """
 
     def __init__(self, runtime: Runtime, call_id: int, tool: str, session_id: str | None, state: dict[str, Any],
-                 deadline: float | None, request_id: str) -> None:
+                 deadline: float | None, request_id: str, traceparent: str = "", tracestate: str = "") -> None:
         self._runtime = runtime
         self.call_id = call_id
         self.tool = tool
@@ -62,6 +65,9 @@ class Context:
         self.state = state
         self.deadline = deadline
         self.request_id = request_id
+        #: The server's span for this run, W3C `traceparent` form ("" when not traced).
+        self.traceparent = traceparent
+        self.tracestate = tracestate
         # A plain flag: most calls are never cancelled, and an Event costs more
         # than a whole call. The Event exists only while something waits on it.
         self._cancelled = False
@@ -75,6 +81,18 @@ class Context:
         if self._log is None:
             self._log = logging.LoggerAdapter(logging.getLogger(f"pyfleet.tool.{self.tool}"), {"pyfleet_call_id": self.call_id})
         return self._log
+
+    @property
+    def trace_id(self) -> str | None:
+        """The W3C trace id (32 hex digits) the call belongs to, or None when the server does not trace."""
+        parts = self.traceparent.split("-")
+        return parts[1] if len(parts) >= 4 and len(parts[1]) == 32 else None
+
+    @property
+    def span_id(self) -> str | None:
+        """The id (16 hex digits) of the server's span that runs this call: a tool's own spans are its children."""
+        parts = self.traceparent.split("-")
+        return parts[2] if len(parts) >= 4 and len(parts[2]) == 16 else None
 
     @property
     def cancelled(self) -> bool:

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from pyfleet_bridge._callbacks import Callbacks
-from pyfleet_bridge import _calls
+from pyfleet_bridge import _calls, _tracing
 from pyfleet_bridge._calls import CallState, Cancelled, Refused, admit
 from pyfleet_bridge._payload import NotSerializable, exception_type, format_traceback, rss_bytes, serialize
 from pyfleet_bridge._proto.worker.v1 import worker_pb2
@@ -245,6 +245,8 @@ class Runtime:
     def _run_sync_call(self, st: CallState) -> None:
         # What the tool prints or logs is tagged with the call until it returns (before its result leaves).
         enter_call(st.id)
+        # A traced call runs inside its caller's OpenTelemetry context (a generator's items too: this thread drains it).
+        token = _tracing.enter(st.ctx.traceparent, st.ctx.tracestate) if st.ctx.traceparent else None
         try:
             if st.info.is_generator:
                 gen = self._fn(st)(**st.kwargs)
@@ -261,6 +263,9 @@ class Runtime:
         except BaseException as e:  # noqa: BLE001 - everything a tool raises goes back to the caller
             leave_call(st.id)
             self._fail(st, e)
+        finally:
+            if token is not None:
+                _tracing.leave(token)
 
     async def _run_async(self, st: CallState) -> None:
         st.task = asyncio.current_task()
@@ -272,6 +277,8 @@ class Runtime:
         if st.ctx.cancelled and st.task:  # cancelled before it started
             st.task.cancel()
         enter_call(st.id)
+        # Each call is its own task, so the context attached here is this call's alone.
+        token = _tracing.enter(st.ctx.traceparent, st.ctx.tracestate) if st.ctx.traceparent else None
         try:
             if st.info.is_generator:
                 agen = self._fn(st)(**st.kwargs)
@@ -291,6 +298,8 @@ class Runtime:
         finally:
             if timer:
                 timer.cancel()
+            if token is not None:
+                _tracing.leave(token)
 
     # ---- finishing ----
 
