@@ -7,6 +7,7 @@ import { cliBenchmarks } from "./cases/cli.js";
 import { e2eBenchmarks } from "./cases/e2e.js";
 import { ensureH2load } from "./h2load.js";
 import { linkBenchmarks } from "./cases/link.js";
+import { forwardBenchmarks, processBenchmarks } from "./cases/scale.js";
 import { sessionBenchmarks } from "./cases/sessions.js";
 import { memoryBenchmarks, startupBenchmarks } from "./cases/startup.js";
 import { type BenchOptions, type BenchResult, gitCommit, machine, ROOT } from "./lib.js";
@@ -29,6 +30,8 @@ const groups: [string, (o: BenchOptions) => Promise<BenchResult[]>][] = [
   ["memory", memoryBenchmarks],
   ["sessions", sessionBenchmarks],
   ["cli", cliBenchmarks],
+  ["processes", processBenchmarks],
+  ["forward", forwardBenchmarks],
 ];
 
 if (only) {
@@ -40,7 +43,7 @@ if (only) {
 }
 
 // The e2e group's load generator is h2load: say how to get it before anything starts.
-if (!only || only.has("e2e")) {
+if (!only || only.has("e2e") || only.has("processes")) {
   try {
     ensureH2load();
   } catch (e) {
@@ -58,7 +61,7 @@ for (const [name, run] of groups) {
   results.push(...(await run(options)).map((r) => ({ ...r, commit })));
 }
 /** The group a row belongs to, by its id (rows of older runs carry no group). */
-const GROUP_OF: [string, string][] = [["e2e.", "e2e"], ["peer.", "e2e"], ["stream.", "e2e"], ["link.", "link"], ["startup.", "startup"], ["memory.", "memory"], ["sessions.", "sessions"]];
+const GROUP_OF: [string, string][] = [["e2e.", "e2e"], ["peer.", "e2e"], ["stream.", "e2e"], ["link.", "link"], ["startup.", "startup"], ["memory.", "memory"], ["sessions.", "sessions"], ["scale.", "processes"], ["forward.", "forward"]];
 const groupOf = (id: string) => GROUP_OF.find(([prefix]) => id.startsWith(prefix))?.[1] ?? id.split(".")[0]!;
 
 const report = {
