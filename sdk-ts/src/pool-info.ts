@@ -26,6 +26,10 @@ export interface ToolInfo {
   acceptsExtraArgs: boolean;
   /** Its return annotation, as written. */
   returns: string;
+  /** A batch tool's most calls per invocation (its worker gathers concurrent calls into batches); 0 for other tools. */
+  batchSize: number;
+  /** A batch tool's longest wait for a batch to fill, in milliseconds; 0 for other tools. */
+  batchWaitMs: number;
 }
 
 export interface ParameterInfo {
@@ -149,6 +153,8 @@ export function toolFromProto(t: ToolSpec): ToolInfo {
     idempotent: t.idempotent,
     acceptsExtraArgs: t.acceptsExtraArgs,
     returns: t.returns,
+    batchSize: t.batchSize,
+    batchWaitMs: t.batchWaitMs,
   };
 }
 

@@ -190,7 +190,7 @@ describe("the Node client", () => {
 
     const add = (await c.pool.tools()).find((t) => t.name === "add");
     expect(add).toEqual({
-      name: "add", description: "Adds two numbers.", streaming: false, idempotent: true, acceptsExtraArgs: false, returns: "float",
+      name: "add", description: "Adds two numbers.", streaming: false, idempotent: true, acceptsExtraArgs: false, returns: "float", batchSize: 0, batchWaitMs: 0,
       parameters: [
         { name: "a", type: "number", annotation: "float", required: true, default: undefined, choices: [] },
         { name: "b", type: "number", annotation: "float", required: true, default: undefined, choices: [] },

@@ -6,15 +6,29 @@ import type { Worker } from "./worker.js";
  * Where a call goes: its session's worker if that one can take it now (a
  * strict session waits for it), else the worker with the most free slots,
  * else the least loaded one that can queue it behind young calls (prefetch).
+ * Calls of batch tools count in batches (see pickForBatch).
  */
 export function pickWorker(workers: ReadonlyMap<string, Worker>, call: PendingCall): Worker | undefined {
   const session = call.session;
+  const tool = call.request.tool;
   if (session?.workerId) {
     const pinned = workers.get(session.workerId);
-    // fail_fast means "now or never": no queueing at the worker either.
-    const canTake = pinned && (pinned.freeSlots > 0 || (session.affinity !== "strict_fail_fast" && pinned.prefetchSlots > 0));
+    let canTake = false;
+    if (pinned && pinned.batchSize(tool) > 0) {
+      const room = pinned.batchRoom(tool);
+      canTake = room.free > 0 || (session.affinity !== "strict_fail_fast" && room.total > 0);
+    } else if (pinned) {
+      // fail_fast means "now or never": no queueing at the worker either.
+      canTake = pinned.freeSlots > 0 || (session.affinity !== "strict_fail_fast" && pinned.prefetchSlots > 0);
+    }
     if (canTake) return pinned;
     if (session.affinity !== "hint") return undefined;
+  }
+  for (const worker of workers.values()) {
+    if (worker.serving) {
+      if (worker.batchSize(tool) > 0) return pickForBatch(workers, tool);
+      break;
+    }
   }
   let best: Worker | undefined;
   let prefetchable: Worker | undefined;
@@ -32,6 +46,30 @@ export function pickWorker(workers: ReadonlyMap<string, Worker>, call: PendingCa
     }
   }
   return best ?? prefetchable;
+}
+
+/**
+ * A batch tool's call: to the worker with the most room in batches it can
+ * run now (so concurrent calls spread over idle workers and fill their
+ * batches), else to one with room in the batch that fills while another
+ * runs.
+ */
+function pickForBatch(workers: ReadonlyMap<string, Worker>, tool: string): Worker | undefined {
+  let best: Worker | undefined;
+  let bestFree = 0;
+  let behind: Worker | undefined;
+  let behindRoom = 0;
+  for (const worker of workers.values()) {
+    const room = worker.batchRoom(tool);
+    if (room.free > bestFree) {
+      best = worker;
+      bestFree = room.free;
+    } else if (!best && room.total > behindRoom) {
+      behind = worker;
+      behindRoom = room.total;
+    }
+  }
+  return best ?? behind;
 }
 
 /**

@@ -141,6 +141,12 @@ export class Worker {
 
   private link: Link | undefined;
   private readonly calls = new Map<number, CallState>();
+  /** Batch tools (`@tool(batch_size=N)`) by name: the calls one invocation runs (from Ready). */
+  private batchSizes = new Map<string, number>();
+  /** Calls here of each batch tool; the worker gathers them into batches. */
+  private readonly batchCalls = new Map<string, number>();
+  /** Calls here of tools that do not batch. */
+  private plainCalls = 0;
   private nextCallId = 1;
   private heartbeat: NodeJS.Timeout | undefined;
   private startupTimer: NodeJS.Timeout | undefined;
@@ -178,7 +184,41 @@ export class Worker {
   /** Free call slots; 0 unless the worker is ready. */
   get freeSlots(): number {
     if (!this.serving || this.linkClosed) return 0;
-    return Math.max(0, this.concurrency - this.calls.size);
+    return Math.max(0, this.concurrency - this.slotsUsed);
+  }
+
+  /**
+   * Slots the calls here take: one per plain call, one per batch (running or
+   * filling) of a batch tool, since a batch runs as one invocation.
+   */
+  private get slotsUsed(): number {
+    if (this.batchCalls.size === 0) return this.plainCalls;
+    let used = this.plainCalls;
+    for (const [tool, n] of this.batchCalls) used += Math.ceil(n / this.batchSizes.get(tool)!);
+    return used;
+  }
+
+  /** The batch size of a batch tool; 0 for other tools. */
+  batchSize(tool: string): number {
+    return this.batchSizes.size === 0 ? 0 : this.batchSizes.get(tool) ?? 0;
+  }
+
+  /**
+   * How many more calls of batch tool `tool` this worker can take: `free`
+   * fill batches within its concurrency (the one filling, or one a free slot
+   * will run); `total` adds one batch filling behind them, so the next batch
+   * is gathered while one runs (whatever the call ages: a batch waits for a
+   * slot by design).
+   */
+  batchRoom(tool: string): { free: number; total: number } {
+    const size = this.batchSize(tool);
+    if (size === 0 || !this.serving || this.linkClosed) return { free: 0, total: 0 };
+    const n = this.batchCalls.get(tool) ?? 0;
+    const others = this.slotsUsed - Math.ceil(n / size);
+    return {
+      free: Math.max(0, (this.concurrency - others) * size - n),
+      total: Math.max(0, (this.concurrency + 1 - others) * size - n),
+    };
   }
 
   /**
@@ -187,8 +227,9 @@ export class Worker {
    */
   get prefetchSlots(): number {
     if (!this.serving || this.linkClosed) return 0;
-    const room = this.concurrency + this.options.prefetch - this.calls.size;
-    if (room <= 0 || this.calls.size < this.concurrency) return Math.max(0, room);
+    const used = this.slotsUsed;
+    const room = this.concurrency + this.options.prefetch - used;
+    if (room <= 0 || used < this.concurrency) return Math.max(0, room);
     return this.oldestRunningMs() < this.options.prefetchStealMs ? room : 0;
   }
 
@@ -204,9 +245,14 @@ export class Worker {
     return 0;
   }
 
-  /** Prefetched calls the worker has not started yet (as far as the server can tell), oldest first. */
+  /**
+   * Prefetched calls the worker has not started yet (as far as the server can
+   * tell), oldest first. Not batch tools' calls: they wait for their batch by
+   * design, and moving one would only split a batch (or bounce it back here).
+   */
   queuedCalls(): ActiveCall[] {
-    return [...this.calls.values()].slice(this.concurrency).filter((c) => c.request.movable && !c.revoking && !c.cancelled);
+    return [...this.calls.values()].slice(this.concurrency)
+      .filter((c) => c.request.movable && !c.revoking && !c.cancelled && this.batchSize(c.request.tool) === 0);
   }
 
   /** Asks the worker to give a queued call back; it answers NOT_STARTED unless it already started it. */
@@ -236,15 +282,16 @@ export class Worker {
     if (this.exitedWhileLinked) link.onClose(this.exitedWhileLinked);
   }
 
-  /** Whether the worker can take one more call: a free slot or room to prefetch (the pool decides when to prefetch). */
-  private get accepting(): boolean {
-    return this.link !== undefined && !this.linkClosed && this.serving
-      && this.calls.size < this.concurrency + this.options.prefetch;
+  /** Whether the worker can take one more call of `tool`: a free slot or room to prefetch (the pool decides when to prefetch). */
+  private accepting(tool: string): boolean {
+    if (this.link === undefined || this.linkClosed || !this.serving) return false;
+    if (this.batchSize(tool) > 0) return this.batchRoom(tool).total > 0;
+    return this.slotsUsed < this.concurrency + this.options.prefetch;
   }
 
   call(request: CallRequest, sink: CallSink): ActiveCall {
     // Only the capacity bound is checked here: prefetchSlots depends on the clock, which moves between the pool's pick and this call.
-    if (!this.accepting) throw new PyfleetError("internal", `worker ${this.id} has no free slot`);
+    if (!this.accepting(request.tool)) throw new PyfleetError("internal", `worker ${this.id} has no free slot`);
     const id = this.allocateCallId();
     // Methods, not arrows: under tsx every arrow stored in a property is
     // named at runtime, a cost paid per call.
@@ -264,6 +311,7 @@ export class Worker {
       },
     };
     this.calls.set(id, state);
+    this.countCall(request.tool, 1);
     this.updateLoadState();
     this.link!.sendCall({
       id,
@@ -354,8 +402,18 @@ export class Worker {
 
   private updateLoadState() {
     if (this.serving) {
-      this.state = this.calls.size >= this.concurrency ? "busy" : "ready";
+      this.state = this.slotsUsed >= this.concurrency ? "busy" : "ready";
     }
+  }
+
+  private countCall(tool: string, delta: 1 | -1) {
+    if (this.batchSize(tool) === 0) {
+      this.plainCalls += delta;
+      return;
+    }
+    const n = (this.batchCalls.get(tool) ?? 0) + delta;
+    if (n > 0) this.batchCalls.set(tool, n);
+    else this.batchCalls.delete(tool);
   }
 
   private cancelCall(state: CallState, reason: string) {
@@ -373,6 +431,7 @@ export class Worker {
     const state = this.calls.get(id);
     if (!state) return undefined;
     this.calls.delete(id);
+    this.countCall(state.request.tool, -1);
     clearTimeout(state.cancelTimer);
     this.callsDone++;
     this.updateLoadState();
@@ -436,6 +495,7 @@ export class Worker {
     if (this.state !== "starting") return;
     clearTimeout(this.startupTimer);
     this.tools = tools;
+    this.batchSizes = new Map(tools.filter((t) => t.batchSize > 0).map((t) => [t.name, t.batchSize]));
     this.concurrency = Math.max(1, concurrency);
     this.state = "ready";
     this.readyAt = Date.now();
@@ -519,10 +579,18 @@ export class Worker {
     };
     const lost = [...this.calls.values()];
     this.calls.clear();
-    lost.forEach((state, i) => {
+    this.plainCalls = 0;
+    this.batchCalls.clear();
+    // Calls beyond what the slots run had most likely not started: the
+    // first `concurrency` plain calls, or batches' worth of a batch tool's.
+    const seen = new Map<string, number>();
+    for (const state of lost) {
       clearTimeout(state.cancelTimer);
-      state.sink.lost(death, i >= this.concurrency);
-    });
+      const tool = this.batchSize(state.request.tool) > 0 ? state.request.tool : "";
+      const i = seen.get(tool) ?? 0;
+      seen.set(tool, i + 1);
+      state.sink.lost(death, i >= this.concurrency * Math.max(1, this.batchSize(tool)));
+    }
     this.options.hooks.died(this, death);
     for (const resolve of this.onDeath.splice(0)) resolve();
   }

@@ -68,6 +68,8 @@ class Tool:
     streaming: bool
     idempotent: bool
     parameters: list[Parameter]
+    #: A batch tool's most calls per invocation (the worker gathers concurrent calls); 0 for other tools.
+    batch_size: int = 0
 
 
 @dataclass(frozen=True)
@@ -195,7 +197,7 @@ def variable_event(e: pool_pb2.WatchVariablesResponse) -> VariableEvent:
 
 
 def tool(t: Any) -> Tool:
-    return Tool(t.name, t.description, t.streaming, t.idempotent, [Parameter(p.name, p.type, p.required) for p in t.parameters])
+    return Tool(t.name, t.description, t.streaming, t.idempotent, [Parameter(p.name, p.type, p.required) for p in t.parameters], t.batch_size)
 
 
 def pool_info(p: pool_pb2.PoolInfo) -> PoolInfo:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections.abc
 import inspect
 import json
 import typing
@@ -16,11 +17,18 @@ F = TypeVar("F", bound=Callable[..., Any])
 _TOOL_ATTR = "__pyfleet_tool__"
 
 
+#: How long a batch waits for more calls once its first arrived, unless `@tool(batch_wait_ms=...)` says.
+DEFAULT_BATCH_WAIT_MS = 5.0
+
+
 @dataclass(frozen=True)
 class ToolOptions:
     name: str | None
     idempotent: bool
     description: str | None
+    #: 0: not a batch tool.
+    batch_size: int = 0
+    batch_wait_ms: float = DEFAULT_BATCH_WAIT_MS
 
 
 @overload
@@ -28,17 +36,35 @@ def tool(fn: F) -> F: ...
 
 
 @overload
-def tool(*, name: str | None = None, idempotent: bool = False, description: str | None = None) -> Callable[[F], F]: ...
+def tool(*, name: str | None = None, idempotent: bool = False, description: str | None = None,
+         batch_size: int | None = None, batch_wait_ms: float | None = None) -> Callable[[F], F]: ...
 
 
-def tool(fn: Any = None, *, name: str | None = None, idempotent: bool = False, description: str | None = None) -> Any:
+def tool(fn: Any = None, *, name: str | None = None, idempotent: bool = False, description: str | None = None,
+         batch_size: int | None = None, batch_wait_ms: float | None = None) -> Any:
     """Marks an Adapter method as a tool. `@tool` or `@tool(idempotent=True)`.
 
     Idempotent tools are retried on another worker when their worker dies mid-call.
+
+    `@tool(batch_size=32, batch_wait_ms=5)` makes a batch tool: callers still
+    call it with one item's arguments, and the worker gathers up to
+    `batch_size` calls (waiting at most `batch_wait_ms` after the first) into
+    one invocation. Each parameter then receives a list, one value per call in
+    the batch, and the tool returns a list of as many results, in order; an
+    exception instance in that list fails only its own call.
     """
+    if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1):
+        raise ValueError(f"@tool(batch_size=...) must be an int of at least 1, got {batch_size!r}")
+    if batch_wait_ms is not None:
+        if batch_size is None:
+            raise ValueError("@tool(batch_wait_ms=...) needs batch_size too: it is how long a batch waits to fill")
+        if isinstance(batch_wait_ms, bool) or not isinstance(batch_wait_ms, (int, float)) or not 0 <= batch_wait_ms <= 60_000:
+            raise ValueError(f"@tool(batch_wait_ms=...) must be a number of milliseconds from 0 to 60000, got {batch_wait_ms!r}")
+    options = ToolOptions(name, idempotent, description, batch_size or 0,
+                          float(batch_wait_ms) if batch_wait_ms is not None else DEFAULT_BATCH_WAIT_MS)
 
     def mark(f: F) -> F:
-        setattr(f, _TOOL_ATTR, ToolOptions(name, idempotent, description))
+        setattr(f, _TOOL_ATTR, options)
         return f
 
     return mark(fn) if fn is not None else mark
@@ -86,6 +112,9 @@ class ToolInfo:
     is_generator: bool
     idempotent: bool
     returns: str
+    #: A batch tool's most calls per invocation (its parameters take lists); 0 for other tools.
+    batch_size: int = 0
+    batch_wait_ms: float = DEFAULT_BATCH_WAIT_MS
     #: Derived once, looked up per call: the parameters by name, and the required ones.
     by_name: dict[str, Param] = field(init=False, repr=False, compare=False)
     required: tuple[str, ...] = field(init=False, repr=False, compare=False)
@@ -100,6 +129,28 @@ def _is_context(name: str, annotation: Any) -> bool:
         return True
     text = annotation if isinstance(annotation, str) else getattr(annotation, "__name__", "")
     return text in ("Context", "pyfleet_bridge.Context")
+
+
+_LISTS = (list, tuple, collections.abc.Sequence, collections.abc.Iterable)
+
+
+def _item_annotation(tool_name: str, name: str, annotation: Any) -> Any:
+    """What one call passes for a batch tool's parameter: `list[str]` -> `str` (unannotated: anything)."""
+    if annotation is inspect.Parameter.empty or annotation is Any:
+        return annotation
+    if isinstance(annotation, str):  # an unresolved forward reference: "list[str]"
+        inner = annotation.strip()
+        if inner.startswith(("list[", "List[", "Sequence[")) and inner.endswith("]"):
+            return inner[inner.index("[") + 1:-1]
+        if inner in ("list", "List", "Sequence"):
+            return inspect.Parameter.empty
+    else:
+        origin = typing.get_origin(annotation) or annotation
+        args = typing.get_args(annotation)
+        if origin in _LISTS:
+            return args[0] if args else inspect.Parameter.empty
+    raise TypeError(f'batch tool "{tool_name}": parameter "{name}" must be annotated list[...] '
+                    f"(it receives one value per call in the batch), got {annotation_text(annotation)}")
 
 
 def _description(fn: Any, override: str | None) -> str:
@@ -135,13 +186,20 @@ def describe_tool(attr: str, fn: Any, options: ToolOptions) -> ToolInfo:
             continue
         if p.kind is inspect.Parameter.VAR_POSITIONAL:
             continue
-        if _is_context(name, annotation):
+        if _is_context(name, _item_annotation(options.name or attr, name, annotation) if options.batch_size else annotation):
             ctx_param = name
             continue
+        if options.batch_size:
+            annotation = _item_annotation(options.name or attr, name, annotation)
         has_default = p.default is not inspect.Parameter.empty
         params.append(Param(name, param_type(annotation), annotation_text(annotation), not has_default,
                             p.default if has_default else None))
     unwrapped = inspect.unwrap(fn)
+    is_generator = inspect.isgeneratorfunction(unwrapped) or inspect.isasyncgenfunction(unwrapped)
+    if options.batch_size and is_generator:
+        raise TypeError(f'batch tool "{options.name or attr}" is a generator; a batch tool returns a list of results (one per call)')
+    if options.batch_size and accepts_extra:
+        raise TypeError(f'batch tool "{options.name or attr}" takes **kwargs; name its parameters (each receives a list)')
     return ToolInfo(
         name=options.name or attr,
         attr=attr,
@@ -150,10 +208,22 @@ def describe_tool(attr: str, fn: Any, options: ToolOptions) -> ToolInfo:
         ctx_param=ctx_param,
         accepts_extra=accepts_extra,
         is_async=inspect.iscoroutinefunction(unwrapped) or inspect.isasyncgenfunction(unwrapped),
-        is_generator=inspect.isgeneratorfunction(unwrapped) or inspect.isasyncgenfunction(unwrapped),
+        is_generator=is_generator,
         idempotent=options.idempotent,
-        returns=annotation_text(hints.get("return", signature.return_annotation)),
+        returns=annotation_text(_returns(options, hints.get("return", signature.return_annotation))),
+        batch_size=options.batch_size,
+        batch_wait_ms=options.batch_wait_ms,
     )
+
+
+def _returns(options: ToolOptions, annotation: Any) -> Any:
+    """What one call gets back: for a batch tool, an element of the list it returns."""
+    if not options.batch_size:
+        return annotation
+    try:
+        return _item_annotation("", "", annotation)
+    except TypeError:
+        return annotation
 
 
 def collect_tools(cls: type) -> dict[str, ToolInfo]:
@@ -185,6 +255,8 @@ def tool_spec(info: ToolInfo) -> Any:
         idempotent=info.idempotent,
         accepts_extra_args=info.accepts_extra,
         returns=info.returns,
+        batch_size=info.batch_size,
+        batch_wait_ms=info.batch_wait_ms if info.batch_size else 0,
     )
     for p in info.params:
         param = spec.parameters.add(name=p.name, type=p.type.json_type, annotation=p.annotation, required=p.required)

@@ -11,8 +11,9 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
+from pyfleet_bridge._batches import Batcher
 from pyfleet_bridge._callbacks import Callbacks
-from pyfleet_bridge import _calls, _tracing
+from pyfleet_bridge import _batches, _calls, _tracing
 from pyfleet_bridge._calls import CallState, Cancelled, Refused, admit
 from pyfleet_bridge._payload import NotSerializable, exception_type, format_traceback, rss_bytes, serialize
 from pyfleet_bridge._proto.worker.v1 import worker_pb2
@@ -33,7 +34,7 @@ MAX_QUEUED = 64
 #: wake-up instead of one.
 HOLD_BEHIND_S = 0.0002
 #: The runtime's own files: a tool's traceback starts below their frames.
-_OWN_FILES = (__file__, _calls.__file__)
+_OWN_FILES = (__file__, _calls.__file__, _batches.__file__)
 
 
 class Runtime:
@@ -73,6 +74,9 @@ class Runtime:
         self._held_lock = threading.Lock()
         #: Average run time of each sync tool, in seconds.
         self._run_avg: dict[str, float] = {}
+        #: Gathers batch tools' calls into batches; made at the first such call.
+        self._batcher: Batcher | None = None
+        self.max_queued = MAX_QUEUED
 
     # ---- serving the link ----
 
@@ -101,7 +105,7 @@ class Runtime:
                 self._read_lock.release()
             if job is None:
                 continue
-            if job.info.is_generator or len(self._calls) < self.concurrency:
+            if job.info.is_generator or self._used() < self.concurrency:
                 # More frames are coming for sure (credit, or calls for free slots): hand over reading now.
                 with self._reader_wanted:
                     self._reader_wanted.notify()
@@ -111,7 +115,7 @@ class Runtime:
         """Moves the next prefetched call into a free slot; returns it if it is sync (this thread runs it)."""
         while True:
             with self._lock:
-                if not self._queued or len(self._calls) >= self.concurrency:
+                if not self._queued or self._used() >= self.concurrency:
                     return None
                 st = self._queued.popleft()
                 self._calls[st.id] = st
@@ -130,6 +134,9 @@ class Runtime:
                 batch = self._read_batch()
                 if not batch:
                     self._eof.set()
+                    if self._batcher is not None:
+                        with self._lock:
+                            self._batcher.cond.notify()
                     with self._reader_wanted:
                         self._reader_wanted.notify_all()
                     return None
@@ -186,8 +193,10 @@ class Runtime:
             self._error(call.id, refused.kind, str(refused))
             return None
         info = st.info
+        if info.batch_size:
+            return self._gather(st)
         with self._lock:
-            if len(self._calls) < self.concurrency:
+            if self._used() < self.concurrency:
                 self._calls[call.id] = st
                 queued = False
             elif len(self._queued) < MAX_QUEUED:
@@ -203,6 +212,24 @@ class Runtime:
             asyncio.run_coroutine_threadsafe(self._run_async(st), self._ensure_loop())
             return None
         return st
+
+    def _gather(self, st: CallState) -> None:
+        """A batch tool's call waits for its batch (see _batches.py)."""
+        with self._lock:
+            if self._batcher is None:
+                self._batcher = Batcher(self)
+            if self._batcher.add(st):
+                return None
+        self._error(st.id, K.ERROR_KIND_OVERLOADED, f'the worker holds too many calls of batch tool "{st.info.name}" already')
+        return None
+
+    def _used(self) -> int:
+        """Slots taken (the lock held): a plain call or a running batch takes one."""
+        return len(self._calls) + (self._batcher.batches if self._batcher else 0)
+
+    def _busy(self) -> bool:
+        """Whether any call is running or waiting (the lock held)."""
+        return bool(self._calls or self._queued or (self._batcher and self._batcher.busy()))
 
     # ---- running ----
 
@@ -305,10 +332,13 @@ class Runtime:
 
     def _take(self, st: CallState) -> bool:
         with self._lock:
-            if self._calls.pop(st.id, None) is None:
+            batcher = self._batcher
+            if self._calls.pop(st.id, None) is None and (batcher is None or batcher.running.pop(st.id, None) is None):
                 return False
-            if not self._calls and not self._queued:
+            if not self._busy():
                 self._idle.notify_all()
+            if batcher is not None and not st.info.batch_size:
+                batcher.cond.notify()  # a slot freed: a due batch may start
             start_queued = bool(self._queued) and st.info.is_async
         if start_queued:
             # An async call ended on the loop thread: a serving thread starts the next one.
@@ -316,9 +346,10 @@ class Runtime:
                 self._reader_wanted.notify()
         return True
 
-    def _finish(self, st: CallState, value: Any, hold: bool = False) -> None:
+    def _finish(self, st: CallState, value: Any, hold: bool = False, batched: bool = False) -> None:
         """Sends a call's value. `hold`: a serving thread finished it, and may
-        hold the result to share a write while more calls are in hand."""
+        hold the result to share a write while more calls are in hand;
+        `batched`: always hold it (a batch's results leave in one write)."""
         if st.ctx.cancelled:
             self._cancelled(st)
             return
@@ -332,7 +363,7 @@ class Runtime:
             return
         if not st.stream:
             frame = result_frame(st.id, data, raw)
-            if hold and (self._pending or self._queued):
+            if batched or (hold and (self._pending or self._queued)):
                 with self._held_lock:
                     self._held.append(frame)
             else:
@@ -377,6 +408,9 @@ class Runtime:
             if queued is not None:
                 self._queued.remove(queued)
             st = self._calls.get(call_id)
+            batcher = self._batcher
+        if st is None and queued is None and batcher is not None and batcher.cancel(call_id, reason, only_if_queued):
+            return
         if queued is not None:
             if only_if_queued:
                 self._error(call_id, K.ERROR_KIND_NOT_STARTED, "revoked before it started")
@@ -397,7 +431,7 @@ class Runtime:
     def abandon_all(self) -> None:
         """The link dropped: the server has failed these calls over; stop them quietly."""
         with self._lock:
-            calls = list(self._calls.values()) + list(self._queued)
+            calls = list(self._calls.values()) + list(self._queued) + (self._batcher.drop_all() if self._batcher else [])
             self._calls.clear()
             self._queued.clear()
         for st in calls:
@@ -409,14 +443,16 @@ class Runtime:
         self._accepting = False
         deadline = time.monotonic() + grace
         with self._lock:
-            while (self._calls or self._queued) and time.monotonic() < deadline:
+            if self._batcher is not None:
+                self._batcher.cond.notify()  # waiting batches go now, without waiting to fill
+            while self._busy() and time.monotonic() < deadline:
                 self._idle.wait(max(0.0, deadline - time.monotonic()))
-            pending = list(self._calls) + [q.id for q in self._queued]
+            pending = list(self._calls) + [q.id for q in self._queued] + ([st.id for st in self._batcher.held()] if self._batcher else [])
         for call_id in pending:
             self._cancel(call_id, "shutdown")
         with self._lock:
             end = time.monotonic() + 1.0
-            while self._calls and time.monotonic() < end:
+            while (self._calls or (self._batcher and self._batcher.running)) and time.monotonic() < end:
                 self._idle.wait(max(0.0, end - time.monotonic()))
         self._flush()
         try:

@@ -19,10 +19,11 @@ export function poolCommands(program: Command): void {
         description: t.description,
         streaming: t.streaming,
         idempotent: t.idempotent,
+        batchSize: t.batchSize,
         parameters: t.parameters.map((p) => ({ name: p.name, type: p.type, required: p.required })),
       })), () => table(tools.map((t) => ({
         name: t.name,
-        kind: t.streaming ? "stream" : "unary",
+        kind: t.streaming ? "stream" : t.batchSize > 0 ? `batch ${t.batchSize}` : "unary",
         idempotent: t.idempotent ? "yes" : "",
         parameters: t.parameters.map((p) => `${p.name}${p.required ? "" : "?"}: ${p.type}`).join(", ") + (t.acceptsExtraArgs ? (t.parameters.length ? ", **kwargs" : "**kwargs") : ""),
         description: t.description,

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1apyfleet/pool/v1/tool.proto\x12\x0fpyfleet.pool.v1\x1a\x1cgoogle/protobuf/struct.proto\"\xb1\x01\n\x08ToolSpec\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12.\n\nparameters\x18\x03 \x03(\x0b\x32\x1a.pyfleet.pool.v1.Parameter\x12\x11\n\tstreaming\x18\x04 \x01(\x08\x12\x12\n\nidempotent\x18\x05 \x01(\x08\x12\x1a\n\x12\x61\x63\x63\x65pts_extra_args\x18\x06 \x01(\x08\x12\x0f\n\x07returns\x18\x07 \x01(\t\"\xa5\x01\n\tParameter\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04type\x18\x02 \x01(\t\x12\x12\n\nannotation\x18\x03 \x01(\t\x12\x10\n\x08required\x18\x04 \x01(\x08\x12-\n\rdefault_value\x18\x05 \x01(\x0b\x32\x16.google.protobuf.Value\x12\'\n\x07\x63hoices\x18\x06 \x03(\x0b\x32\x16.google.protobuf.Valueb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1apyfleet/pool/v1/tool.proto\x12\x0fpyfleet.pool.v1\x1a\x1cgoogle/protobuf/struct.proto\"\xdc\x01\n\x08ToolSpec\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12.\n\nparameters\x18\x03 \x03(\x0b\x32\x1a.pyfleet.pool.v1.Parameter\x12\x11\n\tstreaming\x18\x04 \x01(\x08\x12\x12\n\nidempotent\x18\x05 \x01(\x08\x12\x1a\n\x12\x61\x63\x63\x65pts_extra_args\x18\x06 \x01(\x08\x12\x0f\n\x07returns\x18\x07 \x01(\t\x12\x12\n\nbatch_size\x18\x08 \x01(\r\x12\x15\n\rbatch_wait_ms\x18\t \x01(\x01\"\xa5\x01\n\tParameter\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04type\x18\x02 \x01(\t\x12\x12\n\nannotation\x18\x03 \x01(\t\x12\x10\n\x08required\x18\x04 \x01(\x08\x12-\n\rdefault_value\x18\x05 \x01(\x0b\x32\x16.google.protobuf.Value\x12\'\n\x07\x63hoices\x18\x06 \x03(\x0b\x32\x16.google.protobuf.Valueb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -33,7 +33,7 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'pyfleet.pool.v1.tool_pb2', 
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_TOOLSPEC']._serialized_start=78
-  _globals['_TOOLSPEC']._serialized_end=255
-  _globals['_PARAMETER']._serialized_start=258
-  _globals['_PARAMETER']._serialized_end=423
+  _globals['_TOOLSPEC']._serialized_end=298
+  _globals['_PARAMETER']._serialized_start=301
+  _globals['_PARAMETER']._serialized_end=466
 # @@protoc_insertion_point(module_scope)

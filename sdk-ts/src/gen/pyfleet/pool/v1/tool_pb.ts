@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file pyfleet/pool/v1/tool.proto.
  */
 export const file_pyfleet_pool_v1_tool: GenFile = /*@__PURE__*/
-  fileDesc("ChpweWZsZWV0L3Bvb2wvdjEvdG9vbC5wcm90bxIPcHlmbGVldC5wb29sLnYxIrEBCghUb29sU3BlYxIMCgRuYW1lGAEgASgJEhMKC2Rlc2NyaXB0aW9uGAIgASgJEi4KCnBhcmFtZXRlcnMYAyADKAsyGi5weWZsZWV0LnBvb2wudjEuUGFyYW1ldGVyEhEKCXN0cmVhbWluZxgEIAEoCBISCgppZGVtcG90ZW50GAUgASgIEhoKEmFjY2VwdHNfZXh0cmFfYXJncxgGIAEoCBIPCgdyZXR1cm5zGAcgASgJIqUBCglQYXJhbWV0ZXISDAoEbmFtZRgBIAEoCRIMCgR0eXBlGAIgASgJEhIKCmFubm90YXRpb24YAyABKAkSEAoIcmVxdWlyZWQYBCABKAgSLQoNZGVmYXVsdF92YWx1ZRgFIAEoCzIWLmdvb2dsZS5wcm90b2J1Zi5WYWx1ZRInCgdjaG9pY2VzGAYgAygLMhYuZ29vZ2xlLnByb3RvYnVmLlZhbHVlYgZwcm90bzM", [file_google_protobuf_struct]);
+  fileDesc("ChpweWZsZWV0L3Bvb2wvdjEvdG9vbC5wcm90bxIPcHlmbGVldC5wb29sLnYxItwBCghUb29sU3BlYxIMCgRuYW1lGAEgASgJEhMKC2Rlc2NyaXB0aW9uGAIgASgJEi4KCnBhcmFtZXRlcnMYAyADKAsyGi5weWZsZWV0LnBvb2wudjEuUGFyYW1ldGVyEhEKCXN0cmVhbWluZxgEIAEoCBISCgppZGVtcG90ZW50GAUgASgIEhoKEmFjY2VwdHNfZXh0cmFfYXJncxgGIAEoCBIPCgdyZXR1cm5zGAcgASgJEhIKCmJhdGNoX3NpemUYCCABKA0SFQoNYmF0Y2hfd2FpdF9tcxgJIAEoASKlAQoJUGFyYW1ldGVyEgwKBG5hbWUYASABKAkSDAoEdHlwZRgCIAEoCRISCgphbm5vdGF0aW9uGAMgASgJEhAKCHJlcXVpcmVkGAQgASgIEi0KDWRlZmF1bHRfdmFsdWUYBSABKAsyFi5nb29nbGUucHJvdG9idWYuVmFsdWUSJwoHY2hvaWNlcxgGIAMoCzIWLmdvb2dsZS5wcm90b2J1Zi5WYWx1ZWIGcHJvdG8z", [file_google_protobuf_struct]);
 
 /**
  * ToolSpec describes one Python tool as its worker declared it. The worker
@@ -73,6 +73,25 @@ export type ToolSpec = Message<"pyfleet.pool.v1.ToolSpec"> & {
    * @generated from field: string returns = 7;
    */
   returns: string;
+
+  /**
+   * For a batch tool (`@tool(batch_size=N)`): the most calls its worker runs
+   * in one invocation; 0 for other tools. Callers still call it one item at
+   * a time; the worker gathers concurrent calls into batches, and each call
+   * gets its own result or error. `returns` and `parameters` describe one
+   * call.
+   *
+   * @generated from field: uint32 batch_size = 8;
+   */
+  batchSize: number;
+
+  /**
+   * For a batch tool: how long, in milliseconds, a batch waits for more
+   * calls after its first arrived before it runs short; 0 for other tools.
+   *
+   * @generated from field: double batch_wait_ms = 9;
+   */
+  batchWaitMs: number;
 };
 
 /**

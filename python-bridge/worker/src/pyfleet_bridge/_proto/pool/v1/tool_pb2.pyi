@@ -8,7 +8,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class ToolSpec(_message.Message):
-    __slots__ = ("name", "description", "parameters", "streaming", "idempotent", "accepts_extra_args", "returns")
+    __slots__ = ("name", "description", "parameters", "streaming", "idempotent", "accepts_extra_args", "returns", "batch_size", "batch_wait_ms")
     NAME_FIELD_NUMBER: _ClassVar[int]
     DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
     PARAMETERS_FIELD_NUMBER: _ClassVar[int]
@@ -16,6 +16,8 @@ class ToolSpec(_message.Message):
     IDEMPOTENT_FIELD_NUMBER: _ClassVar[int]
     ACCEPTS_EXTRA_ARGS_FIELD_NUMBER: _ClassVar[int]
     RETURNS_FIELD_NUMBER: _ClassVar[int]
+    BATCH_SIZE_FIELD_NUMBER: _ClassVar[int]
+    BATCH_WAIT_MS_FIELD_NUMBER: _ClassVar[int]
     name: str
     description: str
     parameters: _containers.RepeatedCompositeFieldContainer[Parameter]
@@ -23,7 +25,9 @@ class ToolSpec(_message.Message):
     idempotent: bool
     accepts_extra_args: bool
     returns: str
-    def __init__(self, name: _Optional[str] = ..., description: _Optional[str] = ..., parameters: _Optional[_Iterable[_Union[Parameter, _Mapping]]] = ..., streaming: _Optional[bool] = ..., idempotent: _Optional[bool] = ..., accepts_extra_args: _Optional[bool] = ..., returns: _Optional[str] = ...) -> None: ...
+    batch_size: int
+    batch_wait_ms: float
+    def __init__(self, name: _Optional[str] = ..., description: _Optional[str] = ..., parameters: _Optional[_Iterable[_Union[Parameter, _Mapping]]] = ..., streaming: _Optional[bool] = ..., idempotent: _Optional[bool] = ..., accepts_extra_args: _Optional[bool] = ..., returns: _Optional[str] = ..., batch_size: _Optional[int] = ..., batch_wait_ms: _Optional[float] = ...) -> None: ...
 
 class Parameter(_message.Message):
     __slots__ = ("name", "type", "annotation", "required", "default_value", "choices")
