@@ -1,8 +1,12 @@
-// `npm run bench [-- --quick] [-- --only e2e,link]`: every benchmark beside its
-// baselines and peers in the same run; writes bench/results/latest.json (a run
-// of some groups replaces only their rows) and the results table of
-// docs/benchmarks.md. --quick writes bench/results/partial.json only.
+// `npm run bench [-- --quick] [-- --only e2e,link] [-- --gpu]`: every benchmark
+// beside its baselines and peers in the same run; writes
+// bench/results/latest.json (a run of some groups replaces only their rows) and
+// the results table of docs/benchmarks.md. --quick writes
+// bench/results/partial.json only. --gpu runs only the gpu group (a real model
+// on CUDA), which no other run includes; without CUDA it skips, writing nothing.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { batchBenchmarks } from "./cases/batch.js";
+import { gpuBenchmarks } from "./cases/batch-gpu.js";
 import { cliBenchmarks } from "./cases/cli.js";
 import { e2eBenchmarks } from "./cases/e2e.js";
 import { ensureH2load } from "./h2load.js";
@@ -16,7 +20,8 @@ const quick = process.argv.includes("--quick");
 // `--only e2e,link` or `--only=e2e,link`: the groups to run.
 const onlyAt = process.argv.findIndex((a) => a === "--only" || a.startsWith("--only="));
 const onlyArg = onlyAt < 0 ? undefined : process.argv[onlyAt]!.startsWith("--only=") ? process.argv[onlyAt]!.slice("--only=".length) : process.argv[onlyAt + 1];
-const only = onlyArg ? new Set(onlyArg.split(",").map((g) => g.trim())) : undefined;
+const gpu = process.argv.includes("--gpu");
+const only = onlyArg || gpu ? new Set([...(onlyArg ? onlyArg.split(",").map((g) => g.trim()) : []), ...(gpu ? ["gpu"] : [])]) : undefined;
 const options: BenchOptions = {
   quick,
   rounds: quick ? 1 : 3,
@@ -32,6 +37,9 @@ const groups: [string, (o: BenchOptions) => Promise<BenchResult[]>][] = [
   ["cli", cliBenchmarks],
   ["processes", processBenchmarks],
   ["forward", forwardBenchmarks],
+  ["batch", batchBenchmarks],
+  // Only with --gpu (or --only gpu): it installs torch, and needs CUDA.
+  ["gpu", gpuBenchmarks],
 ];
 
 if (only) {
@@ -56,12 +64,17 @@ const commit = gitCommit();
 const started = performance.now();
 const results: BenchResult[] = [];
 for (const [name, run] of groups) {
-  if (only && !only.has(name)) continue;
+  if (only ? !only.has(name) : name === "gpu") continue;
   options.log(`${name}...`);
   results.push(...(await run(options)).map((r) => ({ ...r, commit })));
 }
+if (results.length === 0) {
+  // e.g. --gpu without CUDA: keep the recorded results as they are.
+  process.stdout.write("nothing was measured; nothing written\n");
+  process.exit(0);
+}
 /** The group a row belongs to, by its id (rows of older runs carry no group). */
-const GROUP_OF: [string, string][] = [["e2e.", "e2e"], ["peer.", "e2e"], ["stream.", "e2e"], ["link.", "link"], ["startup.", "startup"], ["memory.", "memory"], ["sessions.", "sessions"], ["scale.", "processes"], ["forward.", "forward"]];
+const GROUP_OF: [string, string][] = [["e2e.", "e2e"], ["peer.", "e2e"], ["stream.", "e2e"], ["link.", "link"], ["startup.", "startup"], ["memory.", "memory"], ["sessions.", "sessions"], ["scale.", "processes"], ["forward.", "forward"], ["batch.gpu", "gpu"], ["batch.", "batch"]];
 const groupOf = (id: string) => GROUP_OF.find(([prefix]) => id.startsWith(prefix))?.[1] ?? id.split(".")[0]!;
 
 const report = {
