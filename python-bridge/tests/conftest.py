@@ -17,6 +17,8 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 START_TIMEOUT_S = 60.0
+#: The version the server states (its package's version).
+SERVER_VERSION = json.loads((REPO / "server" / "package.json").read_text())["version"]
 
 
 class ServerProcess:
@@ -36,6 +38,7 @@ class ServerProcess:
         self.ready_ok = False
         ready = threading.Event()
         self.url = ""
+        self.version = SERVER_VERSION
 
         def read() -> None:
             assert self.proc.stdout is not None

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
 from pyfleet import AsyncClient, Client
 from pyfleet.errors import Aborted, DeadlineExceeded, InvalidArgument, NotFound, Unknown
+from pyfleet.pool.v1 import pool_pb2
 
 
 def test_execute_and_call_info(server) -> None:
@@ -19,6 +21,9 @@ def test_execute_and_call_info(server) -> None:
         assert result.value == result.info.worker_pid and result.info.attempts == 1
         assert {t.name for t in client.tools()} >= {"echo", "count"}
         assert [p.name for p in client.list_pools()] == ["default"]
+        # The server states its version in a header and in ListPools.
+        assert client.server_version() == server.version
+        assert client.pools.ListPools(pool_pb2.ListPoolsRequest(), timeout=10).server_version == server.version
 
 
 def test_errors_map_to_exceptions_with_the_worker_traceback(server) -> None:
@@ -51,8 +56,17 @@ def test_stream_and_breaking_out_cancels(server) -> None:
 
 def test_session_context_manager_variables_and_watch(server) -> None:
     with Client(server.url) as client:
-        with client.session(affinity="strict_queue") as session:
+        with client.session(affinity="strict_queue", ttl=90, labels={"team": "a"}) as session:
+            created = session.info
+            assert (created.id, created.pool, created.affinity, created.ttl, created.labels) == (session.id, "default", "strict_queue", 90.0, {"team": "a"})
+            assert (created.calls, created.errors, created.repins, created.variables, created.state_lost_at) == (0, 0, 0, 0, None)
+            assert created.created_at is not None and created.expires_at is not None
+            assert abs(created.created_at - datetime.now(timezone.utc)) < timedelta(seconds=30)
+            assert created.expires_at - created.created_at == timedelta(seconds=90)
             assert [session.execute("counter") for _ in range(3)] == [1, 2, 3]
+            refreshed = session.refresh()
+            assert refreshed is session.info and (refreshed.calls, refreshed.errors, refreshed.state_lost_at) == (3, 0, None)
+            assert refreshed.worker_id != ""
             v = session.set("limit", 5)
             assert (v.type, v.version) == ("int", 1)
             assert session.execute("getvar", {"name": "limit"}) == 5
@@ -111,6 +125,8 @@ def test_async_client(server) -> None:
                 assert await session.execute("counter") == 1
                 await session.set("x", "y")
                 assert await session.get("x") == "y"
+                info = await session.refresh()
+                assert (info is session.info, info.affinity, info.calls, info.variables) == (True, "hint", 1, 1)
             with pytest.raises(Unknown):
                 await client.execute("fail", {"message": "async boom"})
 

@@ -11,8 +11,10 @@ from pyfleet.provider.v1 import provider_pb2, provider_pb2_grpc
 def test_health_is_serving(server) -> None:
     with grpc.insecure_channel(server.target) as channel:
         health = health_pb2_grpc.HealthStub(channel)
-        response = health.Check(health_pb2.HealthCheckRequest(service=""), timeout=10)
+        response, call = health.Check.with_call(health_pb2.HealthCheckRequest(service=""), timeout=10)
         assert response.status == health_pb2.HealthCheckResponse.SERVING
+        # The standard health messages have no field for it: the server states its version in a header.
+        assert dict(call.initial_metadata())["pyfleet-version"] == server.version
         pool = health.Check(health_pb2.HealthCheckRequest(service="pyfleet.pool.v1.PoolService"), timeout=10)
         assert pool.status == health_pb2.HealthCheckResponse.SERVING
 

@@ -7,6 +7,7 @@ its channel and awaits or not; every request is built here, once.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 from urllib.parse import urlparse
@@ -22,11 +23,10 @@ CHUNKS_PER_MESSAGE = 256
 #: Calls sent in one ExecuteMany message (from a list), and answers the server may pack in one.
 CALLS_PER_MESSAGE = 256
 
-_AFFINITY = {
-    "hint": pool_pb2.AFFINITY_HINT,
-    "strict_queue": pool_pb2.AFFINITY_STRICT_QUEUE,
-    "strict_fail_fast": pool_pb2.AFFINITY_STRICT_FAIL_FAST,
-}
+#: The response header in which the server states its version.
+VERSION_HEADER = "pyfleet-version"
+#: The first server version with ExecuteMany's batch form (calls, max_answers_per_message, JSON text).
+BATCH_SINCE = (0, 1, 0)
 
 
 _LOG_LEVELS = {
@@ -61,6 +61,17 @@ def session_id(session: Any) -> str:
     return session if isinstance(session, str) else session.id if session is not None else ""
 
 
+def supports_batch_form(version: str | None) -> bool:
+    """Whether a server version (from VERSION_HEADER) has ExecuteMany's batch form; none means an older server."""
+    match = re.match(r"(\d+)\.(\d+)\.(\d+)", version or "")
+    return match is not None and tuple(int(part) for part in match.groups()) >= BATCH_SINCE
+
+
+def header(metadata: Iterable[tuple[str, Any]] | None, name: str) -> str:
+    """A response header's value from grpcio metadata ("" when absent)."""
+    return next((str(value) for key, value in metadata or () if key == name), "")
+
+
 def _args_json(args: dict[str, Any] | None) -> str:
     # JSON text, not a Struct: a Struct has only doubles, so 5 would reach Python as 5.0.
     return json.dumps(args or {})
@@ -76,6 +87,8 @@ class BaseClient:
         self._options = options
         self._metadata: tuple[tuple[str, str], ...] = (("authorization", f"Bearer {api_key}"),) if api_key else ()
         self.timeout = timeout
+        # The server's version, once a ListPools has stated it (see server_version()).
+        self._server_version: str | None = None
 
     def _call_options(self, timeout: float | None) -> dict[str, Any]:
         return {"timeout": timeout if timeout is not None else self.timeout, "metadata": self._metadata}
@@ -96,33 +109,45 @@ class BaseClient:
                                              max_chunks_per_message=CHUNKS_PER_MESSAGE)
 
     @staticmethod
-    def _many_call(r: dict[str, Any], i: int, pool: str) -> pool_pb2.ExecuteManyRequest:
-        return pool_pb2.ExecuteManyRequest(
-            id=str(r.get("id", i)), pool=r.get("pool", pool), tool=r["tool"],
-            args_json=json.dumps(r["args"]) if r.get("args") is not None else "", result_as_json=True,
-            session_id=session_id(r.get("session")), idempotent=bool(r.get("idempotent", False)),
-            timeout=duration(r.get("timeout")))
+    def _many_call(r: dict[str, Any], i: int, pool: str, batched: bool) -> pool_pb2.ExecuteManyRequest:
+        call = pool_pb2.ExecuteManyRequest(
+            id=str(r.get("id", i)), pool=r.get("pool", pool), tool=r["tool"], session_id=session_id(r.get("session")),
+            idempotent=bool(r.get("idempotent", False)), timeout=duration(r.get("timeout")))
+        if batched:
+            call.args_json = json.dumps(r["args"]) if r.get("args") is not None else ""
+            call.result_as_json = True
+        else:
+            # A server older than the batch form reads a Struct and answers with a Value.
+            call.args.CopyFrom(values.to_struct(r.get("args")))
+        return call
 
     @classmethod
-    def _many_messages(cls, requests: Iterable[dict[str, Any]], pool: str) -> Iterator[pool_pb2.ExecuteManyRequest]:
-        """A list (or other sequence) travels in messages of up to CALLS_PER_MESSAGE calls; another
-        iterable one call per message, as it yields them (it may be waiting on results)."""
-        if isinstance(requests, Sequence):
+    def _many_message(cls, r: dict[str, Any], i: int, pool: str, batched: bool) -> pool_pb2.ExecuteManyRequest:
+        """One call in a message of its own, in the form the server reads."""
+        message = cls._many_call(r, i, pool, batched)
+        if batched:
+            message.max_answers_per_message = CALLS_PER_MESSAGE
+        return message
+
+    @classmethod
+    def _many_messages(cls, requests: Iterable[dict[str, Any]], pool: str, batched: bool) -> Iterator[pool_pb2.ExecuteManyRequest]:
+        """With the batch form, a list (or other sequence) travels in messages of up to CALLS_PER_MESSAGE
+        calls; any other iterable, or any call to an older server, one call per message, as it comes
+        (an iterable may be waiting on results)."""
+        if batched and isinstance(requests, Sequence):
             for at in range(0, len(requests), CALLS_PER_MESSAGE):
-                calls = [cls._many_call(r, at + k, pool) for k, r in enumerate(requests[at:at + CALLS_PER_MESSAGE])]
+                calls = [cls._many_call(r, at + k, pool, True) for k, r in enumerate(requests[at:at + CALLS_PER_MESSAGE])]
                 yield pool_pb2.ExecuteManyRequest(calls=calls, max_answers_per_message=CALLS_PER_MESSAGE)
             return
         for i, r in enumerate(requests):
-            message = cls._many_call(r, i, pool)
-            message.max_answers_per_message = CALLS_PER_MESSAGE
-            yield message
+            yield cls._many_message(r, i, pool, batched)
 
     @staticmethod
     def _session_request(pool: str, affinity: str, ttl: float | None, id: str,
                          labels: dict[str, str] | None) -> pool_pb2.CreateSessionRequest:
-        if affinity not in _AFFINITY:
-            raise ValueError(f"affinity must be one of {', '.join(_AFFINITY)} (got {affinity!r})")
-        return pool_pb2.CreateSessionRequest(pool=pool, affinity=_AFFINITY[affinity], ttl=duration(ttl), session_id=id,
+        if affinity not in values.AFFINITIES:
+            raise ValueError(f"affinity must be one of {', '.join(values.AFFINITIES)} (got {affinity!r})")
+        return pool_pb2.CreateSessionRequest(pool=pool, affinity=values.AFFINITIES[affinity], ttl=duration(ttl), session_id=id,
                                              labels=labels or {})
 
     @staticmethod

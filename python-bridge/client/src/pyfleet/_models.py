@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import Any
 
 from pyfleet import _values as values
@@ -33,6 +34,28 @@ class Variable:
     value: Any
     version: int
     updated_by: str
+
+
+@dataclass(frozen=True)
+class SessionInfo:
+    """A session as the server sees it; times are UTC datetimes, `ttl` is seconds."""
+
+    id: str
+    pool: str
+    affinity: str  # "hint", "strict_queue" or "strict_fail_fast"
+    ttl: float
+    owner: str
+    worker_id: str
+    labels: dict[str, str]
+    created_at: datetime | None
+    last_used_at: datetime | None
+    expires_at: datetime | None
+    #: When the pinned worker died and its local state was lost; None while it lives.
+    state_lost_at: datetime | None
+    calls: int
+    errors: int
+    repins: int
+    variables: int
 
 
 @dataclass(frozen=True)
@@ -186,6 +209,19 @@ def many_result(res: pool_pb2.ExecuteManyResponse) -> ManyResult:
     t = res.error.tool_error
     tool_error = ToolError(t.type, t.message, t.traceback, t.tool, t.worker_id) if res.error.HasField("tool_error") else None
     return ManyResult(res.id, error=from_status(res.error.code, res.error.message, tool_error))
+
+
+def _time(message: Any, name: str) -> datetime | None:
+    return getattr(message, name).ToDatetime(tzinfo=timezone.utc) if message.HasField(name) else None
+
+
+def session_info(s: pool_pb2.Session) -> SessionInfo:
+    return SessionInfo(
+        id=s.id, pool=s.pool, affinity=values.affinity_name(s.affinity), ttl=s.ttl.ToMilliseconds() / 1000,
+        owner=s.owner, worker_id=s.worker_id, labels=dict(s.labels), created_at=_time(s, "created_at"),
+        last_used_at=_time(s, "last_used_at"), expires_at=_time(s, "expires_at"), state_lost_at=_time(s, "state_lost_at"),
+        calls=s.stats.calls, errors=s.stats.errors, repins=s.stats.repins, variables=s.stats.variables,
+    )
 
 
 def variable(v: Any) -> Variable:

@@ -6,7 +6,15 @@ from typing import Any
 
 from google.protobuf import json_format, struct_pb2
 
-from pyfleet.pool.v1 import variable_pb2
+from pyfleet.pool.v1 import pool_pb2, variable_pb2
+
+#: Session affinity modes by their names in the clients' parameters and models.
+AFFINITIES = {
+    "hint": pool_pb2.AFFINITY_HINT,
+    "strict_queue": pool_pb2.AFFINITY_STRICT_QUEUE,
+    "strict_fail_fast": pool_pb2.AFFINITY_STRICT_FAIL_FAST,
+}
+_AFFINITY_NAMES = {v: k for k, v in AFFINITIES.items()}
 
 _TYPES = {
     "string": variable_pb2.VARIABLE_TYPE_STRING,
@@ -17,6 +25,11 @@ _TYPES = {
     "bytes": variable_pb2.VARIABLE_TYPE_BYTES,
 }
 _TYPE_NAMES = {v: k for k, v in _TYPES.items()}
+
+
+def affinity_name(affinity: int) -> str:
+    """An Affinity's name; UNSPECIFIED is the server's default, hint."""
+    return _AFFINITY_NAMES.get(affinity, "hint")
 
 
 def to_struct(args: dict[str, Any] | None) -> struct_pb2.Struct:

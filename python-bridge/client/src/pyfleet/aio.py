@@ -10,8 +10,9 @@ from grpc import aio
 
 from pyfleet import _models as m
 from pyfleet import _values as values
-from pyfleet._base import CALLS_PER_MESSAGE, BaseClient, duration
-from pyfleet._models import CallResult, Compute, ComputeLogLine, Job, LogRecord, ManyResult, PoolInfo, PoolStats, Tool, Variable, VariableEvent
+from pyfleet._base import VERSION_HEADER, BaseClient, duration, header, supports_batch_form
+from pyfleet._models import (CallResult, Compute, ComputeLogLine, Job, LogRecord, ManyResult, PoolInfo, PoolStats, SessionInfo,
+                             Tool, Variable, VariableEvent)
 from pyfleet.compute.v1 import compute_pb2, compute_pb2_grpc
 from pyfleet.errors import FailedPrecondition, from_rpc_error
 from pyfleet.pool.v1 import pool_pb2, pool_pb2_grpc
@@ -26,7 +27,7 @@ class AsyncSession:
         self._client = client
         self.id = proto.id
         self.pool = proto.pool
-        self.info = proto
+        self.info: SessionInfo = m.session_info(proto)
         self._closed = False
 
     async def execute(self, tool: str, args: dict[str, Any] | None = None, *, timeout: float | None = None,
@@ -43,8 +44,10 @@ class AsyncSession:
                binary_args: dict[str, bytes] | None = None) -> AsyncIterator[Any]:
         return self._client.stream(tool, args, pool=self.pool, session=self.id, timeout=timeout, binary_args=binary_args)
 
-    async def refresh(self) -> pool_pb2.Session:
-        self.info = (await self._client._rpc(self._client.pools.GetSession, pool_pb2.GetSessionRequest(session_id=self.id))).session
+    async def refresh(self) -> SessionInfo:
+        """The session as the server sees it now (also kept in `info`)."""
+        res = await self._client._rpc(self._client.pools.GetSession, pool_pb2.GetSessionRequest(session_id=self.id))
+        self.info = m.session_info(res.session)
         return self.info
 
     async def get(self, name: str) -> Any:
@@ -197,15 +200,15 @@ class AsyncClient(BaseClient):
                            timeout: float | None = None) -> AsyncIterator[ManyResult]:
         """Pipelines many calls over one stream; results come back as they finish, in any order.
         As `Client.execute_many`; `requests` may also be an async iterable (one call per message)."""
+        batched = supports_batch_form(await self.server_version())
+
         async def one_by_one(source: AsyncIterable[dict[str, Any]]) -> AsyncIterator[pool_pb2.ExecuteManyRequest]:
             i = 0
             async for r in source:
-                message = self._many_call(r, i, pool)
-                message.max_answers_per_message = CALLS_PER_MESSAGE
+                yield self._many_message(r, i, pool, batched)
                 i += 1
-                yield message
 
-        messages = one_by_one(requests) if isinstance(requests, AsyncIterable) else self._many_messages(requests, pool)
+        messages = one_by_one(requests) if isinstance(requests, AsyncIterable) else self._many_messages(requests, pool, batched)
         call = self.pools.ExecuteMany(messages, **self._call_options(timeout))
         try:
             async for message in call:
@@ -242,6 +245,18 @@ class AsyncClient(BaseClient):
 
     async def stats(self, pool: str = "") -> PoolStats:
         return m.pool_stats((await self._rpc(self.pools.GetPoolStats, pool_pb2.GetPoolStatsRequest(pool=pool))).stats)
+
+    async def server_version(self) -> str:
+        """The server's version as it states it ("" from a server too old to say); asked once per client."""
+        if self._server_version is None:
+            call = self.pools.ListPools(pool_pb2.ListPoolsRequest(), **self._call_options(None))
+            try:
+                res = await call
+                metadata = await call.initial_metadata()
+            except grpc.RpcError as error:
+                raise from_rpc_error(error) from None
+            self._server_version = header(metadata, VERSION_HEADER) or res.server_version
+        return self._server_version
 
     # ---- compute ----
 

@@ -9,14 +9,15 @@ import grpc
 
 from pyfleet import _models as m
 from pyfleet import _values as values
-from pyfleet._base import BaseClient, duration
-from pyfleet._models import CallResult, Compute, ComputeLogLine, Job, LogRecord, ManyResult, PoolInfo, PoolStats, Tool, Variable, VariableEvent
+from pyfleet._base import VERSION_HEADER, BaseClient, duration, header, supports_batch_form
+from pyfleet._models import (CallResult, Compute, ComputeLogLine, Job, LogRecord, ManyResult, PoolInfo, PoolStats, SessionInfo,
+                             Tool, Variable, VariableEvent)
 from pyfleet.compute.v1 import compute_pb2, compute_pb2_grpc
 from pyfleet.errors import FailedPrecondition, from_rpc_error
 from pyfleet.pool.v1 import pool_pb2, pool_pb2_grpc
 
 __all__ = ["CallResult", "Client", "Compute", "ComputeHandle", "ComputeLogLine", "Job", "LogRecord", "ManyResult", "PoolInfo",
-           "PoolStats", "Session", "Tool", "Variable", "VariableEvent"]
+           "PoolStats", "Session", "SessionInfo", "Tool", "Variable", "VariableEvent"]
 
 
 class Session:
@@ -27,7 +28,7 @@ class Session:
         self._client = client
         self.id = proto.id
         self.pool = proto.pool
-        self.info = proto
+        self.info: SessionInfo = m.session_info(proto)
         self._closed = False
 
     def execute(self, tool: str, args: dict[str, Any] | None = None, *, timeout: float | None = None,
@@ -44,8 +45,9 @@ class Session:
                binary_args: dict[str, bytes] | None = None) -> Iterator[Any]:
         return self._client.stream(tool, args, pool=self.pool, session=self.id, timeout=timeout, binary_args=binary_args)
 
-    def refresh(self) -> pool_pb2.Session:
-        self.info = self._client._rpc(self._client.pools.GetSession, pool_pb2.GetSessionRequest(session_id=self.id)).session
+    def refresh(self) -> SessionInfo:
+        """The session as the server sees it now (also kept in `info`)."""
+        self.info = m.session_info(self._client._rpc(self._client.pools.GetSession, pool_pb2.GetSessionRequest(session_id=self.id)).session)
         return self.info
 
     def get(self, name: str) -> Any:
@@ -201,8 +203,10 @@ class Client(BaseClient):
         """Pipelines many calls over one stream; results come back as they finish, in any order.
 
         Each request is a dict with `tool` and optionally `id`, `args`, `session`, `timeout`, `idempotent`.
-        A list travels in few messages; any other iterable one call per message, as it yields them."""
-        call = self.pools.ExecuteMany(self._many_messages(requests, pool), **self._call_options(timeout))
+        A list travels in few messages; any other iterable one call per message, as it yields them.
+        A server older than the batch form (see server_version()) gets one call per message."""
+        batched = supports_batch_form(self.server_version())
+        call = self.pools.ExecuteMany(self._many_messages(requests, pool, batched), **self._call_options(timeout))
         try:
             for message in call:
                 for res in message.answers or [message]:
@@ -240,6 +244,16 @@ class Client(BaseClient):
 
     def stats(self, pool: str = "") -> PoolStats:
         return m.pool_stats(self._rpc(self.pools.GetPoolStats, pool_pb2.GetPoolStatsRequest(pool=pool)).stats)
+
+    def server_version(self) -> str:
+        """The server's version as it states it ("" from a server too old to say); asked once per client."""
+        if self._server_version is None:
+            try:
+                res, call = self.pools.ListPools.with_call(pool_pb2.ListPoolsRequest(), **self._call_options(None))
+            except grpc.RpcError as error:
+                raise from_rpc_error(error) from None
+            self._server_version = header(call.initial_metadata(), VERSION_HEADER) or res.server_version
+        return self._server_version
 
     # ---- compute ----
 
