@@ -28,7 +28,8 @@ export interface SessionInfo {
   expiresAt: number;
   /** When the pinned worker died and its local state was lost (ms since epoch). */
   stateLostAt: number | undefined;
-  calls: bigint;
+  /** Calls made in the session; a number, not the proto's uint64: a count never nears 2^53. */
+  calls: number;
   repins: number;
 }
 
@@ -57,9 +58,14 @@ function infoFromProto(s: ProtoSession): SessionInfo {
     createdAt: s.createdAt ? timestampMs(s.createdAt) : 0,
     expiresAt: s.expiresAt ? timestampMs(s.expiresAt) : 0,
     stateLostAt: s.stateLostAt ? timestampMs(s.stateLostAt) : undefined,
-    calls: s.stats?.calls ?? 0n,
+    calls: Number(s.stats?.calls ?? 0n),
     repins: s.stats?.repins ?? 0,
   };
+}
+
+/** An expected version as the proto's uint64 (undefined: no condition). */
+function versionField(version: bigint | number | undefined): bigint | undefined {
+  return version === undefined ? undefined : BigInt(version);
 }
 
 /** The calls a session makes through its pool client (PoolClient). */
@@ -123,15 +129,15 @@ export class Session implements AsyncDisposable {
       sessionId: this.id,
       name,
       value: toTypedValue(value, options.type),
-      ...(options.type ? { type: TYPES[options.type] } : {}),
-      ...(options.expectedVersion !== undefined ? { expectedVersion: BigInt(options.expectedVersion) } : {}),
+      type: options.type && TYPES[options.type],
+      expectedVersion: versionField(options.expectedVersion),
       description: options.description ?? "",
-      ...(c ? { constraints: {
-        ...(c.min !== undefined ? { min: c.min } : {}),
-        ...(c.max !== undefined ? { max: c.max } : {}),
+      constraints: c && {
+        min: c.min,
+        max: c.max,
         choices: (c.choices ?? []).map((v) => { const t = toTypedValue(v, "json"); return t.kind.case === "jsonValue" ? t.kind.value : { kind: { case: "nullValue" as const, value: 0 } }; }),
         pattern: c.pattern ?? "",
-      } } : {}),
+      },
     });
     return variableFromProto(res.variable!);
   }
@@ -140,7 +146,7 @@ export class Session implements AsyncDisposable {
     await this.rpc.deleteVariable({
       sessionId: this.id,
       name,
-      ...(options.expectedVersion !== undefined ? { expectedVersion: BigInt(options.expectedVersion) } : {}),
+      expectedVersion: versionField(options.expectedVersion),
     });
   }
 

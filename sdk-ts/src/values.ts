@@ -11,7 +11,8 @@ export interface Variable {
   name: string;
   type: VariableTypeName;
   value: VariableValue;
-  version: bigint;
+  /** Starts at 1, one more per write; a number, not the proto's uint64: it never nears 2^53. */
+  version: number;
   description: string;
   updatedAt: Date | undefined;
   updatedBy: string;
@@ -60,7 +61,7 @@ export function toTypedValue(value: VariableValue, type?: VariableTypeName): Typ
 }
 
 /** A TypedValue as a plain JS value (ints as numbers when they fit, else bigint). */
-export function fromTypedValue(value: TypedValue | undefined): VariableValue {
+function fromTypedValue(value: TypedValue | undefined): VariableValue {
   const kind = value?.kind;
   switch (kind?.case) {
     case "intValue":
@@ -79,7 +80,7 @@ export function variableFromProto(v: ProtoVariable): Variable {
     name: v.name,
     type: TYPE_NAMES[v.type] ?? "json",
     value: fromTypedValue(v.value),
-    version: v.version,
+    version: Number(v.version),
     description: v.description,
     updatedAt: v.updatedAt ? timestampDate(v.updatedAt) : undefined,
     updatedBy: v.updatedBy,

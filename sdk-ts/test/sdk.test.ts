@@ -118,9 +118,13 @@ describe("the Node client", () => {
       id = session.id;
       expect(await session.execute("counter")).toBe(1);
       expect(await session.execute("counter")).toBe(2);
+      // Counters are plain numbers in the friendly types.
+      expect((await session.refresh()).calls).toBe(2);
+      expect(session.info).toMatchObject({ id, affinity: "strict_queue", ttlMs: 60_000, calls: 2, repins: 0, stateLostAt: undefined });
       const v = await session.set("temperature", 0.5);
-      expect(v).toMatchObject({ type: "float", version: 1n });
+      expect(v).toMatchObject({ type: "float", version: 1 });
       expect(await session.execute("getvar", { name: "temperature" })).toBe(0.5);
+      expect((await session.set("temperature", 0.6, { expectedVersion: 1 })).version).toBe(2);
       expect((await rejection(session.set("temperature", 0.7, { expectedVersion: 5 }))).code).toBe("aborted");
 
       const abort = new AbortController();
