@@ -170,7 +170,7 @@ export async function createServer(input: ServerConfigInput = {}, options: Creat
   const compute = await createCompute(config.compute, {
     logger,
     dataDir: resolve(config.dataDir),
-    ...(config.store ? { store: config.store } : {}),
+    store: config.store,
     sharedFile: options.process !== undefined,
     python: defaultPython(),
     workerHost: workerGroupHost(registry, workerTokens, () => serverUrl, config.publicUrl?.replace(/\/$/, "")),

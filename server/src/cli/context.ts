@@ -23,7 +23,7 @@ let spinners: typeof import("yocto-spinner") | undefined;
 
 export function client(opts: GlobalOptions): PyfleetClient {
   if (!sdk) throw new Error("internal: client() before run() loaded the SDK");
-  return sdk.createClient({ baseUrl: opts.url, protocol: opts.protocol, ...(opts.apiKey ? { apiKey: opts.apiKey } : {}) });
+  return sdk.createClient({ baseUrl: opts.url, protocol: opts.protocol, apiKey: opts.apiKey });
 }
 
 /** Parses a --args/--input value: JSON, or usage error naming the flag. */
@@ -60,11 +60,12 @@ export function interruptible(): AbortSignal {
   return abort.signal;
 }
 
-export function seconds(text: string | undefined, flag: string): number | undefined {
+/** A flag given in seconds, as milliseconds (undefined when not given). */
+export function secondsAsMs(text: string | undefined, flag: string): number | undefined {
   if (text === undefined) return undefined;
   const n = Number(text);
   if (!Number.isFinite(n) || n < 0) throw new UsageError(`${flag} must be a number of seconds (got "${text}")`);
-  return n;
+  return n * 1000;
 }
 
 /** Prints a result: JSON with --json, else the human form. */

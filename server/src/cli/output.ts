@@ -21,7 +21,7 @@ export const EXIT = {
   toolRaised: 8,
 } as const;
 
-export function exitCodeFor(e: unknown): number {
+function exitCodeFor(e: unknown): number {
   if (!isPyfleetError(e)) return EXIT.failed;
   if (e.toolError) return EXIT.toolRaised;
   switch (e.code) {
@@ -65,7 +65,7 @@ export function table(rows: Record<string, unknown>[], columns: string[]): strin
 export function reportError(e: unknown, json: boolean): number {
   const code = exitCodeFor(e);
   if (json) {
-    const err = isPyfleetError(e) ? { code: e.code, message: e.message, ...(e.toolError ? { toolError: e.toolError } : {}) } : { code: "failed", message: String(e) };
+    const err = isPyfleetError(e) ? { code: e.code, message: e.message, toolError: e.toolError } : { code: "failed", message: String(e) };
     process.stderr.write(`${toJsonText({ error: err })}\n`);
   } else if (isPyfleetError(e)) {
     process.stderr.write(`error (${e.code}): ${e.message}\n`);

@@ -1,14 +1,13 @@
 import { resolve } from "node:path";
 import type { ServerConfig } from "../config/index.js";
-import { probeAdapter, type ProbeResult } from "../doctor/probe.js";
+import { MIN_PYTHON, probePool, type ProbeResult, pythonTooOld } from "../doctor/index.js";
 import { PyfleetError } from "../errors.js";
 import { type PoolConfig, resolvePoolConfig } from "../pool/index.js";
 import { SERVER_VERSION } from "../version.js";
 
 /** The Python distribution of the worker runtime (import name pyfleet_bridge), at this server's version. */
-export const WORKER_REQUIREMENT = `pyfleet-worker==${SERVER_VERSION}`;
+const WORKER_REQUIREMENT = `pyfleet-worker==${SERVER_VERSION}`;
 
-const MIN_PYTHON = [3, 10] as const;
 
 /**
  * Before `pyfleet serve` listens: each pool's Python must import the worker
@@ -17,11 +16,7 @@ const MIN_PYTHON = [3, 10] as const;
  */
 export async function checkPoolPythons(config: ServerConfig, env: NodeJS.ProcessEnv): Promise<void> {
   const pools = config.pools.map((p) => resolvePoolConfig(p)).filter((p) => p.size > 0);
-  const problems = await Promise.all(pools.map(async (pool) => problemOf(pool, await probeAdapter(pool.python, pool.adapter, {
-    env: { ...(env as Record<string, string>), ...pool.env },
-    ...(pool.cwd ? { cwd: resolve(pool.cwd) } : {}),
-    timeoutMs: pool.startupTimeoutMs,
-  }))));
+  const problems = await Promise.all(pools.map(async (pool) => problemOf(pool, await probePool(pool, env))));
   const found = problems.filter((p): p is string => p !== undefined);
   if (found.length > 0) throw new PyfleetError("failed_precondition", `cannot start: ${found.join("\n\n")}`);
 }
@@ -37,8 +32,7 @@ function problemOf(pool: PoolConfig, r: ProbeResult): string | undefined {
   }
   if (r.timedOut) return `${which}: importing ${pool.adapter} took longer than startupTimeoutMs (${pool.startupTimeoutMs} ms); load heavy things in setup(), or raise startupTimeoutMs.`;
   const executable = r.executable ?? pool.python;
-  const [major = 0, minor = 0] = (r.python ?? "0.0").split(".").map(Number);
-  if (major < MIN_PYTHON[0] || (major === MIN_PYTHON[0] && minor < MIN_PYTHON[1])) {
+  if (pythonTooOld(r.python)) {
     return `${which}: ${executable} is Python ${r.python}; the worker runtime needs Python ${MIN_PYTHON.join(".")}+. Set the pool's \`python\` (or $PYFLEET_PYTHON) to a newer one.`;
   }
   if (r.runtimeError) {

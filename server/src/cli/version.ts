@@ -21,14 +21,13 @@ async function serverVersion(url: string, apiKey: string | undefined): Promise<{
     return { error: `--url is not a URL: ${url}` };
   }
   const { request } = target.protocol === "https:" ? await import("node:https") : await import("node:http");
+  // node:http refuses a header whose value is undefined, so the key is added only when there is one.
+  const headers: Record<string, string> = { "content-type": "application/json", "connect-protocol-version": "1" };
+  if (apiKey) headers.authorization = `Bearer ${apiKey}`;
   return new Promise((resolve) => {
     const req = request(target, {
       method: "POST",
-      headers: {
-        "content-type": "application/json",
-        "connect-protocol-version": "1",
-        ...(apiKey ? { authorization: `Bearer ${apiKey}` } : {}),
-      },
+      headers,
       signal: AbortSignal.timeout(TIMEOUT_MS),
     }, (res) => {
       res.resume();

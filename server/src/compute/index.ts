@@ -54,7 +54,7 @@ export function createProvider(config: ProviderConfig, deps: ComputeDeps): Provi
       return new RunPodProvider({ ...config, apiKey });
     }
     case "kubernetes":
-      return new KubernetesProvider({ ...config, logger: deps.logger, ...(deps.env ? { env: deps.env } : {}) });
+      return new KubernetesProvider({ ...config, logger: deps.logger, env: deps.env });
     case "remote":
       return new RemoteProvider(config);
   }

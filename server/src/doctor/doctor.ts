@@ -5,7 +5,7 @@ import { createProvider, MANAGED_LABEL, openStore, type ProviderConfig } from ".
 import { ConfigError, loadConfig, type ServerConfig } from "../config/index.js";
 import { createLogger } from "../log/index.js";
 import { resolvePoolConfig, type PoolConfig } from "../pool/index.js";
-import { probeAdapter } from "./probe.js";
+import { MIN_PYTHON, probePool, pythonTooOld } from "./probe.js";
 
 export type CheckStatus = "ok" | "warn" | "fail";
 
@@ -27,7 +27,6 @@ export interface DoctorOptions {
 }
 
 const MIN_NODE = 20;
-const MIN_PYTHON = [3, 10] as const;
 
 /**
  * Checks everything `pyfleet serve` needs, without serving: Node, the
@@ -69,19 +68,14 @@ function checkNode(): Check {
 
 async function checkPool(pool: PoolConfig, env: NodeJS.ProcessEnv): Promise<Check[]> {
   const name = `pool ${pool.name}`;
-  const r = await probeAdapter(pool.python, pool.adapter, {
-    env: { ...(env as Record<string, string>), ...pool.env },
-    ...(pool.cwd ? { cwd: resolve(pool.cwd) } : {}),
-    timeoutMs: pool.startupTimeoutMs,
-  });
+  const r = await probePool(pool, env);
   const pythonFix = `set the pool's \`python\` (or $PYFLEET_PYTHON) to a Python ${MIN_PYTHON.join(".")}+ interpreter that has the worker runtime (pip install pyfleet-worker)`;
   if (r.spawnError) return [{ name: `${name} python`, status: "fail", detail: `cannot run ${pool.python}: ${r.spawnError}${r.stderr ? `\n${r.stderr}` : ""}`, fix: pythonFix }];
   if (r.timedOut) {
     return [{ name: `${name} adapter`, status: "fail", detail: `importing ${pool.adapter} took longer than startupTimeoutMs (${pool.startupTimeoutMs} ms)`, fix: "make the import faster (load models in setup()), or raise the pool's startupTimeoutMs" }];
   }
-  const [major = 0, minor = 0] = (r.python ?? "0.0").split(".").map(Number);
   const checks: Check[] = [];
-  if (major < MIN_PYTHON[0] || (major === MIN_PYTHON[0] && minor < MIN_PYTHON[1])) {
+  if (pythonTooOld(r.python)) {
     checks.push({ name: `${name} python`, status: "fail", detail: `${r.executable} is Python ${r.python}`, fix: pythonFix });
   } else if (r.runtimeError) {
     checks.push({ name: `${name} python`, status: "fail", detail: `${r.executable} (Python ${r.python}) cannot import the worker runtime pyfleet_bridge: ${r.runtimeError}`, fix: `${r.executable} -m pip install pyfleet-worker (from a checkout: ${r.executable} -m pip install -e python-bridge/worker), or point the pool's \`python\` at an environment that has it` });

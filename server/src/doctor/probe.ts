@@ -1,4 +1,9 @@
+import { resolve } from "node:path";
 import { execa } from "execa";
+import type { PoolConfig } from "../pool/index.js";
+
+/** The oldest Python the worker runtime runs on. */
+export const MIN_PYTHON = [3, 10] as const;
 
 /**
  * Run with a pool's Python, in the pool's directory and environment, exactly
@@ -53,12 +58,12 @@ export interface ProbeResult {
 const MARK = "@@pyfleet-doctor@@";
 
 /** Imports a pool's adapter the way its workers will, and says what happened. */
-export async function probeAdapter(python: string, adapter: string, options: { cwd?: string; env?: Record<string, string>; timeoutMs: number }): Promise<ProbeResult> {
+async function probeAdapter(python: string, adapter: string, options: { cwd?: string; env?: Record<string, string>; timeoutMs: number }): Promise<ProbeResult> {
   const r = await execa(python, ["-c", PROBE, adapter], {
     reject: false,
     timeout: options.timeoutMs,
     env: { ...options.env, PYTHONUNBUFFERED: "1" },
-    ...(options.cwd ? { cwd: options.cwd } : {}),
+    cwd: options.cwd,
     stdin: "ignore",
   });
   if (r.timedOut) return { timedOut: true, stderr: tail(r.stderr) };
@@ -70,4 +75,19 @@ export async function probeAdapter(python: string, adapter: string, options: { c
 
 function tail(text: string | undefined): string {
   return (text ?? "").split("\n").slice(-15).join("\n").trim();
+}
+
+/** Probes a pool's Python as its workers run: in the pool's directory, with its environment over `env`, within its start-up timeout. */
+export function probePool(pool: PoolConfig, env: NodeJS.ProcessEnv): Promise<ProbeResult> {
+  return probeAdapter(pool.python, pool.adapter, {
+    env: { ...(env as Record<string, string>), ...pool.env },
+    cwd: pool.cwd ? resolve(pool.cwd) : undefined,
+    timeoutMs: pool.startupTimeoutMs,
+  });
+}
+
+/** Whether a probe's Python version ("3.9.18") is older than MIN_PYTHON. */
+export function pythonTooOld(version: string | undefined): boolean {
+  const [major = 0, minor = 0] = (version ?? "0.0").split(".").map(Number);
+  return major < MIN_PYTHON[0] || (major === MIN_PYTHON[0] && minor < MIN_PYTHON[1]);
 }

@@ -54,7 +54,7 @@ export function sessionToProto(s: SessionRecord): Session {
   });
 }
 
-export function callInfoToProto(info: DomainCallInfo): CallInfo {
+function callInfoToProto(info: DomainCallInfo): CallInfo {
   return create(CallInfoSchema, {
     workerId: info.workerId,
     workerPid: info.workerPid,
@@ -113,7 +113,8 @@ const utf8 = new TextDecoder();
 /** A call's result as an ExecuteResponse: the value as a Value, or as the worker's JSON text when asked for. */
 export function resultToProto(result: CallResult, asJson: boolean): ExecuteResponse {
   return create(ExecuteResponseSchema, {
-    ...(asJson ? (result.json ? { resultJson: utf8.decode(result.json) } : {}) : { result: toValue(result.value) }),
+    resultJson: asJson && result.json ? utf8.decode(result.json) : undefined,
+    result: asJson ? undefined : toValue(result.value),
     binaryResult: result.binary,
     info: callInfoToProto(result.info),
   });

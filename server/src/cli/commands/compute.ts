@@ -1,7 +1,7 @@
 import type { JsonValue } from "@bufbuild/protobuf";
 import type { ComputeInfo, SpawnSpec } from "@pyfleet/sdk";
 import type { Command } from "commander";
-import { client, globals, interruptible, keyValues, parseJson, print, run, seconds, spinner, UsageError } from "../context.js";
+import { client, globals, interruptible, keyValues, parseJson, print, run, secondsAsMs, spinner, UsageError } from "../context.js";
 import { table, toJsonText } from "../output.js";
 import { formatComputeLine, tailOption } from "./logs.js";
 
@@ -58,7 +58,6 @@ export function computeCommands(program: Command): void {
       const opts = globals(cmd);
       const count = Number(o.count);
       if (!Number.isInteger(count) || count < 1) throw new UsageError("--count must be a whole number >= 1");
-      const ttl = seconds(o.idleTtl, "--idle-ttl");
       const ports = (o.port ?? []).map((p) => {
         const [port, protocol = "http"] = p.split("/");
         if (!port || !/^\d+$/.test(port)) throw new UsageError(`--port takes PORT/PROTOCOL, e.g. 8000/http (got "${p}")`);
@@ -83,11 +82,11 @@ export function computeCommands(program: Command): void {
         labels: keyValues(o.label, "--label"),
         name: o.name ?? "",
         clientRequestId: o.requestId ?? "",
-        ...(workers ? { workers } : {}),
-        ...(command ? { command: command as string[] } : {}),
-        ...(ttl !== undefined ? { idleTtlMs: ttl * 1000 } : {}),
+        workers,
+        command: command as string[] | undefined,
+        idleTtlMs: secondsAsMs(o.idleTtl, "--idle-ttl"),
       });
-      if (o.wait) await waitFor(handle, opts, seconds(o.timeout, "--timeout"));
+      if (o.wait) await waitFor(handle, opts, secondsAsMs(o.timeout, "--timeout"));
       print(opts, handle.info, () => (o.wait ? table([computeRow(handle.info)], COLUMNS) : handle.id));
     }));
 
@@ -98,7 +97,7 @@ export function computeCommands(program: Command): void {
     .option("--label <KEY=VALUE>", "only computes with this label (repeatable)", collect)
     .action(run(async (o: { provider?: string; label?: string[] }, cmd: Command) => {
       const opts = globals(cmd);
-      const list = await client(opts).compute.list({ ...(o.provider ? { provider: o.provider } : {}), labels: keyValues(o.label, "--label") });
+      const list = await client(opts).compute.list({ provider: o.provider, labels: keyValues(o.label, "--label") });
       print(opts, list, () => table(list.map(computeRow), COLUMNS));
     }));
 
@@ -134,7 +133,7 @@ export function computeCommands(program: Command): void {
     .action(run(async (id: string, o: { timeout?: string }, cmd: Command) => {
       const opts = globals(cmd);
       const handle = await client(opts).compute.get(id);
-      await waitFor(handle, opts, seconds(o.timeout, "--timeout"));
+      await waitFor(handle, opts, secondsAsMs(o.timeout, "--timeout"));
       print(opts, handle.info, () => table([computeRow(handle.info)], COLUMNS));
     }));
 
@@ -145,7 +144,7 @@ export function computeCommands(program: Command): void {
     .option("--initial", "first print the current ones")
     .action(run(async (o: { provider?: string; initial?: boolean }, cmd: Command) => {
       const opts = globals(cmd);
-      for await (const e of client(opts).compute.watch({ ...(o.provider ? { provider: o.provider } : {}), includeInitial: o.initial ?? false, signal: interruptible() })) {
+      for await (const e of client(opts).compute.watch({ provider: o.provider, includeInitial: o.initial ?? false, signal: interruptible() })) {
         process.stdout.write(opts.json ? `${toJsonText(e, false)}\n` : `${e.compute.id} ${e.previous === "unspecified" ? "" : `${e.previous} -> `}${e.compute.status}${e.compute.statusMessage ? `: ${e.compute.statusMessage}` : ""}\n`);
       }
     }));
@@ -199,11 +198,10 @@ export function computeCommands(program: Command): void {
     .option("--request-id <id>", "idempotency key")
     .action(run(async (endpoint: string, o: { input: string; provider?: string; timeout?: string; requestId?: string }, cmd: Command) => {
       const opts = globals(cmd);
-      const timeout = seconds(o.timeout, "--timeout");
       const job = await client(opts).compute.jobs.run(endpoint, parseJson(o.input, "--input") as JsonValue, {
-        ...(o.provider ? { provider: o.provider } : {}),
-        ...(timeout !== undefined ? { timeoutMs: timeout * 1000 } : {}),
-        ...(o.requestId ? { clientRequestId: o.requestId } : {}),
+        provider: o.provider,
+        timeoutMs: secondsAsMs(o.timeout, "--timeout"),
+        clientRequestId: o.requestId,
       });
       print(opts, job, () => job.id);
     }));
@@ -235,12 +233,12 @@ export function computeCommands(program: Command): void {
     }));
 }
 
-async function waitFor(handle: Awaited<ReturnType<ReturnType<typeof client>["compute"]["get"]>>, opts: Parameters<typeof print>[0], timeout: number | undefined) {
+async function waitFor(handle: Awaited<ReturnType<ReturnType<typeof client>["compute"]["get"]>>, opts: Parameters<typeof print>[0], timeoutMs: number | undefined) {
   const spin = spinner(opts, `waiting for ${handle.id}`);
   try {
     await handle.waitUntilReady({
       onStatus: (c) => spin.update(`${c.id}: ${c.status}${c.statusMessage ? ` (${c.statusMessage})` : ""}`),
-      ...(timeout !== undefined ? { timeoutMs: timeout * 1000 } : {}),
+      timeoutMs,
       signal: interruptible(),
     });
     spin.done(`${handle.id} is ready`);

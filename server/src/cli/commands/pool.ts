@@ -1,7 +1,7 @@
 import type { JsonObject } from "@bufbuild/protobuf";
 import type { Command } from "commander";
 import type { VariableTypeName } from "@pyfleet/sdk";
-import { client, globals, interruptible, parseObject, print, run, seconds, UsageError } from "../context.js";
+import { client, globals, interruptible, parseObject, print, run, secondsAsMs, UsageError } from "../context.js";
 import { table, toJsonText } from "../output.js";
 
 const TYPES = ["string", "int", "float", "bool", "json", "bytes"];
@@ -40,10 +40,9 @@ export function poolCommands(program: Command): void {
     .option("--idempotent", "safe to retry on another worker")
     .action(run(async (tool: string, o: { args: string; session?: string; pool: string; timeout?: string; idempotent?: boolean }, cmd: Command) => {
       const opts = globals(cmd);
-      const timeout = seconds(o.timeout, "--timeout");
       const result = await client(opts).poolNamed(o.pool).call(tool, parseObject(o.args, "--args") as JsonObject, {
-        ...(o.session ? { session: o.session } : {}),
-        ...(timeout !== undefined ? { timeoutMs: timeout * 1000 } : {}),
+        session: o.session,
+        timeoutMs: secondsAsMs(o.timeout, "--timeout"),
         idempotent: o.idempotent ?? false,
         signal: interruptible(),
       });
@@ -59,10 +58,9 @@ export function poolCommands(program: Command): void {
     .option("--timeout <seconds>", "deadline for the whole stream")
     .action(run(async (tool: string, o: { args: string; session?: string; pool: string; timeout?: string }, cmd: Command) => {
       const opts = globals(cmd);
-      const timeout = seconds(o.timeout, "--timeout");
       const stream = client(opts).poolNamed(o.pool).stream(tool, parseObject(o.args, "--args") as JsonObject, {
-        ...(o.session ? { session: o.session } : {}),
-        ...(timeout !== undefined ? { timeoutMs: timeout * 1000 } : {}),
+        session: o.session,
+        timeoutMs: secondsAsMs(o.timeout, "--timeout"),
         signal: interruptible(),
       });
       for await (const chunk of stream) process.stdout.write(`${toJsonText(chunk, false)}\n`);
@@ -94,8 +92,7 @@ export function poolCommands(program: Command): void {
     .action(run(async (o: { pool: string; affinity: string; ttl?: string }, cmd: Command) => {
       const opts = globals(cmd);
       if (!["hint", "strict_queue", "strict_fail_fast"].includes(o.affinity)) throw new UsageError("--affinity must be hint, strict_queue or strict_fail_fast");
-      const ttl = seconds(o.ttl, "--ttl");
-      const session = await client(opts).poolNamed(o.pool).session({ affinity: o.affinity as "hint", ...(ttl !== undefined ? { ttlMs: ttl * 1000 } : {}) });
+      const session = await client(opts).poolNamed(o.pool).session({ affinity: o.affinity as "hint", ttlMs: secondsAsMs(o.ttl, "--ttl") });
       print(opts, session.info, () => session.id);
     }));
   sessions
@@ -137,8 +134,8 @@ export function poolCommands(program: Command): void {
       if (o.expectedVersion !== undefined && !/^\d+$/.test(o.expectedVersion)) throw new UsageError("--expected-version must be a whole number");
       const session = await client(opts).pool.openSession(sessionId);
       const v = await session.set(name, value as never, {
-        ...(o.type ? { type: o.type as VariableTypeName } : {}),
-        ...(o.expectedVersion !== undefined ? { expectedVersion: BigInt(o.expectedVersion) } : {}),
+        type: o.type as VariableTypeName | undefined,
+        expectedVersion: o.expectedVersion === undefined ? undefined : BigInt(o.expectedVersion),
       });
       print(opts, v, () => `${v.name} = ${toJsonText(v.value, false)} (version ${v.version})`);
     }));

@@ -20,7 +20,7 @@ export function setupCommands(program: Command): void {
       }
       if (o.host !== undefined) overrides.host = o.host;
       const { runDoctor } = await import("../../doctor/index.js");
-      const checks = await runDoctor({ ...(o.config ?? process.env.PYFLEET_CONFIG ? { configFile: o.config ?? process.env.PYFLEET_CONFIG } : {}), overrides });
+      const checks = await runDoctor({ configFile: (o.config ?? process.env.PYFLEET_CONFIG) || undefined, overrides });
       const failed = checks.filter((c) => c.status === "fail").length;
       const warned = checks.filter((c) => c.status === "warn").length;
       const indent = (text: string) => text.split("\n").join("\n        ");

@@ -1,5 +1,5 @@
 import { create, fromJson, type JsonObject, type JsonValue } from "@bufbuild/protobuf";
-import { timestampNow, type Value, ValueSchema } from "@bufbuild/protobuf/wkt";
+import { durationMs, timestampNow, type Value, ValueSchema } from "@bufbuild/protobuf/wkt";
 import { type Capabilities, CapabilitiesSchema, type GpuType, type Job, JobSchema, type JobSpec, JobStatus, type Machine, MachineSchema, type MachineSpec, MachineStatus } from "@pyfleet/sdk/gen/pyfleet/provider/v1/types_pb";
 import { execa, type ResultPromise } from "execa";
 import { PyfleetError } from "../../errors.js";
@@ -162,11 +162,11 @@ export class LocalProvider implements Provider {
     const id = `local-job-${process.pid}-${++this.seq}`;
     const job = create(JobSchema, { id, endpoint: spec.endpoint, status: JobStatus.RUNNING, input: spec.input, createdAt: timestampNow() });
     const abort = new AbortController();
-    const timeoutMs = spec.timeout ? Number(spec.timeout.seconds) * 1000 + spec.timeout.nanos / 1e6 : undefined;
+    const timeoutMs = spec.timeout ? durationMs(spec.timeout) : undefined;
     const local: LocalJob = { job, outputs: [], abort, done: Promise.resolve() };
     local.done = (async () => {
       try {
-        const opts = { signal: abort.signal, ...(timeoutMs ? { timeoutMs } : {}) };
+        const opts = { signal: abort.signal, timeoutMs: timeoutMs || undefined };
         const value = await runner.execute(pool, tool, args, opts).catch(async (e: unknown) => {
           // A streaming tool: run it as a stream and keep the chunks as partial outputs.
           if (e instanceof PyfleetError && e.code === "invalid_argument" && e.message.includes("streams")) {
@@ -240,7 +240,7 @@ export class LocalProvider implements Provider {
       buffer: false,
       reject: false,
       cleanup: true,
-      env: { ...spec.env, PYFLEET_WATCH_STDIN: "1", PYFLEET_COMPUTE_ID: machine.labels["pyfleet.compute-id"] ?? "", ...(workers ? { PYFLEET_WORKER_TOKEN: workers.token } : {}) },
+      env: { ...spec.env, PYFLEET_WATCH_STDIN: "1", PYFLEET_COMPUTE_ID: machine.labels["pyfleet.compute-id"] ?? "", PYFLEET_WORKER_TOKEN: workers?.token },
     });
     child.stdin?.on("error", () => {});
     const log = this.options.logger.child({ provider: this.name, machine: machine.id });

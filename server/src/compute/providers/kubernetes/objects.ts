@@ -36,7 +36,7 @@ export const PORTS_ANNOTATION = "pyfleet.dev/ports";
 export const SPOT_ANNOTATION = "pyfleet.dev/spot";
 export const CANCELLED_ANNOTATION = "pyfleet.dev/cancelled";
 export const JOB_INPUT_ENV = "PYFLEET_JOB_INPUT";
-export const WORKER_TOKEN_ENV = "PYFLEET_WORKER_TOKEN";
+const WORKER_TOKEN_ENV = "PYFLEET_WORKER_TOKEN";
 /** The one container of every pod pyfleet makes. */
 export const CONTAINER = "main";
 
@@ -49,12 +49,12 @@ const LABEL_KEY = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9]
 const LABEL_VALUE = /^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/;
 
 /** pyfleet labels that are also valid Kubernetes labels (the rest live only in the annotation). */
-export function kubeLabels(labels: Record<string, string>): Record<string, string> {
+function kubeLabels(labels: Record<string, string>): Record<string, string> {
   return Object.fromEntries(Object.entries(labels).filter(([k, v]) => LABEL_KEY.test(k) && k.length <= 253 && LABEL_VALUE.test(v)));
 }
 
 /** The GPU product label value GFD sets for a catalog GPU ("NVIDIA H100 80GB HBM3" -> "NVIDIA-H100-80GB-HBM3"). */
-export function gpuProduct(gpu: GpuType, products: Record<string, string>): string {
+function gpuProduct(gpu: GpuType, products: Record<string, string>): string {
   return products[gpu.alias] ?? products[gpu.id] ?? gpu.id.replace(/\s+/g, "-");
 }
 
@@ -63,13 +63,12 @@ function baseLabels(cfg: PlacementConfig, role: string, labels: Record<string, s
 }
 
 function annotations(spec: MachineSpec, labels: Record<string, string>, gpu: GpuType | undefined): Record<string, string> {
-  return {
-    [LABELS_ANNOTATION]: JSON.stringify(labels),
-    ...(spec.name ? { [NAME_ANNOTATION]: spec.name } : {}),
-    ...(gpu ? { [GPU_ANNOTATION]: gpu.id } : {}),
-    ...(spec.ports.length ? { [PORTS_ANNOTATION]: JSON.stringify(spec.ports.map((p) => ({ port: p.port, protocol: p.protocol || "http" }))) } : {}),
-    ...(spec.spot ? { [SPOT_ANNOTATION]: "true" } : {}),
-  };
+  const out: Record<string, string> = { [LABELS_ANNOTATION]: JSON.stringify(labels) };
+  if (spec.name) out[NAME_ANNOTATION] = spec.name;
+  if (gpu) out[GPU_ANNOTATION] = gpu.id;
+  if (spec.ports.length) out[PORTS_ANNOTATION] = JSON.stringify(spec.ports.map((p) => ({ port: p.port, protocol: p.protocol || "http" })));
+  if (spec.spot) out[SPOT_ANNOTATION] = "true";
+  return out;
 }
 
 /** Node selectors, tolerations, affinity and GPU resources shared by pods, Deployments and Jobs. */
@@ -91,16 +90,25 @@ function placement(cfg: PlacementConfig, spec: { gpu?: GpuType | undefined; gpuC
   const podSpec: Partial<V1PodSpec> = {
     // Computes do not talk to the Kubernetes API: no token in their pods.
     automountServiceAccountToken: false,
-    ...(Object.keys(nodeSelector).length ? { nodeSelector } : {}),
-    ...(tolerations.length ? { tolerations } : {}),
-    ...(spec.regions.length ? {
-      affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{
-        matchExpressions: [{ key: "topology.kubernetes.io/region", operator: "In", values: spec.regions }],
-      }] } } },
-    } : {}),
+    nodeSelector: Object.keys(nodeSelector).length ? nodeSelector : undefined,
+    tolerations: tolerations.length ? tolerations : undefined,
+    affinity: spec.regions.length ? { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{
+      matchExpressions: [{ key: "topology.kubernetes.io/region", operator: "In", values: spec.regions }],
+    }] } } } : undefined,
   };
   const resources = Object.keys(limits).length ? { limits, requests } : undefined;
   return { podSpec, resources };
+}
+
+/** A list, or undefined for an empty one: the object then leaves the field out (undefined is not written to JSON). */
+function nonEmpty<T>(list: T[]): T[] | undefined {
+  return list.length > 0 ? list : undefined;
+}
+
+function jobAnnotations(endpoint: string, requestId: string): Record<string, string> {
+  const out: Record<string, string> = { "pyfleet.dev/endpoint": endpoint };
+  if (requestId) out[REQUEST_LABEL] = requestId;
+  return out;
 }
 
 function env(vars: Record<string, string>): V1EnvVar[] {
@@ -124,7 +132,7 @@ export function machineObjects(cfg: PlacementConfig, spec: MachineSpec, requestI
         spec: {
           accessModes: ["ReadWriteOnce"],
           resources: { requests: { storage: `${v.sizeGb || 10}Gi` } },
-          ...(cfg.storageClass ? { storageClassName: cfg.storageClass } : {}),
+          storageClassName: cfg.storageClass || undefined,
         },
       });
     }
@@ -135,13 +143,13 @@ export function machineObjects(cfg: PlacementConfig, spec: MachineSpec, requestI
   const container: V1Container = {
     name: CONTAINER,
     image: spec.image,
-    ...(spec.command.length ? { command: spec.command } : {}),
+    command: nonEmpty(spec.command),
     env: env(spec.env),
-    ...(spec.ports.length ? { ports: spec.ports.map((p) => ({ containerPort: p.port, protocol: "TCP" })) } : {}),
+    ports: nonEmpty(spec.ports.map((p) => ({ containerPort: p.port, protocol: "TCP" }))),
     // Ready means the first port answers, so "ready" needs no probe from the server's side.
-    ...(firstPort ? { readinessProbe: { tcpSocket: { port: firstPort.port }, periodSeconds: 5 } } : {}),
-    ...(resources ? { resources } : {}),
-    ...(mounts.length ? { volumeMounts: mounts } : {}),
+    readinessProbe: firstPort && { tcpSocket: { port: firstPort.port }, periodSeconds: 5 },
+    resources,
+    volumeMounts: nonEmpty(mounts),
   };
   const pod: V1Pod = {
     apiVersion: "v1", kind: "Pod",
@@ -150,7 +158,7 @@ export function machineObjects(cfg: PlacementConfig, spec: MachineSpec, requestI
       labels: { ...baseLabels(cfg, "machine", labels), [MACHINE_LABEL]: name },
       annotations: annotations(spec, labels, gpu),
     },
-    spec: { ...podSpec, restartPolicy: "Always", containers: [container], ...(volumes.length ? { volumes } : {}) },
+    spec: { ...podSpec, restartPolicy: "Always", containers: [container], volumes: nonEmpty(volumes) },
   };
   const service: V1Service | undefined = spec.ports.length ? {
     apiVersion: "v1", kind: "Service",
@@ -192,7 +200,7 @@ export function workerGroupObjects(cfg: PlacementConfig, spec: MachineSpec, requ
             command: ["python", "-m", "pyfleet_bridge.worker", "--adapter", workers.adapter, "--connect", cfg.serverUrl ?? workers.serverUrl,
               "--token", `$(${WORKER_TOKEN_ENV})`, "--pool", workers.pool],
             env: [...env(spec.env), { name: WORKER_TOKEN_ENV, valueFrom: { secretKeyRef: { name, key: "token" } } }],
-            ...(resources ? { resources } : {}),
+            resources,
           }],
         },
       },
@@ -224,11 +232,11 @@ export function jobObject(cfg: PlacementConfig & { jobTtlSeconds: number }, o: {
   const labels = { [PROVIDER_LABEL]: cfg.provider, [ROLE_LABEL]: "job", [MANAGED_LABEL]: "true", ...kubeLabels({ "pyfleet.dev/endpoint": o.endpoint }) };
   return {
     apiVersion: "batch/v1", kind: "Job",
-    metadata: { name: o.name, namespace: cfg.namespace, labels, annotations: { "pyfleet.dev/endpoint": o.endpoint, ...(o.requestId ? { [REQUEST_LABEL]: o.requestId } : {}) } },
+    metadata: { name: o.name, namespace: cfg.namespace, labels, annotations: jobAnnotations(o.endpoint, o.requestId) },
     spec: {
       backoffLimit: 0,
       ttlSecondsAfterFinished: cfg.jobTtlSeconds,
-      ...(o.timeoutS ? { activeDeadlineSeconds: o.timeoutS } : {}),
+      activeDeadlineSeconds: o.timeoutS || undefined,
       template: {
         metadata: { labels: { [PROVIDER_LABEL]: cfg.provider, [ROLE_LABEL]: "job" } },
         spec: {
@@ -237,9 +245,9 @@ export function jobObject(cfg: PlacementConfig & { jobTtlSeconds: number }, o: {
           containers: [{
             name: CONTAINER,
             image: o.template.image,
-            ...(o.template.command.length ? { command: o.template.command } : {}),
+            command: nonEmpty(o.template.command),
             env: [...env(o.template.env), { name: JOB_INPUT_ENV, value: o.input }],
-            ...(resources ? { resources } : {}),
+            resources,
           }],
         },
       },

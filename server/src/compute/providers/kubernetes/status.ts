@@ -142,10 +142,10 @@ export function jobOf(job: V1Job, output?: JsonValue): Job {
     id: job.metadata?.name ?? "",
     endpoint: job.metadata?.annotations?.["pyfleet.dev/endpoint"] ?? "",
     status,
-    ...(input !== undefined && input !== null ? { input: fromJson(ValueSchema, input) } : {}),
-    ...(output !== undefined && output !== null && status === JobStatus.COMPLETED ? { output: fromJson(ValueSchema, output) } : {}),
+    input: input == null ? undefined : fromJson(ValueSchema, input),
+    output: output == null || status !== JobStatus.COMPLETED ? undefined : fromJson(ValueSchema, output),
     error: failed ? `${failed.reason ?? "Failed"}: ${failed.message ?? ""}`.trim() : "",
-    ...(job.metadata?.creationTimestamp ? { createdAt: timestampFromDate(new Date(job.metadata.creationTimestamp as Date | string)) } : {}),
-    ...(finished ? { finishedAt: timestampFromDate(new Date(finished)) } : {}),
+    createdAt: job.metadata?.creationTimestamp ? timestampFromDate(new Date(job.metadata.creationTimestamp as Date | string)) : undefined,
+    finishedAt: finished ? timestampFromDate(new Date(finished)) : undefined,
   });
 }

@@ -136,14 +136,17 @@ export class RunPodClient {
 
   private async request<T>(method: string, url: string, body: unknown, retries: number): Promise<T> {
     const what = `RunPod ${method} ${new URL(url).pathname}`;
+    // fetch would send an undefined header value as the text "undefined", so the key is added only with a body.
+    const headers: Record<string, string> = { authorization: `Bearer ${this.options.apiKey}`, accept: "application/json" };
+    if (body !== undefined) headers["content-type"] = "application/json";
     try {
       return await pRetry(async () => {
         let res: Response;
         try {
           res = await fetch(url, {
             method,
-            headers: { authorization: `Bearer ${this.options.apiKey}`, ...(body !== undefined ? { "content-type": "application/json" } : {}), accept: "application/json" },
-            ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+            headers,
+            body: body === undefined ? undefined : JSON.stringify(body),
             signal: AbortSignal.timeout(this.options.timeoutMs),
           });
         } catch (e) {

@@ -62,6 +62,8 @@ interface ServerlessJob {
 
 const LABELS_ENV = "PYFLEET_LABELS";
 const REQUEST_LABEL = "pyfleet.request-id";
+/** RunPod's cloudType for ours; none (UNSPECIFIED) lets RunPod choose. */
+const CLOUD_TYPES: Partial<Record<CloudType, string>> = { [CloudType.SECURE]: "SECURE", [CloudType.COMMUNITY]: "COMMUNITY" };
 
 const JOB_STATUS: Record<string, JobStatus> = {
   IN_QUEUE: JobStatus.QUEUED,
@@ -160,12 +162,13 @@ export class RunPodProvider implements Provider {
     return create(CapabilitiesSchema, { stopStart: true, spot: true, jobs: true, jobStreaming: true, ports: true, volumes: true, workerGroups: true, reset: false });
   }
 
-  /** The pod create body for a spec (exported for tests of the request shape). */
-  podBody(spec: MachineSpec, requestId: string): Record<string, unknown> {
+  /** The pod create body for a spec; undefined fields are left out of the JSON. */
+  private podBody(spec: MachineSpec, requestId: string): Record<string, unknown> {
     const gpu = resolveGpu(spec.gpu, this.catalog, this.name);
-    const labels = { ...spec.labels, ...(requestId ? { [REQUEST_LABEL]: requestId } : {}) };
+    const labels = { ...spec.labels, [REQUEST_LABEL]: requestId || undefined };
     const volume = spec.volumes.find((v) => v.id === "");
     const network = spec.volumes.find((v) => v.id !== "");
+    const mounted = network ?? volume;
     const workers = spec.workers;
     let startCmd = spec.command;
     if (workers) {
@@ -177,16 +180,19 @@ export class RunPodProvider implements Provider {
     return {
       name: spec.name || `pyfleet-${spec.labels["pyfleet.compute-id"] ?? requestId}`,
       imageName: spec.image,
-      ...(gpu ? { computeType: "GPU", gpuTypeIds: [gpu.id], gpuCount: spec.gpuCount || 1 } : { computeType: "CPU" }),
-      ...(spec.cloudType === CloudType.SECURE ? { cloudType: "SECURE" } : spec.cloudType === CloudType.COMMUNITY ? { cloudType: "COMMUNITY" } : {}),
+      computeType: gpu ? "GPU" : "CPU",
+      gpuTypeIds: gpu && [gpu.id],
+      gpuCount: gpu ? spec.gpuCount || 1 : undefined,
+      cloudType: CLOUD_TYPES[spec.cloudType],
       interruptible: spec.spot,
       ports: spec.ports.map((p) => `${p.port}/${p.protocol || "http"}`),
-      env: { ...spec.env, [LABELS_ENV]: JSON.stringify(labels), ...(workers ? { PYFLEET_WORKER_TOKEN: workers.token } : {}) },
-      ...(spec.containerDiskGb ? { containerDiskInGb: spec.containerDiskGb } : {}),
-      ...(volume ? { volumeInGb: volume.sizeGb, volumeMountPath: volume.mountPath || "/workspace" } : {}),
-      ...(network ? { networkVolumeId: network.id, volumeMountPath: network.mountPath || "/workspace" } : {}),
-      ...(spec.regions.length > 0 ? { dataCenterIds: spec.regions } : {}),
-      ...(startCmd.length > 0 ? { dockerStartCmd: startCmd } : {}),
+      env: { ...spec.env, [LABELS_ENV]: JSON.stringify(labels), PYFLEET_WORKER_TOKEN: workers?.token },
+      containerDiskInGb: spec.containerDiskGb || undefined,
+      volumeInGb: volume?.sizeGb,
+      networkVolumeId: network?.id,
+      volumeMountPath: mounted && (mounted.mountPath || "/workspace"),
+      dataCenterIds: spec.regions.length > 0 ? spec.regions : undefined,
+      dockerStartCmd: startCmd.length > 0 ? startCmd : undefined,
     };
   }
 
@@ -258,7 +264,7 @@ export class RunPodProvider implements Provider {
     if (!spec.endpoint) throw new PyfleetError("invalid_argument", "spec.endpoint is required: the serverless endpoint id");
     const body = {
       input: toJsonValue(spec.input) ?? {},
-      ...(spec.timeout ? { policy: { executionTimeout: durationMs(spec.timeout) } } : {}),
+      policy: spec.timeout && { executionTimeout: durationMs(spec.timeout) },
     };
     const earlier = spec.requestId ? this.jobsByRequest.get(spec.requestId) : undefined;
     if (earlier) return this.getJob(earlier);
@@ -312,10 +318,10 @@ export class RunPodProvider implements Provider {
       id: `${endpoint}:${res.id}`,
       endpoint,
       status,
-      ...(input !== undefined && input !== null ? { input: fromJson(ValueSchema, input) } : {}),
-      ...(res.output !== undefined ? { output: fromJson(ValueSchema, res.output) } : {}),
+      input: input == null ? undefined : fromJson(ValueSchema, input),
+      output: res.output === undefined ? undefined : fromJson(ValueSchema, res.output),
       error: typeof res.error === "string" ? res.error : res.error ? JSON.stringify(res.error) : "",
-      ...(FINISHED.has(status) ? { finishedAt: timestampNow() } : {}),
+      finishedAt: FINISHED.has(status) ? timestampNow() : undefined,
     });
   }
 
@@ -355,7 +361,7 @@ export class RunPodProvider implements Provider {
         };
       }),
       labels,
-      ...(pod.lastStartedAt ? { createdAt: timestampFromDate(new Date(pod.lastStartedAt)) } : {}),
+      createdAt: pod.lastStartedAt ? timestampFromDate(new Date(pod.lastStartedAt)) : undefined,
       region: pod.machine?.dataCenterId ?? "",
       spot: pod.interruptible ?? false,
       image: pod.image ?? "",
