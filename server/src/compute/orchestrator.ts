@@ -318,11 +318,6 @@ export class Orchestrator {
     return this.ctx.provider(provider || this.ctx.options.defaultProvider).gpuTypes();
   }
 
-  /** The provider object by name (for scripting the mock provider in tests). */
-  providerNamed(name: string): Provider {
-    return this.ctx.provider(name);
-  }
-
   // ---- jobs ------------------------------------------------------------------
 
   runJob(owner: string, input: RunJobInput): Promise<JobRecord> {

@@ -7,7 +7,7 @@ import type { WorkerGroupHost } from "./context.js";
 const ON_THIS_HOST: ReadonlySet<ProviderKind> = new Set<ProviderKind>(["local", "mock"]);
 
 /** Loopback and unspecified addresses: another machine cannot dial them. */
-export function unreachableFromElsewhere(url: string): boolean {
+function unreachableFromElsewhere(url: string): boolean {
   const host = new URL(url).hostname.replace(/^\[|\]$/g, "").toLowerCase();
   if (host === "localhost" || host.endsWith(".localhost")) return true;
   if (isIP(host) === 4) return host.startsWith("127.") || host === "0.0.0.0";

@@ -54,7 +54,7 @@ export function wireKind(contentType: string | undefined): WireKind | undefined 
 /** A request as Node hands it over: HTTP/1.1 or the HTTP/2 compatibility API. */
 export type NodeRequest = IncomingMessage | Http2ServerRequest;
 
-export function readMaxBytesError(readMaxBytes: number, size?: number): ConnectError {
+function readMaxBytesError(readMaxBytes: number, size?: number): ConnectError {
   return new ConnectError(size === undefined
     ? `message size is larger than configured readMaxBytes ${readMaxBytes}`
     : `message size ${size} is larger than configured readMaxBytes ${readMaxBytes}`, Code.ResourceExhausted);

@@ -126,7 +126,7 @@ export class ResultOutcome implements Outcome {
 }
 
 /** The status code each kind of worker Error frame maps to. */
-export const KIND_CODES: Record<ErrorKind, ErrorCode> = {
+const KIND_CODES: Record<ErrorKind, ErrorCode> = {
   [ErrorKind.UNSPECIFIED]: "internal",
   [ErrorKind.TOOL_RAISED]: "unknown",
   [ErrorKind.UNKNOWN_TOOL]: "not_found",

@@ -4,14 +4,14 @@ import { ToolErrorSchema } from "@pyfleet/sdk/gen/pyfleet/pool/v1/error_pb";
 import { PyfleetError, statusCode } from "../errors.js";
 
 /** Translates a domain error into a Connect error, with a ToolError detail for Python exceptions. */
-export function toConnectError(e: PyfleetError): ConnectError {
+function toConnectError(e: PyfleetError): ConnectError {
   const err = new ConnectError(e.message, statusCode(e.code), undefined, undefined, e);
   if (e.toolError) err.details.push({ desc: ToolErrorSchema, value: create(ToolErrorSchema, e.toolError) });
   return err;
 }
 
 /** Maps any error thrown by a handler: PyfleetError by its code; anything unexpected to INTERNAL. */
-export function asConnectError(e: unknown): ConnectError {
+function asConnectError(e: unknown): ConnectError {
   if (e instanceof PyfleetError) return toConnectError(e);
   if (e instanceof ConnectError) return e;
   return new ConnectError("internal error; the server log has the details", Code.Internal, undefined, undefined, e);

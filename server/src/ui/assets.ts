@@ -28,7 +28,7 @@ async function load(): Promise<string> {
 }
 
 /** Bundles the page for browsers; scripts/build-ui.mjs uses the same options for packages. */
-export async function bundleUi(entry: string): Promise<string> {
+async function bundleUi(entry: string): Promise<string> {
   const { build } = await import("esbuild");
   const out = await build({
     entryPoints: [entry],

@@ -4,7 +4,6 @@ import { ComputeService, ComputeStatus } from "@pyfleet/sdk/gen/pyfleet/compute/
 import { PoolService } from "@pyfleet/sdk/gen/pyfleet/pool/v1/pool_pb";
 import { JobStatus } from "@pyfleet/sdk/gen/pyfleet/provider/v1/types_pb";
 import { describe, expect, it } from "vitest";
-import type { LocalProvider } from "../../src/index.js";
 import { clientFor, PROTOCOLS } from "../clients.js";
 import { startServer } from "../helpers.js";
 import { readFileSync } from "node:fs";
@@ -81,11 +80,14 @@ describe("local computes", () => {
     expect(seen.at(-1)).toBe(ComputeStatus.READY);
     expect((await compute.getCompute({ id })).compute?.workersAttached).toBe(2);
 
-    const machine = await (server.compute.providerNamed("local") as LocalProvider).get(spawned!.providerId);
-    const group = machine.pids[0]!;
     const workers = server.pools.get("default").workerSummaries().filter((w) => w.group === id);
     expect(workers).toHaveLength(2);
-    for (const w of workers) expect(processGroup(w.pid)).toBe(group);
+    // Both run in the compute's process group, led by the local provider's supervisor shell.
+    const groups = new Set(workers.map((w) => processGroup(w.pid)));
+    expect(groups.size).toBe(1);
+    const group = [...groups][0]!;
+    expect(group).not.toBe(processGroup(process.pid));
+    expect(readFileSync(`/proc/${group}/cmdline`, "utf8").split("\0")).toContain("pyfleet-local");
 
     // Three workers, three calls at once: each worker answers one.
     const answers = await Promise.all([1, 2, 3].map(() => pool.execute({ tool: "pid" })));

@@ -118,11 +118,6 @@ export class KubernetesProvider implements Provider {
     return () => this.events.off("machine", listener);
   }
 
-  /** How the pod watch has gone so far (tests check that a restart resumed rather than re-listed). */
-  watchStats(): { lists: number; watches: number } {
-    return { lists: this.pods.lists, watches: this.pods.watches };
-  }
-
   async capabilities(): Promise<Capabilities> {
     const jobs = Object.keys(this.options.jobs).length > 0;
     return create(CapabilitiesSchema, {

@@ -46,10 +46,6 @@ export class WatchCache<T extends KubeObject> {
   private markSynced!: () => void;
   /** Whether the first list is in. */
   isSynced = false;
-  /** Times the cache was filled by a list (tests read it). */
-  lists = 0;
-  /** Times a watch was (re)opened. */
-  watches = 0;
 
   constructor(private readonly options: WatchCacheOptions<T>) {
     this.events.setMaxListeners(0);
@@ -115,7 +111,7 @@ export class WatchCache<T extends KubeObject> {
       this.retryLater(() => this.relist(), e);
       return;
     }
-    this.lists++;
+    this.options.logger.debug({ path: this.options.path, resourceVersion: result.resourceVersion }, "kubernetes watch: listed");
     const seen = new Set<string>();
     for (const obj of result.items) {
       const name = obj.metadata?.name;
@@ -134,7 +130,7 @@ export class WatchCache<T extends KubeObject> {
 
   private async watch(): Promise<void> {
     if (this.closed) return;
-    this.watches++;
+    this.options.logger.debug({ path: this.options.path, resourceVersion: this.resourceVersion }, "kubernetes watch: watching");
     let gone = false;
     let sawEvent = false;
     const done = (err: unknown) => {
