@@ -8,7 +8,8 @@ import { processLine, workerLine } from "./output.js";
 import { spawnPython, type PythonProcess } from "./process.js";
 import { GpuSets, workerEnv } from "./resources.js";
 import type { Scheduler, SchedulerHooks } from "./scheduler.js";
-import { Template, TemplateStartupError } from "./template.js";
+import { StartMode } from "./start-mode.js";
+import { TemplateStartupError } from "./template.js";
 import { type ActiveCall, Worker, type WorkerDeath } from "./worker.js";
 
 const RESTART_WINDOW_MS = 10_000;
@@ -16,16 +17,13 @@ const MAX_RESTART_DELAY_MS = 1_000;
 
 /**
  * Keeps a pool's workers: starts local ones up to `size` (spawned, or forked
- * from a template that imported the adapter once), takes in dial-in ones,
+ * from a template that imported the adapter once: see StartMode), takes in dial-in ones,
  * handles deaths (sessions, the circuit, paced restarts) and recycles
  * workers by age, call count or memory.
  */
 export class Supervisor implements SchedulerHooks {
-  private template: Template | undefined;
-  private templateStarting: Promise<Template> | undefined;
-  /** How workers start; with startMode "auto", undecided until a template reports whether forking is safe. */
-  private workerStart: "spawn" | "fork" | undefined;
-  private decidingStart = false;
+  /** How workers start, and the fork template. */
+  private readonly start: StartMode;
   private workerSeq = 0;
   /** Link tokens of local workers, revoked when they die. */
   private readonly tokens = new Map<string, () => void>();
@@ -40,25 +38,25 @@ export class Supervisor implements SchedulerHooks {
     private readonly linkServer: LinkServer,
     private readonly callbackHost: CallbackHost,
   ) {
-    if (core.config.startMode !== "auto") this.workerStart = core.config.startMode;
-    if (core.config.gpus) {
-      this.gpuSets = new GpuSets(core.config.gpus, core.config.gpusPerWorker);
-      // Forked workers would all inherit the template's CUDA_VISIBLE_DEVICES
-      // (config refuses startMode fork with gpus): each GPU worker is spawned.
-      this.workerStart = "spawn";
-    }
+    if (core.config.gpus) this.gpuSets = new GpuSets(core.config.gpus, core.config.gpusPerWorker);
+    this.start = new StartMode(core, linkServer, {
+      spawnTemplate: (templateId, token) => this.spawnWorker(templateId, token, true),
+      output: (templateId, line, stream) => this.onProcessOutput(templateId, line, stream),
+      tools: (tools) => this.setTools(tools),
+      decided: () => this.ensureWorkers(),
+    });
   }
 
   /** The start mode as configured, and for "auto" what it decided. */
   get startModeInUse(): string {
-    const mode = this.core.config.startMode;
-    return mode === "auto" ? `auto${this.workerStart ? `: ${this.workerStart}` : ""}` : mode;
+    return this.start.inUse;
   }
 
   /** Process ids of the pool's local processes (workers and fork template). */
   localPids(): number[] {
     const pids = [...this.core.workers.values()].filter((w) => !w.remote && w.pid > 0).map((w) => w.pid);
-    if (this.template?.alive) pids.push(this.template.pid);
+    const template = this.start.template;
+    if (template?.alive) pids.push(template.pid);
     return pids;
   }
 
@@ -74,8 +72,8 @@ export class Supervisor implements SchedulerHooks {
       if (w.state !== "draining" && w.state !== "dead") local++;
     }
     const target = circuit.state === "probing" ? Math.min(1, config.size) : config.size;
-    if (local < target && this.workerStart === undefined) {
-      this.decideStart();
+    if (local < target && this.start.mode === undefined) {
+      this.start.decide();
       return;
     }
     // A GPU pool starts a worker only with a free GPU set: a recycled worker's
@@ -113,38 +111,7 @@ export class Supervisor implements SchedulerHooks {
   async stop(graceMs: number): Promise<void> {
     clearTimeout(this.ensureTimer);
     await Promise.all([...this.core.workers.values()].map((w) => w.shutdown(Math.min(1_000, graceMs))));
-    await this.template?.stop(500);
-  }
-
-  /**
-   * startMode "auto": a template imports the adapter and says whether forking
-   * from it is safe; workers are forked from it if so, spawned if not (or if
-   * the template cannot start: spawned workers then report why, as usual).
-   */
-  private decideStart() {
-    if (this.decidingStart) return;
-    this.decidingStart = true;
-    const { logger, name } = this.core;
-    this.ensureTemplate().then(
-      (template) => {
-        if (!template.forkUnsafe) {
-          this.workerStart = "fork";
-          return;
-        }
-        this.workerStart = "spawn";
-        logger.warn({ pool: name, reason: template.forkUnsafe },
-          `pool "${name}": ${template.forkUnsafe}, so its workers are spawned, not forked (startMode fork forks anyway)`);
-        if (this.template === template) this.template = undefined;
-        void template.stop(500);
-      },
-      (e: unknown) => {
-        this.workerStart = "spawn";
-        if (!this.core.closing) logger.warn({ pool: name, err: e }, `pool "${name}": the fork template did not start, so its workers are spawned`);
-      },
-    ).finally(() => {
-      this.decidingStart = false;
-      this.ensureWorkers();
-    });
+    await this.start.stop();
   }
 
   /**
@@ -165,7 +132,7 @@ export class Supervisor implements SchedulerHooks {
   }
 
   private startWorker() {
-    if (this.workerStart === "fork") {
+    if (this.start.mode === "fork") {
       void this.startForkedWorker();
       return;
     }
@@ -186,7 +153,7 @@ export class Supervisor implements SchedulerHooks {
     const worker = this.newWorker(this.nextWorkerId(), { forked: true });
     this.core.emit("worker.starting", { workerId: worker.id });
     try {
-      const template = await this.ensureTemplate();
+      const template = await this.start.ensureTemplate();
       if (worker.state === "dead") return;
       const issued = this.linkServer.issue((hello, link) => worker.attach(hello, link));
       this.tokens.set(worker.id, issued.revoke);
@@ -201,36 +168,6 @@ export class Supervisor implements SchedulerHooks {
       worker.kill(e instanceof Error ? e.message : String(e));
       if (failure) this.recordStartupFailure(describeStartupFailure(failure.phase, failure.type, failure.message, "fork template"));
     }
-  }
-
-  private ensureTemplate(): Promise<Template> {
-    if (this.template?.alive) return this.template.ready.then(() => this.template!);
-    this.templateStarting ??= (async () => {
-      const templateId = `${this.core.name}-template`;
-      const template = new Template({
-        linkServer: this.linkServer,
-        spawn: (token) => this.spawnWorker(templateId, token, true),
-        startupTimeoutMs: this.core.config.startupTimeoutMs,
-        events: {
-          died: (reason) => {
-            if (this.template === template) this.template = undefined;
-            for (const id of template.forking) this.core.workers.get(id)?.forkLost(reason);
-            template.forking.clear();
-            if (!this.core.closing) this.core.logger.warn({ reason }, `fork template died: ${reason}`);
-          },
-          output: (line, stream) => this.onProcessOutput(templateId, line, stream),
-        },
-      });
-      this.template = template;
-      try {
-        await template.ready;
-        if (template.tools.length > 0 && this.core.tools.size === 0) this.setTools(template.tools);
-        return template;
-      } finally {
-        this.templateStarting = undefined;
-      }
-    })();
-    return this.templateStarting;
   }
 
   private nextWorkerId(): string {
@@ -250,7 +187,7 @@ export class Supervisor implements SchedulerHooks {
       prefetch: config.prefetch,
       prefetchStealMs: config.prefetchStealMs,
       process: how.process,
-      forkedExit: how.forked ? (pid: number) => this.template?.childExit(pid) ?? Promise.resolve(undefined) : undefined,
+      forkedExit: how.forked ? (pid: number) => this.start.template?.childExit(pid) ?? Promise.resolve(undefined) : undefined,
       remote: how.remote,
       group: how.group,
       hooks: {
@@ -276,7 +213,7 @@ export class Supervisor implements SchedulerHooks {
 
   private onWorkerReady(worker: Worker) {
     const { config } = this.core;
-    this.template?.forking.delete(worker.id);
+    this.start.template?.forking.delete(worker.id);
     this.setTools(worker.tools);
     if (this.core.circuit.succeeded()) {
       this.core.emit("circuit.closed", { workerId: worker.id, message: "a worker started; calls flow again" });
@@ -297,7 +234,7 @@ export class Supervisor implements SchedulerHooks {
     const core = this.core;
     core.workers.delete(worker.id);
     this.gpuSets?.release(worker.id);
-    this.template?.forking.delete(worker.id);
+    this.start.template?.forking.delete(worker.id);
     this.tokens.get(worker.id)?.();
     this.tokens.delete(worker.id);
     const time = Date.now();
