@@ -318,6 +318,15 @@ export class Orchestrator {
     return this.ctx.provider(provider || this.ctx.options.defaultProvider).gpuTypes();
   }
 
+  /**
+   * A configured provider's object by name (NOT_FOUND otherwise): for an
+   * embedding program to script the mock provider (MockProvider's
+   * failNextSpawn, writeLog, ...) or reach a provider's own methods.
+   */
+  providerNamed(name: string): Provider {
+    return this.ctx.provider(name);
+  }
+
   // ---- jobs ------------------------------------------------------------------
 
   runJob(owner: string, input: RunJobInput): Promise<JobRecord> {

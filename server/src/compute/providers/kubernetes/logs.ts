@@ -18,7 +18,8 @@ export async function* podLog(client: KubeClient, pod: string, container: string
     request = await new Log(client.kc).log(client.namespace, pod, container, stream, {
       follow: options.follow,
       // tailLines 0 means "no tail" to the client; "only new lines" is the last second's.
-      ...(options.tail > 0 ? { tailLines: options.tail } : { sinceSeconds: 1 }),
+      tailLines: options.tail > 0 ? options.tail : undefined,
+      sinceSeconds: options.tail > 0 ? undefined : 1,
       timestamps: true,
     });
   } catch (e) {

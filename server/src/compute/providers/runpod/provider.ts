@@ -46,7 +46,7 @@ function podLogLine(data: string): MachineLogLine | undefined {
     const e = JSON.parse(data) as { source?: unknown; line?: unknown; ts?: unknown };
     if (typeof e.line !== "string") return undefined;
     const time = typeof e.ts === "string" ? Date.parse(e.ts) : NaN;
-    return { text: e.line, source: typeof e.source === "string" ? e.source : "", ...(Number.isNaN(time) ? {} : { time }) };
+    return { text: e.line, source: typeof e.source === "string" ? e.source : "", time: Number.isNaN(time) ? undefined : time };
   } catch {
     return undefined;
   }
