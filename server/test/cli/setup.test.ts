@@ -144,7 +144,10 @@ describe("pyfleet config check", () => {
     const schema = JSON.parse(printed.stdout) as { properties: Record<string, { items?: { properties: Record<string, unknown>; additionalProperties: boolean } }>; additionalProperties: boolean };
     expect(schema.additionalProperties).toBe(false);
     expect(schema.properties.pools?.items?.additionalProperties).toBe(false);
-    expect(schema.properties.pools?.items?.properties.startMode).toEqual({ default: "auto", type: "string", enum: ["auto", "spawn", "fork"] });
+    expect(schema.properties.pools?.items?.properties.startMode).toEqual({
+      default: "auto", type: "string", enum: ["auto", "spawn", "fork"],
+      description: "fork (import once in a template, fork workers copy-on-write), spawn (a process each), or auto: fork when the template finds it safe.",
+    });
   }, 60_000);
 });
 
