@@ -1,7 +1,7 @@
 import { PyfleetError } from "./errors.js";
 
 /** The largest page a List call may ask for. */
-const MAX_PAGE = 1000;
+export const MAX_PAGE = 1000;
 const DEFAULT_PAGE = 100;
 
 /**
