@@ -4,7 +4,7 @@ export { codeName, PyfleetError, STATUS_CODES, statusCode, type ErrorCode, type 
 export { PoolClient } from "./pool.js";
 export type { CallInfo, CallOptions, CallResult, StreamSummary, ToolValue } from "./calls.js";
 export type { ManyRequest, ManyResult } from "./many.js";
-export type { ParameterInfo, PoolEvent, PoolEventName, PoolInfo, PoolStats, ToolInfo } from "./pool-info.js";
+export type { ParameterInfo, PoolEvent, PoolEventName, PoolInfo, PoolStats, ScaleDecision, ToolInfo } from "./pool-info.js";
 export { Session, type AffinityMode, type SessionInfo, type SessionOptions, type SetOptions, type VariableEvent } from "./session.js";
 export { ComputeClient, ComputeHandle } from "./compute.js";
 export type { ComputeLogLine, LogLevelName, LogRecord, LogSourceName, WatchLogsOptions } from "./logs.js";

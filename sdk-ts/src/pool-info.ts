@@ -49,7 +49,12 @@ export interface ParameterInfo {
 export interface PoolInfo {
   name: string;
   adapter: string;
+  /** The configured local workers; for an autoscaling pool, maxSize. */
   size: number;
+  /** The fewest local workers (0: it scales to zero); size for a fixed pool. */
+  minSize: number;
+  /** The most local workers; size for a fixed pool. */
+  maxSize: number;
   concurrency: number;
   startMode: string;
   ready: boolean;
@@ -76,9 +81,21 @@ export interface PoolStats {
   latencyP50Ms: number;
   latencyP99Ms: number;
   circuitOpen: boolean;
+  /** Local workers the pool aims to have: its size, or its autoscaling's last decision. */
+  workersDesired: number;
 }
 
-export type PoolEventName = "worker.starting" | "worker.ready" | "worker.died" | "worker.recycled" | "session.repinned" | "queue.saturated" | "circuit.open" | "circuit.closed";
+export type PoolEventName = "worker.starting" | "worker.ready" | "worker.died" | "worker.recycled" | "session.repinned" | "queue.saturated" | "circuit.open" | "circuit.closed" | "scale.up" | "scale.down";
+
+/** An autoscaling decision (events scale.up and scale.down). */
+export interface ScaleDecision {
+  /** "load", "cold_start" or "idle". */
+  reason: string;
+  fromWorkers: number;
+  toWorkers: number;
+  queueDepth: number;
+  inFlight: number;
+}
 
 export interface PoolEvent {
   kind: PoolEventName;
@@ -88,6 +105,8 @@ export interface PoolEvent {
   workerPid: number;
   sessionId: string;
   message: string;
+  /** For scale.up and scale.down. */
+  scale: ScaleDecision | undefined;
 }
 
 const EVENT_NAMES: Record<PoolEventKind, PoolEventName | undefined> = {
@@ -100,6 +119,8 @@ const EVENT_NAMES: Record<PoolEventKind, PoolEventName | undefined> = {
   [PoolEventKind.QUEUE_SATURATED]: "queue.saturated",
   [PoolEventKind.CIRCUIT_OPEN]: "circuit.open",
   [PoolEventKind.CIRCUIT_CLOSED]: "circuit.closed",
+  [PoolEventKind.SCALE_UP]: "scale.up",
+  [PoolEventKind.SCALE_DOWN]: "scale.down",
 };
 
 export function callInfoFromProto(info: ProtoCallInfo | undefined): CallInfo {
@@ -130,6 +151,13 @@ export function eventFromProto(e: WatchPoolResponse): PoolEvent | undefined {
     workerPid: e.workerPid,
     sessionId: e.sessionId,
     message: e.message,
+    scale: e.scale && {
+      reason: e.scale.reason,
+      fromWorkers: e.scale.fromWorkers,
+      toWorkers: e.scale.toWorkers,
+      queueDepth: e.scale.queueDepth,
+      inFlight: e.scale.inFlight,
+    },
   };
 }
 
@@ -163,6 +191,8 @@ export function poolInfoFromProto(p: ProtoPoolInfo): PoolInfo {
     name: p.name,
     adapter: p.adapter,
     size: p.size,
+    minSize: p.minSize,
+    maxSize: p.maxSize,
     concurrency: p.concurrency,
     startMode: p.startMode,
     ready: p.ready,
@@ -189,5 +219,6 @@ export function statsFromProto(s: ProtoPoolStats): PoolStats {
     latencyP50Ms: s.latencyP50Ms,
     latencyP99Ms: s.latencyP99Ms,
     circuitOpen: s.circuitOpen,
+    workersDesired: s.workersDesired,
   };
 }

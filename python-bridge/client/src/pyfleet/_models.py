@@ -103,6 +103,10 @@ class PoolInfo:
     workers: int
     ready: bool
     is_default: bool
+    #: The fewest local workers (0: the pool scales to zero); ``size`` for a fixed pool.
+    min_size: int = 0
+    #: The most local workers; ``size`` for a fixed pool.
+    max_size: int = 0
 
 
 @dataclass(frozen=True)
@@ -237,7 +241,7 @@ def tool(t: Any) -> Tool:
 
 
 def pool_info(p: pool_pb2.PoolInfo) -> PoolInfo:
-    return PoolInfo(p.name, p.adapter, p.size, p.workers, p.ready, p.is_default)
+    return PoolInfo(p.name, p.adapter, p.size, p.workers, p.ready, p.is_default, p.min_size, p.max_size)
 
 
 def pool_stats(s: pool_pb2.PoolStats) -> PoolStats:

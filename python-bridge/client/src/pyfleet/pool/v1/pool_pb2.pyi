@@ -39,6 +39,8 @@ class PoolEventKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     POOL_EVENT_KIND_QUEUE_SATURATED: _ClassVar[PoolEventKind]
     POOL_EVENT_KIND_CIRCUIT_OPEN: _ClassVar[PoolEventKind]
     POOL_EVENT_KIND_CIRCUIT_CLOSED: _ClassVar[PoolEventKind]
+    POOL_EVENT_KIND_SCALE_UP: _ClassVar[PoolEventKind]
+    POOL_EVENT_KIND_SCALE_DOWN: _ClassVar[PoolEventKind]
 
 class LogLevel(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -70,6 +72,8 @@ POOL_EVENT_KIND_SESSION_REPINNED: PoolEventKind
 POOL_EVENT_KIND_QUEUE_SATURATED: PoolEventKind
 POOL_EVENT_KIND_CIRCUIT_OPEN: PoolEventKind
 POOL_EVENT_KIND_CIRCUIT_CLOSED: PoolEventKind
+POOL_EVENT_KIND_SCALE_UP: PoolEventKind
+POOL_EVENT_KIND_SCALE_DOWN: PoolEventKind
 LOG_LEVEL_UNSPECIFIED: LogLevel
 LOG_LEVEL_DEBUG: LogLevel
 LOG_LEVEL_INFO: LogLevel
@@ -464,7 +468,7 @@ class ListPoolsResponse(_message.Message):
     def __init__(self, pools: _Optional[_Iterable[_Union[PoolInfo, _Mapping]]] = ..., server_version: _Optional[str] = ...) -> None: ...
 
 class PoolInfo(_message.Message):
-    __slots__ = ("name", "adapter", "size", "concurrency", "start_mode", "ready", "workers", "is_default")
+    __slots__ = ("name", "adapter", "size", "concurrency", "start_mode", "ready", "workers", "is_default", "min_size", "max_size")
     NAME_FIELD_NUMBER: _ClassVar[int]
     ADAPTER_FIELD_NUMBER: _ClassVar[int]
     SIZE_FIELD_NUMBER: _ClassVar[int]
@@ -473,6 +477,8 @@ class PoolInfo(_message.Message):
     READY_FIELD_NUMBER: _ClassVar[int]
     WORKERS_FIELD_NUMBER: _ClassVar[int]
     IS_DEFAULT_FIELD_NUMBER: _ClassVar[int]
+    MIN_SIZE_FIELD_NUMBER: _ClassVar[int]
+    MAX_SIZE_FIELD_NUMBER: _ClassVar[int]
     name: str
     adapter: str
     size: int
@@ -481,7 +487,9 @@ class PoolInfo(_message.Message):
     ready: bool
     workers: int
     is_default: bool
-    def __init__(self, name: _Optional[str] = ..., adapter: _Optional[str] = ..., size: _Optional[int] = ..., concurrency: _Optional[int] = ..., start_mode: _Optional[str] = ..., ready: _Optional[bool] = ..., workers: _Optional[int] = ..., is_default: _Optional[bool] = ...) -> None: ...
+    min_size: int
+    max_size: int
+    def __init__(self, name: _Optional[str] = ..., adapter: _Optional[str] = ..., size: _Optional[int] = ..., concurrency: _Optional[int] = ..., start_mode: _Optional[str] = ..., ready: _Optional[bool] = ..., workers: _Optional[int] = ..., is_default: _Optional[bool] = ..., min_size: _Optional[int] = ..., max_size: _Optional[int] = ...) -> None: ...
 
 class GetPoolStatsRequest(_message.Message):
     __slots__ = ("pool",)
@@ -496,7 +504,7 @@ class GetPoolStatsResponse(_message.Message):
     def __init__(self, stats: _Optional[_Union[PoolStats, _Mapping]] = ...) -> None: ...
 
 class PoolStats(_message.Message):
-    __slots__ = ("pool", "workers_starting", "workers_ready", "workers_busy", "workers_draining", "queue_depth", "in_flight", "restarts", "calls_total", "errors_by_code", "sessions", "latency_p50_ms", "latency_p99_ms", "circuit_open", "workers_remote", "retries")
+    __slots__ = ("pool", "workers_starting", "workers_ready", "workers_busy", "workers_draining", "queue_depth", "in_flight", "restarts", "calls_total", "errors_by_code", "sessions", "latency_p50_ms", "latency_p99_ms", "circuit_open", "workers_remote", "retries", "workers_desired")
     class ErrorsByCodeEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -520,6 +528,7 @@ class PoolStats(_message.Message):
     CIRCUIT_OPEN_FIELD_NUMBER: _ClassVar[int]
     WORKERS_REMOTE_FIELD_NUMBER: _ClassVar[int]
     RETRIES_FIELD_NUMBER: _ClassVar[int]
+    WORKERS_DESIRED_FIELD_NUMBER: _ClassVar[int]
     pool: str
     workers_starting: int
     workers_ready: int
@@ -536,7 +545,8 @@ class PoolStats(_message.Message):
     circuit_open: bool
     workers_remote: int
     retries: int
-    def __init__(self, pool: _Optional[str] = ..., workers_starting: _Optional[int] = ..., workers_ready: _Optional[int] = ..., workers_busy: _Optional[int] = ..., workers_draining: _Optional[int] = ..., queue_depth: _Optional[int] = ..., in_flight: _Optional[int] = ..., restarts: _Optional[int] = ..., calls_total: _Optional[int] = ..., errors_by_code: _Optional[_Mapping[str, int]] = ..., sessions: _Optional[int] = ..., latency_p50_ms: _Optional[float] = ..., latency_p99_ms: _Optional[float] = ..., circuit_open: _Optional[bool] = ..., workers_remote: _Optional[int] = ..., retries: _Optional[int] = ...) -> None: ...
+    workers_desired: int
+    def __init__(self, pool: _Optional[str] = ..., workers_starting: _Optional[int] = ..., workers_ready: _Optional[int] = ..., workers_busy: _Optional[int] = ..., workers_draining: _Optional[int] = ..., queue_depth: _Optional[int] = ..., in_flight: _Optional[int] = ..., restarts: _Optional[int] = ..., calls_total: _Optional[int] = ..., errors_by_code: _Optional[_Mapping[str, int]] = ..., sessions: _Optional[int] = ..., latency_p50_ms: _Optional[float] = ..., latency_p99_ms: _Optional[float] = ..., circuit_open: _Optional[bool] = ..., workers_remote: _Optional[int] = ..., retries: _Optional[int] = ..., workers_desired: _Optional[int] = ...) -> None: ...
 
 class WatchPoolRequest(_message.Message):
     __slots__ = ("pool",)
@@ -545,7 +555,7 @@ class WatchPoolRequest(_message.Message):
     def __init__(self, pool: _Optional[str] = ...) -> None: ...
 
 class WatchPoolResponse(_message.Message):
-    __slots__ = ("kind", "pool", "time", "worker_id", "worker_pid", "session_id", "message")
+    __slots__ = ("kind", "pool", "time", "worker_id", "worker_pid", "session_id", "message", "scale")
     KIND_FIELD_NUMBER: _ClassVar[int]
     POOL_FIELD_NUMBER: _ClassVar[int]
     TIME_FIELD_NUMBER: _ClassVar[int]
@@ -553,6 +563,7 @@ class WatchPoolResponse(_message.Message):
     WORKER_PID_FIELD_NUMBER: _ClassVar[int]
     SESSION_ID_FIELD_NUMBER: _ClassVar[int]
     MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    SCALE_FIELD_NUMBER: _ClassVar[int]
     kind: PoolEventKind
     pool: str
     time: _timestamp_pb2.Timestamp
@@ -560,7 +571,22 @@ class WatchPoolResponse(_message.Message):
     worker_pid: int
     session_id: str
     message: str
-    def __init__(self, kind: _Optional[_Union[PoolEventKind, str]] = ..., pool: _Optional[str] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., worker_id: _Optional[str] = ..., worker_pid: _Optional[int] = ..., session_id: _Optional[str] = ..., message: _Optional[str] = ...) -> None: ...
+    scale: ScaleDecision
+    def __init__(self, kind: _Optional[_Union[PoolEventKind, str]] = ..., pool: _Optional[str] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., worker_id: _Optional[str] = ..., worker_pid: _Optional[int] = ..., session_id: _Optional[str] = ..., message: _Optional[str] = ..., scale: _Optional[_Union[ScaleDecision, _Mapping]] = ...) -> None: ...
+
+class ScaleDecision(_message.Message):
+    __slots__ = ("reason", "from_workers", "to_workers", "queue_depth", "in_flight")
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    FROM_WORKERS_FIELD_NUMBER: _ClassVar[int]
+    TO_WORKERS_FIELD_NUMBER: _ClassVar[int]
+    QUEUE_DEPTH_FIELD_NUMBER: _ClassVar[int]
+    IN_FLIGHT_FIELD_NUMBER: _ClassVar[int]
+    reason: str
+    from_workers: int
+    to_workers: int
+    queue_depth: int
+    in_flight: int
+    def __init__(self, reason: _Optional[str] = ..., from_workers: _Optional[int] = ..., to_workers: _Optional[int] = ..., queue_depth: _Optional[int] = ..., in_flight: _Optional[int] = ...) -> None: ...
 
 class WatchLogsRequest(_message.Message):
     __slots__ = ("pool", "worker_id", "session_id", "min_level", "follow", "tail", "request_id")

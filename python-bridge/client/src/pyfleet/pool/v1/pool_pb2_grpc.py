@@ -311,8 +311,8 @@ class PoolServiceServicer:
 
     def WatchPool(self, request, context):
         """WatchPool streams a pool's events (workers starting, ready, dying,
-        recycled; sessions re-pinned; queue saturation) until the client leaves
-        or the server shuts down.
+        recycled; sessions re-pinned; queue saturation; autoscaling decisions)
+        until the client leaves or the server shuts down.
 
         Errors: NOT_FOUND (pool).
         """
