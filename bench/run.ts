@@ -7,6 +7,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { batchBenchmarks } from "./cases/batch.js";
 import { gpuBenchmarks } from "./cases/batch-gpu.js";
+import { autoscaleBenchmarks } from "./cases/autoscale.js";
 import { cliBenchmarks } from "./cases/cli.js";
 import { e2eBenchmarks } from "./cases/e2e.js";
 import { ensureH2load } from "./h2load.js";
@@ -37,6 +38,7 @@ const groups: [string, (o: BenchOptions) => Promise<BenchResult[]>][] = [
   ["cli", cliBenchmarks],
   ["processes", processBenchmarks],
   ["forward", forwardBenchmarks],
+  ["autoscale", autoscaleBenchmarks],
   ["batch", batchBenchmarks],
   // Only with --gpu (or --only gpu): it installs torch, and needs CUDA.
   ["gpu", gpuBenchmarks],

@@ -202,7 +202,7 @@ describe("the Node client", () => {
     });
     const stats = await c.pool.stats();
     expect([stats.pool, stats.callsTotal, stats.errorsByCode, stats.restarts]).toEqual(["default", 2, { unknown: 1 }, 0]);
-    expect(await c.pool.list()).toEqual([{ name: "default", adapter: "pyfleet_bridge.samples:SampleAdapter", size: 2, concurrency: 1, startMode: expect.stringMatching(/^(auto: )?(fork|spawn)$/), ready: true, workers: 2, isDefault: true }]);
+    expect(await c.pool.list()).toEqual([{ name: "default", adapter: "pyfleet_bridge.samples:SampleAdapter", size: 2, minSize: 2, maxSize: 2, concurrency: 1, startMode: expect.stringMatching(/^(auto: )?(fork|spawn)$/), ready: true, workers: 2, isDefault: true }]);
     const providers = await c.compute.providers();
     expect(providers.find((p) => p.name === "mock")).toMatchObject({ kind: "mock", capabilities: { stopStart: true, jobs: true } });
     const gpus = await c.compute.gpuTypes();

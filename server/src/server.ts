@@ -248,12 +248,14 @@ export async function createServer(input: ServerConfigInput = {}, options: Creat
   });
 
   // Health: the server, each service, and each pool ("pool:<name>"); the pool
-  // service is SERVING while every pool has a ready worker.
+  // service is SERVING while every pool has a ready worker, or needs none: a
+  // pool with minSize 0 (scaled to zero, or dial-in only) starts one when a
+  // call comes, so it is broken only while its circuit is open.
   const updatePoolHealth = () => {
     let all = true;
     for (const pool of pools) {
       const s = pool.stats();
-      const up = s.workersReady + s.workersBusy > 0 || pool.config.size === 0;
+      const up = s.workersReady + s.workersBusy > 0 || (pool.config.minSize === 0 && !s.circuitOpen);
       health.set(`pool:${pool.name}`, up ? "SERVING" : "NOT_SERVING");
       all &&= up;
     }

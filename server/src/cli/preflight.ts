@@ -15,7 +15,7 @@ const WORKER_REQUIREMENT = `pyfleet-worker==${SERVER_VERSION}`;
  * refuses to start, and the message holds the command that fixes it.
  */
 export async function checkPoolPythons(config: ServerConfig, env: NodeJS.ProcessEnv): Promise<void> {
-  const pools = config.pools.map((p) => resolvePoolConfig(p)).filter((p) => p.size > 0);
+  const pools = config.pools.map((p) => resolvePoolConfig(p)).filter((p) => p.maxSize > 0);
   const problems = await Promise.all(pools.map(async (pool) => problemOf(pool, await probePool(pool, env))));
   const found = problems.filter((p): p is string => p !== undefined);
   if (found.length > 0) throw new PyfleetError("failed_precondition", `cannot start: ${found.join("\n\n")}`);

@@ -107,6 +107,13 @@ export const poolDefaults = {
   shutdownGraceMs: 10_000,
   /** With `gpus` listed: one device per worker, the common case of one model copy per GPU. */
   gpusPerWorker: 1,
+  /**
+   * Autoscaling (pools with maxSize): load must stay above target this long
+   * before workers start, so a blip shorter than a worker's startup starts none.
+   */
+  scaleUpDelayMs: 1_000,
+  /** Autoscaling: a worker idle this long is retired; a restart costs an import, so a lull is not enough. */
+  scaleDownDelayMs: 60_000,
 } as const;
 
 /** Every default of the compute layer, each with its reason. */

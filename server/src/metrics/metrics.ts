@@ -81,6 +81,13 @@ export function createMetrics(sources: MetricsSources): Metrics {
   poolCounter("pyfleet_pool_calls_total", "Calls accepted since the pool started.", ["pool"], (c, pool, s) => c.inc({ pool }, s.callsTotal));
   poolCounter("pyfleet_pool_restarts_total", "Workers restarted after dying or being recycled.", ["pool"], (c, pool, s) => c.inc({ pool }, s.restarts));
   poolCounter("pyfleet_pool_retries_total", "Calls retried on another worker after their worker died.", ["pool"], (c, pool, s) => c.inc({ pool }, s.retries));
+  poolGauge("pyfleet_pool_workers_desired", "Local workers the pool aims to have: its size, or its autoscaling's last decision.", ["pool"], (g, pool, s) => g.set({ pool }, s.workersDesired));
+  poolCounter("pyfleet_pool_scale_events_total", "Autoscaling decisions by pool, direction (up, down) and reason (cold_start, load, idle).", ["pool", "direction", "reason"], (c, pool, s) => {
+    for (const [key, n] of Object.entries(s.scaleEvents)) {
+      const [direction = "", reason = ""] = key.split(":");
+      c.inc({ pool, direction, reason }, n);
+    }
+  });
   poolCounter("pyfleet_pool_errors_total", "Failed calls by pool and status code.", ["pool", "code"], (c, pool, s) => {
     for (const [code, n] of Object.entries(s.errorsByCode)) c.inc({ pool, code }, n);
   });

@@ -10,7 +10,12 @@ export const poolConfigSchema = z.object({
   name: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, "must be 1-63 lowercase letters, digits, '-' or '_', starting with a letter or digit").describe("The pool's name: 1-63 lowercase letters, digits, '-' or '_'; requests name it in `pool`."),
   adapter: z.string().regex(/^[A-Za-z_][\w.]*:[A-Za-z_]\w*$/, 'must look like "package.module:Class"').default(d.adapter).describe("The adapter class the workers serve, as \"package.module:Class\"."),
   python: z.string().min(1).optional().describe("The Python the workers run with; it must import pyfleet_bridge and the adapter. Default: PYFLEET_PYTHON, else python3 on PATH."),
-  size: int(0).default(d.size).describe("Local worker processes; 0 for a pool served only by dial-in workers."),
+  size: int(0).optional().describe("A fixed number of local worker processes (default 2); 0 for a pool served only by dial-in workers. Not with minSize/maxSize."),
+  minSize: int(0).optional().describe("Autoscaling: the fewest local workers (default 1; 0 scales to zero). Needs maxSize."),
+  maxSize: int(1).optional().describe("Autoscaling: the most local workers; setting it makes the pool grow and shrink with load."),
+  targetInflight: int(1).optional().describe("Autoscaling: calls (queued plus in flight) per worker the pool aims for. Default: concurrency."),
+  scaleUpDelayMs: int(0).default(d.scaleUpDelayMs).describe("Autoscaling: milliseconds the load must stay above target before workers start."),
+  scaleDownDelayMs: int(0).default(d.scaleDownDelayMs).describe("Autoscaling: milliseconds a worker must be idle before it is retired."),
   concurrency: int(1).default(d.concurrency).describe("Calls each worker runs at once."),
   startupConcurrency: int(1).default(d.startupConcurrency).describe("Workers starting at the same time."),
   startMode: z.enum(["auto", "spawn", "fork"]).default(d.startMode).describe("fork (import once in a template, fork workers copy-on-write), spawn (a process each), or auto: fork when the template finds it safe."),
@@ -40,16 +45,19 @@ export const poolConfigSchema = z.object({
   sessionSweepMs: int(1).default(d.sessionSweepMs).describe("How often expired sessions are removed, in milliseconds."),
   shutdownGraceMs: int(0).default(d.shutdownGraceMs).describe("Milliseconds running calls get when the pool closes."),
   gpus: z.array(z.union([int(0), z.string().regex(/^[\w-]+$/, "must be a CUDA device index or UUID")])).min(1).optional().describe("GPUs the pool's local workers share out (CUDA device indices or UUIDs); each worker gets its own CUDA_VISIBLE_DEVICES set."),
-  gpusPerWorker: int(1).default(d.gpusPerWorker).describe("GPUs in each worker's set; size * gpusPerWorker may not exceed the GPUs listed."),
-  threads: int(1).optional().describe("OMP/MKL/OpenBLAS/numexpr/vecLib threads per worker. Default: cores / size, at least 1."),
+  gpusPerWorker: int(1).default(d.gpusPerWorker).describe("GPUs in each worker's set; size (or maxSize) * gpusPerWorker may not exceed the GPUs listed."),
+  threads: int(1).optional().describe("OMP/MKL/OpenBLAS/numexpr/vecLib threads per worker. Default: cores / size (or maxSize), at least 1."),
   env: z.record(z.string(), z.string()).default({}).describe("Extra environment variables for the workers; they win over what threads sets."),
   cwd: z.string().optional().describe("Working directory of the workers. Default: the server's."),
 }).strict().superRefine((pool, ctx) => {
+  checkScaling(pool, ctx);
   if (!pool.gpus) return;
-  const need = pool.size * pool.gpusPerWorker;
+  const sizeKey = pool.maxSize === undefined ? "size" : "maxSize";
+  const most = pool.maxSize ?? pool.size ?? d.size;
+  const need = most * pool.gpusPerWorker;
   if (need > pool.gpus.length) {
     ctx.addIssue({ code: "custom", path: ["gpus"],
-      message: `size ${pool.size} * gpusPerWorker ${pool.gpusPerWorker} needs ${need} GPUs but gpus lists ${pool.gpus.length}; lower size or gpusPerWorker, or list more gpus (a pool never shares a GPU between its workers)` });
+      message: `${sizeKey} ${most} * gpusPerWorker ${pool.gpusPerWorker} needs ${need} GPUs but gpus lists ${pool.gpus.length}; lower ${sizeKey} or gpusPerWorker, or list more gpus (a pool never shares a GPU between its workers)` });
   }
   if (new Set(pool.gpus.map(String)).size !== pool.gpus.length) {
     ctx.addIssue({ code: "custom", path: ["gpus"], message: "lists a GPU twice; each GPU may be listed once" });
@@ -63,8 +71,41 @@ export const poolConfigSchema = z.object({
   }
 });
 
+type ParsedPool = z.output<typeof poolConfigSchema>;
+
+/** size and minSize/maxSize are two ways to say how many workers: one or the other, consistent. */
+function checkScaling(pool: { size?: number; minSize?: number; maxSize?: number; targetInflight?: number }, ctx: z.RefinementCtx) {
+  const issue = (key: string, message: string) => ctx.addIssue({ code: "custom", path: [key], message });
+  const { size, minSize, maxSize, targetInflight } = pool;
+  if (size !== undefined) {
+    const other = minSize !== undefined ? "minSize" : maxSize !== undefined ? "maxSize" : undefined;
+    if (other) {
+      issue(other, `cannot be set with size: size ${size} fixes the pool at ${size} workers, minSize/maxSize let it grow and shrink with load; remove size or ${other}`);
+      return;
+    }
+  }
+  if (maxSize === undefined) {
+    if (minSize !== undefined) issue("minSize", "needs maxSize (the most workers the pool may grow to); for a fixed number of workers set size instead");
+    if (targetInflight !== undefined) issue("targetInflight", "applies to an autoscaling pool only; set minSize and maxSize too, or remove it");
+    return;
+  }
+  if (minSize !== undefined && minSize > maxSize) issue("minSize", `${minSize} is above maxSize ${maxSize}; the pool cannot keep more workers than it may have`);
+}
+
 export type PoolConfigInput = z.input<typeof poolConfigSchema>;
-export type PoolConfig = z.output<typeof poolConfigSchema> & { python: string };
+
+/** A pool's settings with every default filled in, the worker bounds resolved from size or minSize/maxSize. */
+export type PoolConfig = Omit<ParsedPool, "size" | "minSize" | "maxSize" | "targetInflight"> & {
+  python: string;
+  /** The fewest local workers: size for a fixed pool; 0 scales to zero. */
+  minSize: number;
+  /** The most local workers: size for a fixed pool. */
+  maxSize: number;
+  /** Calls (queued plus in flight) per worker an autoscaling pool aims for. */
+  targetInflight: number;
+  /** minSize < maxSize: the pool grows and shrinks with load. */
+  autoscale: boolean;
+};
 export type StartMode = PoolConfig["startMode"];
 
 /**
@@ -82,5 +123,16 @@ export function resolvePoolConfig(input: PoolConfigInput): PoolConfig {
   if (!parsed.success) {
     throw new PyfleetError("invalid_argument", `pool "${String(input.name)}": ${formatIssues("", parsed.error.issues)}`);
   }
-  return { ...parsed.data, python: parsed.data.python ?? defaultPython() };
+  const { size, minSize, maxSize, targetInflight, ...rest } = parsed.data;
+  const most = maxSize ?? size ?? d.size;
+  // Without minSize an autoscaling pool keeps one worker warm: scaling to zero is asked for, not a default.
+  const least = maxSize === undefined ? most : minSize ?? Math.min(1, most);
+  return {
+    ...rest,
+    python: parsed.data.python ?? defaultPython(),
+    minSize: least,
+    maxSize: most,
+    targetInflight: targetInflight ?? rest.concurrency,
+    autoscale: least < most,
+  };
 }

@@ -1,3 +1,5 @@
+import type { ScaleEvent } from "./autoscaler.js";
+
 export type PoolEventKind =
   | "worker.starting"
   | "worker.ready"
@@ -6,7 +8,9 @@ export type PoolEventKind =
   | "session.repinned"
   | "queue.saturated"
   | "circuit.open"
-  | "circuit.closed";
+  | "circuit.closed"
+  | "scale.up"
+  | "scale.down";
 
 /** Something that happened in a pool. Emitted under its kind and under "event". */
 export interface PoolEvent {
@@ -19,4 +23,6 @@ export interface PoolEvent {
   /** For dial-in workers: the group they attached with (e.g. a compute id). */
   group?: string;
   message?: string;
+  /** For scale.up and scale.down: the autoscaling decision. */
+  scale?: ScaleEvent;
 }

@@ -62,6 +62,8 @@ export class Pool {
       maxVariableBytes: config.maxVariableBytes,
     }, (session) => {
       if (session.workerId) this.core.workers.get(session.workerId)?.releaseSession(session.key);
+      // Its worker may now be free to retire.
+      this.supervisor.loadChanged();
     });
     this.core = new PoolCore(config, deps.logger.child({ pool: config.name }), this.events, this.sessions, {
       opened: () => this.supervisor.onCircuitOpen(),
@@ -69,7 +71,10 @@ export class Pool {
     }, deps.logs);
     // The scheduler tells the supervisor when calls end (recycling); the supervisor drives the scheduler.
     let supervisor: Supervisor | undefined;
-    this.scheduler = new Scheduler(this.core, { callEnded: (worker) => supervisor!.callEnded(worker) });
+    this.scheduler = new Scheduler(this.core, {
+      callEnded: (worker) => supervisor!.callEnded(worker),
+      loadChanged: () => supervisor!.loadChanged(),
+    });
     supervisor = new Supervisor(this.core, this.scheduler, linkServer, {
       sessions: this.sessions,
       call: (tool, args, options) => this.call(tool, args, options),
@@ -87,7 +92,7 @@ export class Pool {
     return pool;
   }
 
-  /** Resolves when `size` workers are ready; rejects if the pool cannot start them. */
+  /** Resolves when `minSize` workers are ready (`size` for a fixed pool); rejects if the pool cannot start them. */
   ready(): Promise<void> {
     return new Promise((resolve, reject) => {
       const check = () => {
@@ -97,7 +102,7 @@ export class Pool {
         } else if (this.closed) {
           cleanup();
           reject(new PyfleetError("unavailable", `pool "${this.name}" is closed`));
-        } else if (this.core.countServing() >= this.config.size) {
+        } else if (this.core.countServing() >= this.config.minSize) {
           cleanup();
           resolve();
         }
@@ -285,6 +290,8 @@ export class Pool {
       latencyP50Ms: p50,
       latencyP99Ms: p99,
       circuitOpen: this.core.circuit.state !== "closed",
+      workersDesired: this.supervisor.desired,
+      scaleEvents: Object.fromEntries(counters.scaleEvents),
     };
   }
 

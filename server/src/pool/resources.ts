@@ -8,9 +8,12 @@ import type { PoolConfig } from "./config.js";
  */
 export const THREAD_VARIABLES = ["OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMEXPR_NUM_THREADS", "VECLIB_MAXIMUM_THREADS"] as const;
 
-/** Threads per worker: the pool's `threads`, else this machine's cores shared by its local workers, at least 1. */
-function threadsPerWorker(config: Pick<PoolConfig, "threads" | "size">, cores = availableParallelism()): number {
-  return config.threads ?? Math.max(1, Math.floor(cores / Math.max(1, config.size)));
+/**
+ * Threads per worker: the pool's `threads`, else this machine's cores shared
+ * by its local workers (as many as it may have: maxSize), at least 1.
+ */
+function threadsPerWorker(config: Pick<PoolConfig, "threads" | "maxSize">, cores = availableParallelism()): number {
+  return config.threads ?? Math.max(1, Math.floor(cores / Math.max(1, config.maxSize)));
 }
 
 /**

@@ -10,6 +10,8 @@ import type { CallSink, Worker, WorkerDeath } from "./worker.js";
 export interface SchedulerHooks {
   /** A call ended on `worker` (it may be due for recycling). */
   callEnded(worker: Worker): void;
+  /** A call was taken (run or queued): an autoscaling pool looks at its load. */
+  loadChanged(): void;
 }
 
 function now(): number {
@@ -117,8 +119,7 @@ export class Scheduler {
     if (options.trace !== undefined) call.trace = options.trace.call(core.name, tool, session?.id ?? "");
     if (call.deadline !== undefined) {
       const ms = call.deadline - start;
-      call.timer = setTimeout(() => this.fail(call, new PyfleetError("deadline_exceeded",
-        `call to "${tool}" did not finish within its deadline of ${Math.round(ms)} ms`)), ms);
+      call.timer = setTimeout(() => this.fail(call, this.deadlineError(call, ms)), ms);
     }
 
     // Queued calls cannot use any free worker (the queue is pumped whenever
@@ -129,7 +130,17 @@ export class Scheduler {
     } else {
       this.enqueue(call, false);
     }
+    this.hooks.loadChanged();
     return call;
+  }
+
+  private deadlineError(call: PendingCall, ms: number): PyfleetError {
+    const tool = call.request.tool;
+    // Still waiting, with no worker serving: the pool is starting one (after scaling to zero, or at startup).
+    if (!call.active && !this.core.hasServing()) {
+      return new PyfleetError("deadline_exceeded", `call to "${tool}" got no worker within its deadline of ${Math.round(ms)} ms: pool "${this.core.name}" has no worker ready yet and is starting one; allow for worker startup in the deadline, or keep workers warm (minSize)`);
+    }
+    return new PyfleetError("deadline_exceeded", `call to "${tool}" did not finish within its deadline of ${Math.round(ms)} ms`);
   }
 
   /** Sends queued calls to workers with room, then lets idle workers steal. Called whenever room may have appeared. */

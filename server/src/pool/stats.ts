@@ -11,6 +11,8 @@ export class PoolCounters {
   retries = 0;
   restarts = 0;
   readonly errorsByCode = new Map<string, number>();
+  /** Autoscaling decisions by "direction:reason" ("up:load", "down:idle", ...). */
+  readonly scaleEvents = new Map<string, number>();
   private readonly latencies = new Float64Array(WINDOW);
   private recorded = 0;
   /** Metrics' per-tool histograms (one observer: the server's metrics). */
@@ -29,6 +31,11 @@ export class PoolCounters {
 
   error(code: string): void {
     this.errorsByCode.set(code, (this.errorsByCode.get(code) ?? 0) + 1);
+  }
+
+  scaled(direction: "up" | "down", reason: string): void {
+    const key = `${direction}:${reason}`;
+    this.scaleEvents.set(key, (this.scaleEvents.get(key) ?? 0) + 1);
   }
 
   /** Median and 99th percentile of the recent window, in ms (0 before any call). */
@@ -58,6 +65,10 @@ export interface PoolStatsSnapshot {
   latencyP50Ms: number;
   latencyP99Ms: number;
   circuitOpen: boolean;
+  /** Local workers the pool aims to have: size, or its autoscaling's last decision. */
+  workersDesired: number;
+  /** Autoscaling decisions by "direction:reason" ("up:load", "down:idle", ...). */
+  scaleEvents: Record<string, number>;
 }
 
 export interface WorkerSummary {

@@ -1,6 +1,7 @@
 import type { ToolSpec } from "@pyfleet/sdk/gen/pyfleet/pool/v1/tool_pb";
 import type { Hello, Log } from "@pyfleet/protocol/gen/pyfleet/worker/v1/worker_pb";
 import { PyfleetError } from "../errors.js";
+import { Autoscaler, describeScale, type PoolLoad, type ScaleEvent, type WorkerLoad } from "./autoscaler.js";
 import { answerCallback, type CallbackHost } from "./callbacks.js";
 import type { PoolCore } from "./core.js";
 import type { Link, LinkServer } from "./link/index.js";
@@ -16,10 +17,12 @@ const RESTART_WINDOW_MS = 10_000;
 const MAX_RESTART_DELAY_MS = 1_000;
 
 /**
- * Keeps a pool's workers: starts local ones up to `size` (spawned, or forked
- * from a template that imported the adapter once: see StartMode), takes in dial-in ones,
- * handles deaths (sessions, the circuit, paced restarts) and recycles
- * workers by age, call count or memory.
+ * Keeps a pool's workers: starts local ones up to the size it wants (fixed,
+ * or what its Autoscaler decides within [minSize, maxSize]), spawned or
+ * forked from a template that imported the adapter once (see StartMode); takes in dial-in
+ * ones, handles deaths (sessions, the circuit, paced restarts), recycles
+ * workers by age, call count or memory, and retires the idle workers its
+ * autoscaler picks.
  */
 export class Supervisor implements SchedulerHooks {
   /** How workers start, and the fork template. */
@@ -31,6 +34,13 @@ export class Supervisor implements SchedulerHooks {
   private ensureTimer: NodeJS.Timeout | undefined;
   /** A pool with `gpus`: which worker holds which devices. */
   private readonly gpuSets: GpuSets | undefined;
+  /** Local workers the pool keeps: minSize at first, then what the autoscaler decides (size for a fixed pool). */
+  desired: number;
+  private readonly autoscaler: Autoscaler | undefined;
+  /** Workers retired by the autoscaler: their exit is no restart. */
+  private readonly retiring = new Set<string>();
+  private evaluation: NodeJS.Immediate | undefined;
+  private templateWarmed = false;
 
   constructor(
     private readonly core: PoolCore,
@@ -38,6 +48,8 @@ export class Supervisor implements SchedulerHooks {
     private readonly linkServer: LinkServer,
     private readonly callbackHost: CallbackHost,
   ) {
+    this.desired = core.config.minSize;
+    if (core.config.autoscale) this.autoscaler = new Autoscaler(core.config, { recheck: () => this.evaluate() });
     if (core.config.gpus) this.gpuSets = new GpuSets(core.config.gpus, core.config.gpusPerWorker);
     this.start = new StartMode(core, linkServer, {
       spawnTemplate: (templateId, token) => this.spawnWorker(templateId, token, true),
@@ -60,7 +72,7 @@ export class Supervisor implements SchedulerHooks {
     return pids;
   }
 
-  /** Starts local workers until the pool has `size` of them (respecting startup concurrency and the circuit). */
+  /** Starts local workers until the pool has `desired` of them (respecting startup concurrency and the circuit). */
   ensureWorkers(): void {
     const { config, circuit } = this.core;
     if (this.core.closing || circuit.open) return;
@@ -71,8 +83,15 @@ export class Supervisor implements SchedulerHooks {
       if (w.state === "starting") starting++;
       if (w.state !== "draining" && w.state !== "dead") local++;
     }
-    const target = circuit.state === "probing" ? Math.min(1, config.size) : config.size;
-    if (local < target && this.start.mode === undefined) {
+    const target = circuit.state === "probing" ? Math.min(1, this.desired) : this.desired;
+    // An autoscaling pool starts its fork template at once, even with no
+    // worker to start yet, so growing (from zero too) is a fork, not an import.
+    if (config.autoscale && this.start.mode === "fork" && !this.templateWarmed) {
+      this.templateWarmed = true;
+      // A template that cannot start fails the workers forked from it, which report why.
+      this.start.ensureTemplate().catch(() => undefined);
+    }
+    if ((local < target || config.autoscale) && this.start.mode === undefined) {
       this.start.decide();
       return;
     }
@@ -110,6 +129,8 @@ export class Supervisor implements SchedulerHooks {
   /** Stops every worker and the template (calls are settled already). */
   async stop(graceMs: number): Promise<void> {
     clearTimeout(this.ensureTimer);
+    clearImmediate(this.evaluation);
+    this.autoscaler?.stop();
     await Promise.all([...this.core.workers.values()].map((w) => w.shutdown(Math.min(1_000, graceMs))));
     await this.start.stop();
   }
@@ -196,6 +217,7 @@ export class Supervisor implements SchedulerHooks {
           scheduler.pump();
           scheduler.checkIdle();
           this.retireIfDrained(w);
+          this.loadChanged();
         },
         died: (w, death) => this.onWorkerDied(w, death),
         callback: (_w, call, frame, reply) => answerCallback(this.callbackHost, call, frame, reply),
@@ -224,6 +246,7 @@ export class Supervisor implements SchedulerHooks {
     this.core.emit("worker.ready", { workerId: worker.id, pid: worker.pid, group: worker.group });
     this.ensureWorkers();
     this.scheduler.pump();
+    this.loadChanged();
   }
 
   private setTools(tools: ToolSpec[]) {
@@ -252,7 +275,11 @@ export class Supervisor implements SchedulerHooks {
       ? new PyfleetError("unavailable", `session "${call.session.id}" lost its worker ${worker.id} (${death.reason}); create a new session`)
       : undefined);
     const stderr = worker.stderrTail();
-    if (death.expected && !worker.remote) {
+    // Retired by the autoscaler: its scale.down event announced it, and it is not replaced.
+    const retired = this.retiring.delete(worker.id);
+    if (retired) {
+      core.logger.debug({ worker: worker.id, reason: death.reason }, `worker ${worker.id} retired (autoscaling)`);
+    } else if (death.expected && !worker.remote) {
       if (!core.closing) core.emit("worker.recycled", { workerId: worker.id, pid: worker.pid, message: death.reason, group: worker.group });
     } else {
       core.emit("worker.died", { workerId: worker.id, pid: worker.pid, message: death.reason, group: worker.group });
@@ -265,13 +292,69 @@ export class Supervisor implements SchedulerHooks {
       const f = death.startupFailure;
       this.recordStartupFailure(f ? describeStartupFailure(f.phase, f.type, f.message, `worker ${worker.id}`) : `worker ${worker.id} ${death.reason} before it was ready`);
     }
-    if (!worker.remote && !core.closing) {
+    if (!worker.remote && !core.closing && !retired) {
       core.counters.restarts++;
       this.scheduleEnsure(this.restartDelay());
     }
     this.scheduler.failQueueIfStalled();
     this.scheduler.pump();
     this.scheduler.checkIdle();
+  }
+
+  /**
+   * Calls came or ended, or a worker changed: an autoscaling pool looks at
+   * its load once this turn of the event loop is over (one look however many
+   * calls arrived in it).
+   */
+  loadChanged(): void {
+    if (!this.autoscaler || this.evaluation || this.core.closing) return;
+    this.evaluation = setImmediate(() => {
+      this.evaluation = undefined;
+      this.evaluate();
+    });
+  }
+
+  /** Asks the autoscaler and carries out its decision. */
+  private evaluate() {
+    const autoscaler = this.autoscaler;
+    if (!autoscaler || this.core.closing) return;
+    const decision = autoscaler.decide(this.load());
+    if (decision.action === "up") {
+      this.desired = decision.toWorkers;
+      this.announce("up", decision);
+      this.ensureWorkers();
+    } else if (decision.action === "down") {
+      let from = decision.fromWorkers;
+      for (const id of decision.retire) {
+        const worker = this.core.workers.get(id);
+        if (!worker) continue;
+        this.desired = from - 1;
+        this.announce("down", { ...decision, fromWorkers: from, toWorkers: from - 1 }, worker.id, worker.pid);
+        from--;
+        this.retiring.add(worker.id);
+        void worker.shutdown(this.core.config.cancelGraceMs);
+      }
+    }
+  }
+
+  private load(): PoolLoad {
+    const sessions = this.core.sessions;
+    const workers: WorkerLoad[] = [];
+    let inFlight = 0;
+    for (const w of this.core.workers.values()) {
+      if (w.remote || w.state === "draining" || w.state === "dead") continue;
+      inFlight += w.inFlight;
+      workers.push({ id: w.id, starting: w.state === "starting", idleSince: w.idleSince, sessions: sessions.pinnedTo(w.id) });
+    }
+    return { size: this.desired, queued: this.scheduler.queued, inFlight, workers };
+  }
+
+  private announce(direction: "up" | "down", d: ScaleEvent, workerId?: string, pid?: number) {
+    const scale: ScaleEvent = { reason: d.reason, fromWorkers: d.fromWorkers, toWorkers: d.toWorkers, queueDepth: d.queueDepth, inFlight: d.inFlight };
+    const message = describeScale(scale, this.core.config, workerId);
+    this.core.counters.scaled(direction, scale.reason);
+    this.core.logger.info({ direction, reason: scale.reason, from: scale.fromWorkers, to: scale.toWorkers, worker: workerId }, message);
+    this.core.emit(direction === "up" ? "scale.up" : "scale.down", { workerId, pid, message, scale });
   }
 
   private recordStartupFailure(description: string) {

@@ -138,6 +138,8 @@ export class Worker {
   callsDone = 0;
   rssBytes = 0;
   readyAt = 0;
+  /** Since when (Date.now()) a serving worker has had no call; undefined while it has one (autoscaling retires idle workers). */
+  idleSince: number | undefined;
 
   private link: Link | undefined;
   private readonly calls = new Map<number, CallState>();
@@ -312,6 +314,7 @@ export class Worker {
     };
     this.calls.set(id, state);
     this.countCall(request.tool, 1);
+    this.idleSince = undefined;
     this.updateLoadState();
     this.link!.sendCall({
       id,
@@ -434,6 +437,7 @@ export class Worker {
     this.countCall(state.request.tool, -1);
     clearTimeout(state.cancelTimer);
     this.callsDone++;
+    if (this.calls.size === 0) this.idleSince = Date.now();
     this.updateLoadState();
     return state;
   }
@@ -499,6 +503,7 @@ export class Worker {
     this.concurrency = Math.max(1, concurrency);
     this.state = "ready";
     this.readyAt = Date.now();
+    this.idleSince = this.readyAt;
     if (this.options.heartbeatIntervalMs > 0) {
       this.heartbeat = setInterval(() => this.beat(), this.options.heartbeatIntervalMs);
       this.heartbeat.unref();

@@ -82,6 +82,7 @@ export function statsToProto(s: PoolStatsSnapshot): PoolStats {
     latencyP50Ms: s.latencyP50Ms,
     latencyP99Ms: s.latencyP99Ms,
     circuitOpen: s.circuitOpen,
+    workersDesired: s.workersDesired,
   });
 }
 
@@ -94,6 +95,8 @@ const EVENT_KINDS: Record<PoolEvent["kind"], PoolEventKind> = {
   "queue.saturated": PoolEventKind.QUEUE_SATURATED,
   "circuit.open": PoolEventKind.CIRCUIT_OPEN,
   "circuit.closed": PoolEventKind.CIRCUIT_CLOSED,
+  "scale.up": PoolEventKind.SCALE_UP,
+  "scale.down": PoolEventKind.SCALE_DOWN,
 };
 
 export function eventToProto(e: PoolEvent): WatchPoolResponse {
@@ -105,6 +108,7 @@ export function eventToProto(e: PoolEvent): WatchPoolResponse {
     workerPid: e.pid ?? 0,
     sessionId: e.sessionId ?? "",
     message: e.message ?? "",
+    scale: e.scale,
   });
 }
 

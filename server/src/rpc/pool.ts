@@ -181,7 +181,9 @@ export function poolService(pools: PoolRegistry, options: PoolServiceOptions): P
           return {
             name: pool.name,
             adapter: pool.config.adapter,
-            size: pool.config.size,
+            size: pool.config.maxSize,
+            minSize: pool.config.minSize,
+            maxSize: pool.config.maxSize,
             concurrency: pool.config.concurrency,
             startMode: pool.startModeInUse,
             ready: stats.workersReady + stats.workersBusy > 0,

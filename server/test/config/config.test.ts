@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { defaults, loadConfig, logsDefaults, poolDefaults, resolveConfig, telemetryDefaults } from "../../src/config/index.js";
+import { resolvePoolConfig } from "../../src/pool/index.js";
 
 const DOC = readFileSync(new URL("../../../docs/configuration.md", import.meta.url), "utf8");
 
@@ -37,6 +38,23 @@ describe("configuration", () => {
     expect(() => resolveConfig({ pools: [{ name: "p", sise: 2 }] } as never)).toThrow(/pools\[0\]\.sise/);
     expect(() => resolveConfig({ pools: [{ name: "a" }, { name: "a" }] })).toThrow(/two pools are named "a"/);
     expect(() => resolveConfig({ defaultPool: "x", pools: [{ name: "a" }] })).toThrow(/defaultPool/);
+  });
+
+  it("sizes a pool by size or by minSize/maxSize, and refuses contradictions naming the key", () => {
+    const pool = (p: Record<string, unknown>) => resolvePoolConfig(resolveConfig({ pools: [{ name: "p", ...p }] }).pools[0]!);
+    expect(pool({})).toMatchObject({ minSize: 2, maxSize: 2, autoscale: false });
+    expect(pool({ size: 0 })).toMatchObject({ minSize: 0, maxSize: 0, autoscale: false });
+    expect(pool({ maxSize: 4, concurrency: 2 })).toMatchObject({ minSize: 1, maxSize: 4, targetInflight: 2, autoscale: true, scaleUpDelayMs: 1_000, scaleDownDelayMs: 60_000 });
+    expect(pool({ minSize: 0, maxSize: 3, targetInflight: 5 })).toMatchObject({ minSize: 0, maxSize: 3, targetInflight: 5, autoscale: true });
+    const refused = (p: Record<string, unknown>) => () => resolveConfig({ pools: [{ name: "p", ...p }] });
+    expect(refused({ size: 2, maxSize: 4 })).toThrow(/pools\[0\]\.maxSize: cannot be set with size: size 2 fixes the pool at 2 workers/);
+    expect(refused({ size: 2, minSize: 1, maxSize: 4 })).toThrow(/pools\[0\]\.minSize: cannot be set with size/);
+    expect(refused({ minSize: 1 })).toThrow(/pools\[0\]\.minSize: needs maxSize/);
+    expect(refused({ minSize: 5, maxSize: 2 })).toThrow(/pools\[0\]\.minSize: 5 is above maxSize 2/);
+    expect(refused({ targetInflight: 4 })).toThrow(/pools\[0\]\.targetInflight: applies to an autoscaling pool only/);
+    expect(refused({ maxSize: 0 })).toThrow(/pools\[0\]\.maxSize/);
+    expect(refused({ maxSize: 3, gpus: [0, 1] })).toThrow(/pools\[0\]\.gpus: maxSize 3 \* gpusPerWorker 1 needs 3 GPUs but gpus lists 2; lower maxSize or gpusPerWorker/);
+    expect(() => pool({ minSize: 0, maxSize: 2, gpus: [0, 1] })).not.toThrow();
   });
 
   it("reads YAML, then applies environment overrides", () => {

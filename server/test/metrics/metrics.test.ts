@@ -104,6 +104,8 @@ describe("metrics", () => {
       pyfleet_pool_restarts_total: "counter",
       pyfleet_pool_retries_total: "counter",
       pyfleet_pool_errors_total: "counter",
+      pyfleet_pool_workers_desired: "gauge",
+      pyfleet_pool_scale_events_total: "counter",
       pyfleet_worker_rss_bytes: "gauge",
       pyfleet_computes: "gauge",
       pyfleet_compute_cost_per_hour_dollars: "gauge",
@@ -119,6 +121,7 @@ describe("metrics", () => {
     expect(value(families, "pyfleet_pool_calls_total", { pool: "default" })).toBe(5);
     expect(value(families, "pyfleet_pool_errors_total", { pool: "default", code: "unknown" })).toBe(1);
     expect(value(families, "pyfleet_pool_restarts_total", { pool: "default" })).toBe(0);
+    expect(value(families, "pyfleet_pool_workers_desired", { pool: "default" })).toBe(1);
     const pid = server.pools.get("default").workerSummaries()[0]!;
     expect(value(families, "pyfleet_worker_rss_bytes", { pool: "default", worker: pid.id })).toBeGreaterThan(5_000_000);
     expect(value(families, "pyfleet_computes", { provider: "mock", status: "ready" })).toBe(1);
@@ -126,11 +129,13 @@ describe("metrics", () => {
   });
 
   it("the Grafana dashboard queries only metrics and labels the server exports", async () => {
-    const server = await startServer({ pools: [{ name: "default", size: 1, heartbeatIntervalMs: 100 }] });
+    // "auto" scales from zero on its first call, so the scale metrics have samples.
+    const server = await startServer({ pools: [{ name: "default", size: 1, heartbeatIntervalMs: 100 }, { name: "auto", minSize: 0, maxSize: 1 }] });
     await server.ready();
     const sdk = createClient({ baseUrl: server.url });
     onTestFinished(() => sdk.close());
     await sdk.pool.execute("add", { a: 1, b: 1 });
+    expect(await sdk.poolNamed("auto").execute("add", { a: 2, b: 2 })).toBe(4);
     await sdk.pool.execute("fail", { message: "x" }).catch(() => undefined);
     await sdk.compute.spawn({ gpu: "a4000", idleTtlMs: 600_000 });
     let families = await scrape(server.url);
@@ -139,6 +144,7 @@ describe("metrics", () => {
       await new Promise((r) => setTimeout(r, 100));
       families = await scrape(server.url);
     }
+    expect(value(families, "pyfleet_pool_scale_events_total", { pool: "auto", direction: "up", reason: "cold_start" })).toBe(1);
     const labelsOf = new Map<string, Set<string>>();
     for (const f of families.values()) {
       for (const [sample, sets] of f.samples) labelsOf.set(sample, new Set(sets.flatMap((s) => Object.keys(s).filter((k) => k !== "__value"))));

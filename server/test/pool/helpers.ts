@@ -5,7 +5,9 @@ import { createPool, type Pool, type PoolConfigInput, type PoolEvent, type PoolE
 
 /** A pool of real Python workers running the sample adapter, closed when the test ends. */
 export async function startPool(config: Partial<PoolConfigInput> = {}, { waitReady = true } = {}): Promise<Pool> {
-  const pool = await createPool({ name: "test", size: 1, ...config }, { logger: createLogger("silent") });
+  // One worker unless the test sizes the pool otherwise (size, or minSize/maxSize: autoscaling).
+  const size = config.minSize === undefined && config.maxSize === undefined ? 1 : undefined;
+  const pool = await createPool({ name: "test", size, ...config }, { logger: createLogger("silent") });
   onTestFinished(() => pool.close(2_000));
   if (waitReady) await pool.ready();
   return pool;

@@ -3,7 +3,7 @@ import { toJson } from "@bufbuild/protobuf";
 import { ValueSchema } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { Health } from "@pyfleet/sdk/gen/grpc/health/v1/health_pb";
-import { PoolService } from "@pyfleet/sdk/gen/pyfleet/pool/v1/pool_pb";
+import { PoolEventKind, PoolService } from "@pyfleet/sdk/gen/pyfleet/pool/v1/pool_pb";
 import { execa } from "execa";
 import { describe, expect, it, onTestFinished } from "vitest";
 import { createServer, type ServerConfigInput } from "../../src/index.js";
@@ -180,6 +180,36 @@ describe("operability", () => {
     expect((await health.check({ service: "pyfleet.pool.v1.PoolService" })).status).toBe(2);
     expect((await health.check({ service: "pool:default" })).status).toBe(2);
     expect((await health.check({})).status).toBe(1);
+  });
+
+  it("health reports a pool scaled to zero as SERVING (it starts a worker when a call comes), and ListPools its bounds", async () => {
+    const server = await startServer({ pools: [{ name: "default", minSize: 0, maxSize: 3 }] });
+    await server.ready();
+    const health = clientFor(Health, server.url);
+    expect(server.pools.get("default").stats().workersReady).toBe(0);
+    expect((await health.check({ service: "pool:default" })).status).toBe(1);
+    expect((await health.check({ service: "pyfleet.pool.v1.PoolService" })).status).toBe(1);
+    const pool = clientFor(PoolService, server.url);
+    expect((await pool.listPools({})).pools.map((p) => [p.name, p.minSize, p.maxSize, p.size, p.ready])).toEqual([["default", 0, 3, 3, false]]);
+    expect((await pool.getPoolStats({})).stats?.workersDesired).toBe(0);
+
+    // The first call starts a worker; WatchPool tells why.
+    const events = server.pools.get("default").events;
+    const listeners = events.listenerCount("event");
+    const abort = new AbortController();
+    onTestFinished(() => abort.abort());
+    const scaleUp = (async () => {
+      for await (const e of pool.watchPool({ pool: "default" }, { signal: abort.signal })) {
+        if (e.kind === PoolEventKind.SCALE_UP) return e;
+      }
+      return undefined;
+    })();
+    await until(() => events.listenerCount("event") > listeners, 5_000, "WatchPool to subscribe");
+    expect((await pool.execute({ tool: "add", argsJson: '{"a":2,"b":2}', resultAsJson: true })).resultJson).toBe("4.0");
+    const event = await scaleUp;
+    expect(event?.scale).toMatchObject({ reason: "cold_start", fromWorkers: 0, toWorkers: 1, queueDepth: 1, inFlight: 0 });
+    expect(event?.message).toContain("no worker");
+    expect((await health.check({ service: "pool:default" })).status).toBe(1);
   });
 });
 

@@ -13,20 +13,21 @@ export function configCommands(program: Command): void {
     .action(run(async (file: string, _o: unknown, cmd: Command) => {
       const opts = globals(cmd);
       const { ConfigError, loadConfig } = await import("../../config/index.js");
+      const { resolvePoolConfig } = await import("../../pool/index.js");
       try {
         const resolved = loadConfig(file);
         const summary = {
           ok: true,
           file,
           listen: `${resolved.host}:${resolved.port}`,
-          pools: resolved.pools.map((p) => ({ name: p.name, adapter: p.adapter, size: p.size })),
+          pools: resolved.pools.map((p) => resolvePoolConfig(p)).map((p) => ({ name: p.name, adapter: p.adapter, minSize: p.minSize, maxSize: p.maxSize })),
           providers: resolved.compute.providers.map((p) => ({ name: p.name, kind: p.kind })),
           apiKeys: resolved.auth.apiKeys.length,
         };
         print(opts, summary, () => [
           `${file}: ok`,
           `  listen     ${summary.listen}${summary.apiKeys ? ` (${summary.apiKeys} API key${summary.apiKeys > 1 ? "s" : ""})` : " (no API keys: loopback only)"}`,
-          ...summary.pools.map((p) => `  pool       ${p.name}: ${p.adapter} x${p.size}`),
+          ...summary.pools.map((p) => `  pool       ${p.name}: ${p.adapter} x${p.minSize === p.maxSize ? p.minSize : `${p.minSize}-${p.maxSize} (autoscaling)`}`),
           `  providers  ${summary.providers.map((p) => (p.name === p.kind ? p.name : `${p.name} (${p.kind})`)).join(", ")}`,
         ].join("\n"));
       } catch (e) {

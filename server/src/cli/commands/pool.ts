@@ -158,7 +158,7 @@ export function poolCommands(program: Command): void {
     .action(run(async (_o: unknown, cmd: Command) => {
       const opts = globals(cmd);
       const list = await client(opts).pool.list();
-      const rows = list.map((p) => ({ name: p.name, adapter: p.adapter, workers: `${p.workers}/${p.size}`, mode: p.startMode, default: p.isDefault ? "yes" : "" }));
+      const rows = list.map((p) => ({ name: p.name, adapter: p.adapter, workers: p.minSize === p.maxSize ? `${p.workers}/${p.size}` : `${p.workers}/${p.minSize}-${p.maxSize}`, mode: p.startMode, default: p.isDefault ? "yes" : "" }));
       print(opts, rows, () => table(rows, ["name", "adapter", "workers", "mode", "default"]));
     }));
   pools

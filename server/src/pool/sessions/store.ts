@@ -190,6 +190,11 @@ export class SessionStore {
     set.add(session);
   }
 
+  /** How many sessions are pinned to a worker. */
+  pinnedTo(workerId: string): number {
+    return this.byWorker.get(workerId)?.size ?? 0;
+  }
+
   /** The sessions pinned to a worker that died; the index entry is dropped. */
   takePinned(workerId: string): SessionRecord[] {
     const set = this.byWorker.get(workerId);
