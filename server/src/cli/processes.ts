@@ -1,6 +1,6 @@
 import cluster, { type Worker } from "node:cluster";
 import { availableParallelism } from "node:os";
-import type { ServerConfig } from "../config/index.js";
+import { poolDefaults, type ServerConfig } from "../config/index.js";
 import { PyfleetError } from "../errors.js";
 import type { Logger } from "../log/index.js";
 
@@ -36,9 +36,18 @@ export function workerShare(size: number, index: number, count: number): number 
   return Math.max(1, Math.floor(size / count) + (index < size % count ? 1 : 0));
 }
 
-/** The config of process `index` of `count`: each pool's workers split among the processes. */
+/**
+ * The config of process `index` of `count`: each pool's workers split among
+ * the processes (an autoscaling pool's minSize and maxSize alike; a minSize
+ * left to its default stays at one per process).
+ */
 export function processConfig(config: ServerConfig, index: number, count: number): ServerConfig {
-  return { ...config, pools: config.pools.map((p) => ({ ...p, size: workerShare(p.size, index, count) })) };
+  return {
+    ...config,
+    pools: config.pools.map((p) => p.maxSize === undefined
+      ? { ...p, size: workerShare(p.size ?? poolDefaults.size, index, count) }
+      : { ...p, minSize: p.minSize === undefined ? undefined : workerShare(p.minSize, index, count), maxSize: workerShare(p.maxSize, index, count) }),
+  };
 }
 
 /** This process's place in a `serve --processes N` cluster, when it is one of its workers. */

@@ -92,6 +92,12 @@ describe("pyfleet serve --processes", () => {
     expect(workerShare(0, 0, 2)).toBe(0);
     const config = resolveConfig({ pools: [{ name: "a", size: 5 }, { name: "b", size: 0 }] });
     expect(processConfig(config, 1, 2).pools.map((p) => [p.name, p.size])).toEqual([["a", 2], ["b", 0]]);
+    // Autoscaling pools split their bounds; a pool that scales to zero keeps doing so in each process.
+    const scaling = resolveConfig({ pools: [{ name: "a", minSize: 3, maxSize: 8 }, { name: "b", minSize: 0, maxSize: 3 }, { name: "c" }] });
+    expect([0, 1].map((i) => processConfig(scaling, i, 2).pools.map((p) => [p.name, p.size, p.minSize, p.maxSize]))).toEqual([
+      [["a", undefined, 2, 4], ["b", undefined, 0, 2], ["c", 1, undefined, undefined]],
+      [["a", undefined, 1, 4], ["b", undefined, 0, 1], ["c", 1, undefined, undefined]],
+    ]);
   });
 
   it("serves sessions, variables, watches and streams whichever process a connection lands on", async () => {
