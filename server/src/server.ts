@@ -164,7 +164,7 @@ export async function createServer(input: ServerConfigInput = {}, options: Creat
   const registry = new PoolRegistry(pools, config.defaultPool ?? (names.includes("default") ? "default" : names[0] ?? "default"));
   const workerTokens = new WorkerTokens(config.auth.workerTokens);
   // Computes are read at scrape time, by when `compute` exists.
-  const metrics = createMetrics({ pools: registry, computes: () => compute.allLive() });
+  const metrics = createMetrics({ pools: registry, logs, computes: () => compute.allLive() });
   const health = new HealthRegistry();
   let serverUrl = "";
   const compute = await createCompute(config.compute, {

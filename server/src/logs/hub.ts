@@ -48,10 +48,13 @@ class Reader {
     this.queue = new Ring(capacity);
   }
 
-  offer(record: LogRecord): void {
-    if (!matches(record, this.filter, this.viewer)) return;
-    if (this.queue.push(record) !== undefined) this.dropped++;
+  /** Queues `record` if it matches; true when that dropped the oldest. */
+  offer(record: LogRecord): boolean {
+    if (!matches(record, this.filter, this.viewer)) return false;
+    const dropped = this.queue.push(record) !== undefined;
+    if (dropped) this.dropped++;
     this.notify();
+    return dropped;
   }
 
   end(): void {
@@ -88,6 +91,7 @@ export class LogHub implements LogSink {
   private readonly buffer: Ring<LogRecord>;
   private bytes = 0;
   private seq = 0;
+  private droppedTotal = 0;
   private readonly readers = new Set<Reader>();
   private closed = false;
 
@@ -105,13 +109,18 @@ export class LogHub implements LogSink {
     return this.readers.size;
   }
 
+  /** Records following readers lost so far because they read too slowly. */
+  get dropped(): number {
+    return this.droppedTotal;
+  }
+
   write(input: LogInput): void {
     const record: LogRecord = { ...input, message: cut(input.message, this.options.maxMessageBytes), seq: ++this.seq, time: Date.now() };
     this.bytes += sizeOf(record);
     const evicted = this.buffer.push(record);
     if (evicted) this.bytes -= sizeOf(evicted);
     while (this.bytes > this.options.bufferBytes && this.buffer.size > 0) this.bytes -= sizeOf(this.buffer.shift()!);
-    for (const reader of this.readers) reader.offer(record);
+    for (const reader of this.readers) if (reader.offer(record)) this.droppedTotal++;
   }
 
   /** The held records that match, oldest first (the newest `tail` of them when given). */

@@ -12,6 +12,8 @@ export interface Metrics {
 
 export interface MetricsSources {
   pools: PoolRegistry;
+  /** The log hub's counts (WatchLogs), read at scrape time. */
+  logs?: { readonly written: number; readonly dropped: number; readonly readerCount: number };
   /** Every tenant's live computes, read at scrape time. */
   computes?: () => Promise<ComputeRecord[]>;
 }
@@ -103,6 +105,13 @@ export function createMetrics(sources: MetricsSources): Metrics {
       }
     },
   });
+
+  if (sources.logs) {
+    const logs = sources.logs;
+    new Counter({ name: "pyfleet_log_records_total", help: "Worker log records the server took (what tools printed and logged).", registers, collect() { this.reset(); this.inc(logs.written); } });
+    new Counter({ name: "pyfleet_log_records_dropped_total", help: "Log records following WatchLogs readers lost because they read too slowly.", registers, collect() { this.reset(); this.inc(logs.dropped); } });
+    new Gauge({ name: "pyfleet_log_readers", help: "WatchLogs streams following new records.", registers, collect() { this.set(logs.readerCount); } });
+  }
 
   if (sources.computes) {
     const read = sources.computes;

@@ -109,6 +109,7 @@ describe("LogHub", () => {
     const later = it.next();
     hub.write(line("r26"));
     expect(((await later).value as LogBatch).dropped).toBe(0);
+    expect(hub.dropped).toBe(15);
     abort.abort();
   });
 

@@ -109,6 +109,9 @@ describe("metrics", () => {
       pyfleet_worker_rss_bytes: "gauge",
       pyfleet_computes: "gauge",
       pyfleet_compute_cost_per_hour_dollars: "gauge",
+      pyfleet_log_records_total: "counter",
+      pyfleet_log_records_dropped_total: "counter",
+      pyfleet_log_readers: "gauge",
     });
     // Every counter of pyfleet's own, and only counters, end in _total (Node's process metrics are prom-client's).
     for (const [name, f] of families) if (!name.startsWith("pyfleet_process_")) expect(name.endsWith("_total"), name).toBe(f.type === "counter");
@@ -124,6 +127,9 @@ describe("metrics", () => {
     expect(value(families, "pyfleet_pool_workers_desired", { pool: "default" })).toBe(1);
     const pid = server.pools.get("default").workerSummaries()[0]!;
     expect(value(families, "pyfleet_worker_rss_bytes", { pool: "default", worker: pid.id })).toBeGreaterThan(5_000_000);
+    expect(value(families, "pyfleet_log_records_total", {})).toBe(server.logs.written);
+    expect(value(families, "pyfleet_log_records_dropped_total", {})).toBe(0);
+    expect(value(families, "pyfleet_log_readers", {})).toBe(0);
     expect(value(families, "pyfleet_computes", { provider: "mock", status: "ready" })).toBe(1);
     expect(value(families, "pyfleet_compute_cost_per_hour_dollars", { provider: "mock" })).toBe((await compute.refresh()).costPerHour);
   });
