@@ -1,3 +1,7 @@
+// Over 400 lines on purpose: machines, worker groups and jobs share this
+// provider's two watch caches (pods, jobs), its object naming and its
+// ownership checks (mine, readPod/readJob); the parts that need none of that
+// state live beside it (objects.ts, status.ts, watch.ts, logs.ts, client.ts).
 import { randomUUID } from "node:crypto";
 import { EventEmitter } from "node:events";
 import { PassThrough } from "node:stream";
