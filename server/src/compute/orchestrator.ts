@@ -4,7 +4,8 @@ import { type ComputeSpec, ComputeStatus } from "@pyfleet/sdk/gen/pyfleet/comput
 import { type Capabilities, type GpuType, type Machine, MachineSpecSchema } from "@pyfleet/sdk/gen/pyfleet/provider/v1/types_pb";
 import { PyfleetError } from "../errors.js";
 import { newId } from "../ids.js";
-import { type Budget, type ComputeChange, ComputeContext, type JobStreamEvent, type ListComputesFilter, type OrchestratorOptions, type RunJobInput, statusName } from "./context.js";
+import { assertNotFinal, checkBudget, checkCapabilities, estimateCost } from "./admission.js";
+import { type ComputeChange, ComputeContext, type JobStreamEvent, type ListComputesFilter, type OrchestratorOptions, type RunJobInput, statusName } from "./context.js";
 import { resolveGpu } from "./gpus.js";
 import { Jobs } from "./jobs.js";
 import { COMPUTE_LABEL, type MachineLogLine, type MachineLogOptions, MANAGED_LABEL, OWNER_LABEL, type Provider } from "./provider.js";
@@ -375,37 +376,4 @@ export class Orchestrator {
     if (!budget) return undefined;
     return (all) => checkBudget(owner, budget, addedCost, all.filter((c) => COSTLY(c.status)));
   }
-}
-
-function checkBudget(owner: string, budget: Budget, addedCost: number, live: ComputeRecord[]) {
-  if (budget.maxComputes !== undefined && live.length >= budget.maxComputes) {
-    throw new PyfleetError("resource_exhausted", `budget: ${owner || "this tenant"} already runs ${live.length} computes (maxComputes ${budget.maxComputes}); terminate one first`);
-  }
-  const cost = live.reduce((sum, c) => sum + c.costPerHour, 0);
-  if (budget.maxCostPerHour !== undefined && cost + addedCost > budget.maxCostPerHour) {
-    throw new PyfleetError("resource_exhausted", `budget: this compute would bring ${owner || "this tenant"} to $${(cost + addedCost).toFixed(2)}/hour (maxCostPerHour $${budget.maxCostPerHour}); use a smaller GPU or terminate a compute`);
-  }
-}
-
-function assertNotFinal(record: ComputeRecord, action: string) {
-  if (FINAL_STATUSES.has(record.status)) {
-    throw new PyfleetError("failed_precondition", `compute ${record.id} is ${statusName(record.status)} and cannot ${action}`);
-  }
-}
-
-function checkCapabilities(provider: Provider, caps: Capabilities, spec: ComputeSpec) {
-  const missing = (what: string) => new PyfleetError("unimplemented", `provider "${provider.name}" does not support ${what} (see ListProviders)`);
-  if (spec.spot && !caps.spot) throw missing("spot machines");
-  if (spec.ports.length > 0 && !caps.ports) throw missing("exposed ports");
-  if (spec.volumes.length > 0 && !caps.volumes) throw missing("volumes");
-  if (spec.workers && !caps.workerGroups) throw missing("worker groups");
-  for (const p of spec.ports) {
-    if (p.port < 1 || p.port > 65_535) throw new PyfleetError("invalid_argument", `spec.ports: port ${p.port} is not between 1 and 65535`);
-    if (p.protocol && p.protocol !== "http" && p.protocol !== "tcp") throw new PyfleetError("invalid_argument", `spec.ports: protocol "${p.protocol}" must be "http" or "tcp"`);
-  }
-}
-
-function estimateCost(gpu: GpuType | undefined, spec: ComputeSpec): number {
-  if (!gpu) return 0;
-  return (spec.spot ? gpu.spotPricePerHour || gpu.pricePerHour : gpu.pricePerHour) * (spec.gpuCount || 1);
 }
