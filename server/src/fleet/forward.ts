@@ -4,6 +4,7 @@ import { type ListSessionsRequest, PoolService, type Session } from "@pyfleet/sd
 import type { ReplicaRecord } from "../compute/index.js";
 import { PyfleetError } from "../errors.js";
 import { MAX_PAGE } from "../paging.js";
+import { rpcSpanKey } from "../rpc/context.js";
 import type { Fleet } from "./fleet.js";
 
 /**
@@ -13,8 +14,12 @@ import type { Fleet } from "./fleet.js";
  * the session is gone.
  */
 export const HOP_HEADER = "pyfleet-hop";
-/** Caller headers a hop carries: the credentials (the owner authenticates them itself) and the request id. */
-const CARRIED = ["authorization", "x-request-id"];
+/**
+ * Caller headers a hop carries: the credentials (the owner authenticates them
+ * itself), the request id, and the W3C trace context (replaced by this RPC's
+ * own span when this server traces, so the owner's spans are its children).
+ */
+const CARRIED = ["authorization", "x-request-id", "traceparent", "tracestate"];
 
 export type PoolClient = Client<typeof PoolService>;
 
@@ -114,6 +119,13 @@ export class Forwarder {
       if (value !== null) headers.set(name, value);
     }
     headers.set(HOP_HEADER, target);
+    const span = ctx.values.get(rpcSpanKey);
+    if (span !== undefined) {
+      const { traceparent, tracestate } = span.context();
+      headers.set("traceparent", traceparent);
+      if (tracestate) headers.set("tracestate", tracestate);
+      else headers.delete("tracestate");
+    }
     return { headers, signal: ctx.signal, timeoutMs: ctx.timeoutMs() };
   }
 

@@ -1,7 +1,7 @@
 import { Code, ConnectError, type HandlerContext } from "@connectrpc/connect";
 import { PyfleetError } from "../errors.js";
 import type { ExecuteOptions } from "../pool/index.js";
-import { callTracerKey, requestIdKey, tenantOf } from "./context.js";
+import { rpcSpanKey, requestIdKey, tenantOf } from "./context.js";
 import { earliest } from "./validate.js";
 
 /**
@@ -52,6 +52,6 @@ export function callOptions(
     binaryArgs: fields.binaryArgs,
     sessionId: fields.sessionId || undefined,
     timeoutMs: limit,
-    trace: ctx.values.get(callTracerKey),
+    trace: ctx.values.get(rpcSpanKey),
   };
 }

@@ -1,5 +1,5 @@
 import { createContextKey, type HandlerContext } from "@connectrpc/connect";
-import type { CallTracer } from "../telemetry/index.js";
+import type { RpcSpan } from "../telemetry/index.js";
 
 /**
  * The tenant a request acts for: the name of its API key, or "" when the
@@ -12,7 +12,7 @@ export const tenantKey = createContextKey<string>("", { description: "pyfleet te
 export const requestIdKey = createContextKey<string>("", { description: "pyfleet request id" });
 
 /** The RPC's span, when tracing is on (set by the trace interceptor): pool calls trace under it. */
-export const callTracerKey = createContextKey<CallTracer | undefined>(undefined, { description: "pyfleet call tracer" });
+export const rpcSpanKey = createContextKey<RpcSpan | undefined>(undefined, { description: "pyfleet RPC span" });
 
 /** The tenant a handler acts for (see tenantKey). */
 export function tenantOf(ctx: HandlerContext): string {

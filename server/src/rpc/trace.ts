@@ -1,7 +1,7 @@
 import { ConnectError, type Interceptor } from "@connectrpc/connect";
 import { codeName, PyfleetError } from "../errors.js";
 import type { Telemetry } from "../telemetry/index.js";
-import { callTracerKey } from "./context.js";
+import { rpcSpanKey } from "./context.js";
 
 function outcome(e: unknown): { code: string; message: string } {
   if (e instanceof ConnectError) return { code: codeName(e.code), message: e.rawMessage };
@@ -11,7 +11,7 @@ function outcome(e: unknown): { code: string; message: string } {
 
 /**
  * A server span per RPC, continuing the caller's W3C `traceparent`; pool
- * calls the handler makes get their spans under it (through callTracerKey).
+ * calls the handler makes get their spans under it (through rpcSpanKey).
  * Installed only when tracing is on: with it off, no interceptor, no cost.
  * Outermost but observe: it sees every failure as a Connect error.
  * `untraced` services get none (health probes, workers' hours-long links).
@@ -25,7 +25,7 @@ export function traceInterceptor(telemetry: Telemetry, untraced: readonly string
       "rpc.service": req.service.typeName,
       "rpc.method": req.method.name,
     });
-    req.contextValues.set(callTracerKey, span);
+    req.contextValues.set(rpcSpanKey, span);
     let res;
     try {
       res = await span.run(() => next(req));

@@ -35,6 +35,17 @@ const headerGetter: TextMapGetter<Headers> = {
   keys: (headers) => [...headers.keys()],
 };
 
+/** The W3C headers of the span current in `context`. */
+function contextOf(context: Context): TraceContext {
+  const carrier: Partial<TraceContext> = {};
+  propagator.inject(context, carrier, {
+    set(c, key, value) {
+      (c as Record<string, string>)[key] = value;
+    },
+  });
+  return { traceparent: carrier.traceparent ?? "", tracestate: carrier.tracestate ?? "" };
+}
+
 /** The error code's gRPC status number, the attribute every RPC backend reads. */
 function setOutcome(span: Span, code: string | undefined, message?: string): void {
   if (code === undefined) {
@@ -115,7 +126,7 @@ class OtelRpcSpan implements RpcSpan {
   constructor(
     private readonly tracer: Tracer,
     private readonly span: Span,
-    private readonly context: Context,
+    private readonly spanContext: Context,
     private readonly current: AsyncLocalStorage<Context>,
   ) {}
 
@@ -131,7 +142,11 @@ class OtelRpcSpan implements RpcSpan {
   }
 
   run<T>(fn: () => T): T {
-    return this.current.run(this.context, fn);
+    return this.current.run(this.spanContext, fn);
+  }
+
+  context(): TraceContext {
+    return contextOf(this.spanContext);
   }
 
   call(pool: string, tool: string, sessionId: string): CallTrace {
@@ -139,7 +154,7 @@ class OtelRpcSpan implements RpcSpan {
     if (sessionId !== "") attributes["pyfleet.session"] = sessionId;
     // An RPC that makes one call (Execute, ExecuteStream) is about that call; ExecuteMany's span lists its first.
     if (this.calls++ === 0) this.span.setAttributes(attributes);
-    return new OtelCallTrace(this.tracer, this.context, attributes);
+    return new OtelCallTrace(this.tracer, this.spanContext, attributes);
   }
 }
 
@@ -168,13 +183,7 @@ class OtelCallTrace implements CallTrace {
     const attributes = { ...this.attributes, "pyfleet.worker": workerId, "pyfleet.attempt": attempt };
     this.dispatch = this.tracer.startSpan("pyfleet.dispatch", { attributes }, this.parent);
     this.running = this.tracer.startSpan("pyfleet.run", { attributes }, this.parent);
-    const carrier: Partial<TraceContext> = {};
-    propagator.inject(trace.setSpan(this.parent, this.running), carrier, {
-      set(c, key, value) {
-        (c as Record<string, string>)[key] = value;
-      },
-    });
-    return { traceparent: carrier.traceparent ?? "", tracestate: carrier.tracestate ?? "" };
+    return contextOf(trace.setSpan(this.parent, this.running));
   }
 
   sent(refused: boolean): void {

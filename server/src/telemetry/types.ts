@@ -48,6 +48,8 @@ export interface TraceSpan {
 export interface RpcSpan extends TraceSpan, CallTracer {
   /** Runs `fn` with this span current, so spans `Telemetry.span` starts inside are its children. */
   run<T>(fn: () => T): T;
+  /** This span's W3C context, for a request this RPC makes to another server (a forwarded call). */
+  context(): TraceContext;
 }
 
 /** Tracing, on (OpenTelemetry) or off (NO_TELEMETRY: nothing loaded, nothing allocated). */

@@ -15,6 +15,7 @@ import { resolveConfig } from "../../src/config/index.js";
 import { createTelemetry, NO_TELEMETRY } from "../../src/telemetry/index.js";
 import { clientFor, type ProtocolName } from "../clients.js";
 import { until } from "../procs.js";
+import { startPostgres } from "../store/postgres.js";
 
 /*
  * Traces from real servers with real Python workers, read back from an
@@ -128,6 +129,23 @@ describe("traces", () => {
     expect(unknown.parentSpanContext).toBeUndefined();
     expect(unknown.attributes).toMatchObject({ "pyfleet.code": "not_found", "rpc.grpc.status_code": 5 });
   });
+
+  it("continues the trace across a hop to the replica that owns a session", async () => {
+    const postgres = await startPostgres();
+    onTestFinished(() => postgres.stop());
+    const store = await postgres.database();
+    const pools = [{ name: "default", size: 1 }];
+    const a = await tracedServer({ store, pools });
+    const b = await tracedServer({ store, pools });
+    const { session } = await traced("connect", a.server.url).createSession({});
+    await traced("grpc", b.server.url).execute({ tool: "echo", sessionId: session!.id, argsJson: "{}" }, headers);
+    const onB = await spanNamed(b.exporter, "pyfleet.pool.v1.PoolService/Execute");
+    const onA = await spanNamed(a.exporter, "pyfleet.pool.v1.PoolService/Execute");
+    expect([onB.spanContext().traceId, onB.parentSpanContext?.spanId]).toEqual([TRACE_ID, CALLER_SPAN]);
+    // The owner's span is a child of the forwarding replica's, and the call's spans are there.
+    expect([onA.spanContext().traceId, onA.parentSpanContext?.spanId]).toEqual([TRACE_ID, onB.spanContext().spanId]);
+    expect([...childrenOf(a.exporter.getFinishedSpans(), onA).keys()].sort()).toEqual(["pyfleet.dispatch", "pyfleet.queue", "pyfleet.run"]);
+  }, 90_000);
 
   it("gives compute spawns and jobs spans under their RPC's span", async () => {
     const { server, exporter } = await tracedServer({ pools: [] });
