@@ -1,3 +1,7 @@
+// Just over 400 lines on purpose: queueing, dispatch, settle and retry are one
+// state machine over the same queue and running set (a retry re-enters the
+// queue; a settle may dispatch the next call); worker choice and stealing
+// already live in placement.ts, call types in calls.ts.
 import type { JsonObject } from "@bufbuild/protobuf";
 import { ErrorKind } from "@pyfleet/protocol/gen/pyfleet/worker/v1/worker_pb";
 import { PyfleetError } from "../errors.js";

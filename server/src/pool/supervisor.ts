@@ -1,3 +1,6 @@
+// Just over 400 lines on purpose: starting, replacing, recycling and retiring
+// workers all change the same worker set and restart pacing; the decisions
+// live elsewhere (autoscaler.ts, circuit.ts, start-mode.ts, resources.ts).
 import type { ToolSpec } from "@pyfleet/sdk/gen/pyfleet/pool/v1/tool_pb";
 import type { Hello, Log } from "@pyfleet/protocol/gen/pyfleet/worker/v1/worker_pb";
 import { PyfleetError } from "../errors.js";

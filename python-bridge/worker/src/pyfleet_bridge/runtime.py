@@ -1,4 +1,9 @@
-"""Runs calls: sync tools on threads, async tools on one event loop, streams with credit-based flow control."""
+"""Runs calls: sync tools on threads, async tools on one event loop, streams with credit-based flow control.
+
+Over 400 lines on purpose: one call state machine (start, gather into a batch,
+run, finish, fail, cancel, credit) whose transitions share the runtime's slot
+count and send path; the pieces that need none of that already live beside it
+(_calls, _batches, _payload, _tracing, capture)."""
 
 from __future__ import annotations
 

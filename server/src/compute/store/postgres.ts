@@ -1,3 +1,6 @@
+// Just over 400 lines on purpose: one ComputeStore implementation (computes,
+// jobs, budgets, replicas, session claims, LISTEN/NOTIFY) must stay one class
+// to share its pool and listener; row mapping and migrations live beside it.
 import type { ComputeStatus } from "@pyfleet/sdk/gen/pyfleet/compute/v1/compute_pb";
 import pg from "pg";
 import { PyfleetError } from "../../errors.js";
