@@ -46,11 +46,18 @@ async function rpcErrors(url: string): Promise<number> {
   let n = 0;
   for (const line of text.split("\n")) {
     if (line.startsWith("pyfleet_rpc_requests_total{") && line.includes(`method="pyfleet.pool.v1.PoolService/Execute"`) && !line.includes(`code="ok"`) && !line.includes(`code="canceled"`)) {
-      n += Number(line.split(" ").at(-1));
+      const count = Number(line.split(" ").at(-1));
+      n += count;
+      const code = /code="([^"]+)"/.exec(line)?.[1] ?? "?";
+      // Which codes they were, for the notes: a count alone cannot say whether the server or the harness failed.
+      errorCodes.set(code, count);
     }
   }
   return n;
 }
+
+/** The server's counts of Execute errors by code (CANCELED left out), as last read. */
+const errorCodes = new Map<string, number>();
 
 type Figure = H2loadResult[];
 
@@ -180,7 +187,7 @@ export async function e2eBenchmarks(o: BenchOptions): Promise<BenchResult[]> {
       value: round(p99("ours.json") / p50("ours.json"), 2), unit: "p99/p50",
       goal: "p99 <= 3x p50; 0 errors", met: p99("ours.json") <= 3 * p50("ours.json") && oursErrors === 0,
       p50_ms: round(p50("ours.json")), p99_ms: round(p99("ours.json")), errors: oursErrors,
-      notes: `Connect proto h2c p99/p50 ${(p99("ours.proto") / p50("ours.proto")).toFixed(2)}, gRPC ${(p99("ours.grpc") / p50("ours.grpc")).toFixed(2)}`,
+      notes: `Connect proto h2c p99/p50 ${(p99("ours.proto") / p50("ours.proto")).toFixed(2)}, gRPC ${(p99("ours.grpc") / p50("ours.grpc")).toFixed(2)}; server-side errors by code: ${errorCodes.size ? JSON.stringify(Object.fromEntries(errorCodes)) : "none"}`,
     },
     {
       id: "e2e.pipeline",
