@@ -178,6 +178,35 @@ def test_compute_handles_wait_and_terminate_sync_and_async(server) -> None:
     asyncio.run(main())
 
 
+def test_stats_sync_and_async(tmp_path) -> None:
+    from conftest import ServerProcess
+
+    config = tmp_path / "pyfleet.yaml"
+    config.write_text("pools:\n  - name: stats\n    size: 2\n")
+    server = ServerProcess({"PYFLEET_CONFIG": str(config)})
+    try:
+        with Client(server.url) as client:
+            for n in range(3):
+                assert client.execute("add", {"a": n, "b": 1}, pool="stats") == n + 1
+            with pytest.raises(Unknown):
+                client.execute("fail", {"message": "counted"}, pool="stats")
+            session = client.session(pool="stats", id="counted")
+            stats = client.stats("stats")
+            assert (stats.pool, stats.calls_total, stats.errors_by_code, stats.sessions, stats.workers_desired) == (
+                "stats", 4, {"unknown": 1}, 1, 2)
+            assert (stats.workers_starting, stats.workers_remote, stats.queue_depth, stats.in_flight, stats.circuit_open) == (0, 0, 0, 0, False)
+            session.close()
+
+        async def main() -> tuple[str, int, int]:
+            async with AsyncClient(server.url) as aclient:
+                stats = await aclient.stats("stats")
+                return stats.pool, stats.calls_total, stats.workers_desired
+
+        assert asyncio.run(main()) == ("stats", 4, 2)
+    finally:
+        server.stop()
+
+
 def test_logs_sync_and_async(tmp_path) -> None:
     from conftest import ServerProcess
 

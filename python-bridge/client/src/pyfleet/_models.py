@@ -123,6 +123,13 @@ class PoolStats:
     latency_p50_ms: float
     latency_p99_ms: float
     circuit_open: bool
+    workers_draining: int = 0
+    #: Dial-in workers (on other machines) serving the pool.
+    workers_remote: int = 0
+    retries: int = 0
+    sessions: int = 0
+    #: Local workers the pool aims to have: its size, or its autoscaling's last decision.
+    workers_desired: int = 0
 
 
 @dataclass(frozen=True)
@@ -249,7 +256,8 @@ def pool_stats(s: pool_pb2.PoolStats) -> PoolStats:
         pool=s.pool, workers_ready=s.workers_ready, workers_busy=s.workers_busy, workers_starting=s.workers_starting,
         queue_depth=s.queue_depth, in_flight=s.in_flight, calls_total=s.calls_total, restarts=s.restarts,
         errors_by_code=dict(s.errors_by_code), latency_p50_ms=s.latency_p50_ms, latency_p99_ms=s.latency_p99_ms,
-        circuit_open=s.circuit_open,
+        circuit_open=s.circuit_open, workers_draining=s.workers_draining, workers_remote=s.workers_remote,
+        retries=s.retries, sessions=s.sessions, workers_desired=s.workers_desired,
     )
 
 
