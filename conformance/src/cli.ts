@@ -61,11 +61,12 @@ async function main(target: Target, url: string, opts: CliOptions): Promise<numb
     skip: opts.skip,
     knownFailing: readKnownFailing(opts.knownFailing),
     parallel: Number(opts.parallel),
-    ...(opts.apiKey ? { apiKey: opts.apiKey } : {}),
-    ...(opts.otherApiKey ? { otherApiKey: opts.otherApiKey } : {}),
-    ...(opts.jobEndpoint ? { jobEndpoint: opts.jobEndpoint } : {}),
+    // An empty flag (--api-key "") counts as not given, so the runner's defaults apply.
+    apiKey: opts.apiKey || undefined,
+    otherApiKey: opts.otherApiKey || undefined,
+    jobEndpoint: opts.jobEndpoint || undefined,
     image: opts.image,
-    ...(opts.jobInput ? { jobInput: parseJson(opts.jobInput, "--job-input") } : {}),
+    jobInput: opts.jobInput ? parseJson(opts.jobInput, "--job-input") : undefined,
     onResult: (r) => {
       if (r.verdict === "failed" || r.verdict === "stale") printFailure(r, opts.verbose ?? false);
     },

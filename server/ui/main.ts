@@ -31,8 +31,8 @@ function setStatus(text: string, kind: "live" | "down" | "auth") {
 }
 
 function client(): PyfleetClient {
-  const apiKey = sessionStorage.getItem(KEY_STORAGE) ?? undefined;
-  return createClient({ baseUrl: location.origin, ...(apiKey ? { apiKey } : {}) });
+  // The SDK sends no Authorization header for an undefined or empty key.
+  return createClient({ baseUrl: location.origin, apiKey: sessionStorage.getItem(KEY_STORAGE) ?? undefined });
 }
 
 /** Shows the API key form; resolves when the user submits one. */

@@ -62,11 +62,12 @@ export function malformed(r: Rng, protocol: Protocol): RawRequest {
   const method = protocol === "connect" && !enveloped ? "Execute" : r.pick(["Execute", "ExecuteStream", "ExecuteMany"]);
   const path = `${SERVICE}/${protocol === "connect" && method === "ExecuteMany" ? "ExecuteStream" : method}`;
   const streaming = enveloped;
-  const headers = (json: boolean): Record<string, string> => ({
-    "content-type": contentType(protocol, json, streaming),
-    ...(protocol === "grpc" ? { te: "trailers" } : {}),
-    ...(protocol === "connect" ? { "connect-protocol-version": "1" } : {}),
-  });
+  const headers = (json: boolean): Record<string, string> => {
+    const h: Record<string, string> = { "content-type": contentType(protocol, json, streaming) };
+    if (protocol === "grpc") h.te = "trailers";
+    if (protocol === "connect") h["connect-protocol-version"] = "1";
+    return h;
+  };
   const wrap = (data: Buffer) => (enveloped ? envelope(data) : data);
   const mutate = (data: Buffer) => {
     const out = Buffer.from(data);

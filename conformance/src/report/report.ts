@@ -10,7 +10,7 @@ export function jsonReport(summary: RunSummary, options: Pick<RunOptions, "targe
     passed: summary.passed,
     failed: summary.failed,
     skipped: summary.skipped,
-    cases: summary.results.map((r) => ({ name: r.name, verdict: r.verdict, ms: r.ms, ...(r.reason ? { reason: r.reason } : {}) })),
+    cases: summary.results.map((r) => ({ name: r.name, verdict: r.verdict, ms: r.ms, reason: r.reason || undefined })),
   }, null, 2)}\n`;
 }
 

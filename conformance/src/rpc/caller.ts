@@ -136,7 +136,9 @@ export function connectCaller(baseUrl: string, protocol: "connect" | "grpc-web")
     if (!(e instanceof ConnectError) && (e as Error)?.name !== "AbortError") return { code: CLIENT_ERROR, message: (e as Error)?.message ?? String(e) };
     const err = ConnectError.from(e);
     const [detail] = err.findDetails(ToolErrorSchema);
-    return { code: codeName(err.code), message: err.rawMessage, ...(detail ? { toolError: toJson(ToolErrorSchema, detail) } : {}) };
+    const outcome: Pick<CallOutcome, "code" | "message" | "toolError"> = { code: codeName(err.code), message: err.rawMessage };
+    if (detail) outcome.toolError = toJson(ToolErrorSchema, detail);
+    return outcome;
   };
   return {
     call(spec) {
@@ -175,7 +177,11 @@ export function grpcCaller(baseUrl: string): Caller {
       const fn = clientFor(spec.method)[spec.method.localName]!;
       let toolError: JsonValue | undefined;
       const toError = (e: unknown) => {
-        if (e instanceof ClientError) return { code: codeName(e.code), message: e.details, ...(toolError !== undefined ? { toolError } : {}) };
+        if (e instanceof ClientError) {
+          const outcome: Pick<CallOutcome, "code" | "message" | "toolError"> = { code: codeName(e.code), message: e.details };
+          if (toolError !== undefined) outcome.toolError = toolError;
+          return outcome;
+        }
         if ((e as Error)?.name === "AbortError") return { code: "CANCELED", message: "cancelled by the runner" };
         return { code: CLIENT_ERROR, message: (e as Error)?.message ?? String(e) };
       };
@@ -187,7 +193,8 @@ export function grpcCaller(baseUrl: string): Caller {
             toolError = toolErrorFromStatusDetails(trailer.get("grpc-status-details-bin"));
           },
           metadata: Metadata(headersFor(spec.apiKey)),
-          ...(spec.timeoutMs !== undefined ? { deadline: new Date(Date.now() + spec.timeoutMs) } : {}),
+          // The deadline middleware passes an undefined deadline straight through.
+          deadline: spec.timeoutMs !== undefined ? new Date(Date.now() + spec.timeoutMs) : undefined,
         };
         const toInit = (m: Message) => create(spec.method.input as DescMessage, m as never);
         if (kind === "unary") return { unary: (await fn(toInit(parseInput(spec.method, spec.request)), options)) as Message };

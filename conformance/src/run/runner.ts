@@ -118,8 +118,11 @@ export async function runSuites(suites: Suite[], options: RunOptions): Promise<R
 
 async function runCase(name: string, suite: Suite, c: Case, caller: Caller, capabilities: Set<string>, found: ReadonlyMap<string, JsonValue>, options: RunOptions): Promise<CaseResult> {
   const started = performance.now();
-  const done = (verdict: Verdict, reason: string | undefined, trace: StepTrace[]): CaseResult =>
-    ({ name, verdict, ...(reason !== undefined ? { reason } : {}), ms: Math.round(performance.now() - started), trace });
+  const done = (verdict: Verdict, reason: string | undefined, trace: StepTrace[]): CaseResult => {
+    const result: CaseResult = { name, verdict, ms: Math.round(performance.now() - started), trace };
+    if (reason !== undefined) result.reason = reason;
+    return result;
+  };
 
   if ((options.run?.length ?? 0) > 0 && !matchesAny(name, options.run)) return done("skipped", "not selected by --run", []);
   if (matchesAny(name, options.skip)) return done("skipped", "excluded by --skip", []);
@@ -192,14 +195,15 @@ async function runStep(step: Step, index: number, caller: Caller, vars: Map<stri
     const request = step.request ? (substitute(step.request, vars) as JsonObject) : undefined;
     const requests = step.requests.map((r) => substitute(r, vars) as JsonObject);
     const timeoutMs = step.timeout ? durationMs(step.timeout) : undefined;
+    // The caller treats an undefined field as not given; afterMessages 0 is the proto's "not set".
     const outcome = await caller.call({
       method,
-      ...(request ? { request } : {}),
+      request,
       requests,
-      ...(keyFor(step.credentials, options) !== undefined ? { apiKey: keyFor(step.credentials, options)! } : {}),
-      ...(timeoutMs !== undefined ? { timeoutMs } : {}),
-      ...(step.cancel?.afterMessages ? { cancelAfterMessages: step.cancel.afterMessages } : {}),
-      ...(step.cancel?.after ? { cancelAfterMs: durationMs(step.cancel.after) } : {}),
+      apiKey: keyFor(step.credentials, options),
+      timeoutMs,
+      cancelAfterMessages: step.cancel?.afterMessages || undefined,
+      cancelAfterMs: step.cancel?.after ? durationMs(step.cancel.after) : undefined,
       pipelined: step.pipelined,
     });
     trace.push({ step: label, request: request ?? requests, outcome });
@@ -356,7 +360,7 @@ async function runHttp(step: Step, _caller: Caller, vars: Map<string, JsonValue>
   const res = await fetch(new URL(http.path, options.url), {
     method,
     headers,
-    ...(method === "GET" || method === "HEAD" ? {} : { body }),
+    body: method === "GET" || method === "HEAD" ? undefined : body,
     signal: AbortSignal.timeout(step.timeout ? durationMs(step.timeout) : 30_000),
   });
   const text = await res.text();
@@ -378,7 +382,7 @@ async function discoverCapabilities(caller: Caller, options: RunOptions): Promis
   const caps = new Set<string>();
   const found = new Map<string, JsonValue>();
   const call = (rpc: string, request: JsonObject = {}, apiKey = options.apiKey) =>
-    caller.call({ method: findMethod(rpc), request, ...(apiKey ? { apiKey } : {}), timeoutMs: 10_000 });
+    caller.call({ method: findMethod(rpc), request, apiKey, timeoutMs: 10_000 });
   if (options.target === "provider") {
     const res = await call("ProviderService/GetCapabilities");
     if (res.code !== "OK") throw new Error(`the provider did not answer GetCapabilities: ${res.code} ${res.message}`);
