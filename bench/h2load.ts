@@ -28,9 +28,9 @@ export interface H2loadOptions {
   body: Uint8Array;
   headers: Record<string, string>;
   connections: number;
-  /** Measure for this long (after a 1 s warm-up)... */
+  /** Measure for this long (after a 1 s warm-up; h2load cuts the streams in flight when it ends)... */
   seconds?: number;
-  /** ...or send exactly this many requests. */
+  /** ...or send exactly this many requests (every one of them finishes). */
   requests?: number;
 }
 
@@ -72,7 +72,8 @@ export async function h2load(o: H2loadOptions): Promise<H2loadResult> {
     const done = Number(requests[3]);
     // Every finished request that did not come back 2xx is an error, whatever h2load's own buckets say
     // ("failed" counts errored and timed-out requests too; ones cut off when the duration ends are neither).
-    const errors = Math.max(Number(requests[5]), done - ok);
+    // With a fixed count nothing is cut, so a request that never finished (its connection died) is one too.
+    const errors = Math.max(Number(requests[5]), (o.seconds !== undefined ? done : Number(requests[1])) - ok);
     const latencies: number[] = [];
     for (const line of readFileSync(logFile, "utf8").split("\n")) {
       const [, status, us] = line.split("\t");
@@ -85,4 +86,31 @@ export async function h2load(o: H2loadOptions): Promise<H2loadResult> {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** How much longer than asked a sized run is planned to last (the rate moves between runs). */
+export const SIZING_MARGIN = 1.2;
+
+/**
+ * Warms a server up and sizes a run of about `seconds` of load as a fixed
+ * number of requests (h2load -n), so that no stream is cut when the time is up
+ * (with -D h2load counts those as failed, and the server sees them as canceled
+ * calls): an error then is a real one. The warm-up (what -D's
+ * --warm-up-time 1 did; not counted) grows from a few requests per connection
+ * until one run lasts about a second, whose rate sizes the measurement; the
+ * count carries a margin so that the run lasts at least `seconds` unless the
+ * server speeds up by more than that. Returns the number of requests.
+ */
+export async function warmAndSize(o: Omit<H2loadOptions, "seconds" | "requests">, seconds: number): Promise<number> {
+  const floor = o.connections * 4;
+  let requests = floor;
+  let rate = 0;
+  // Each try aims at 1.2 s from the last rate; a cold server's first runs are short and slow, so a few tries.
+  for (let tries = 0; tries < 5; tries++) {
+    const r = await h2load({ ...o, requests });
+    rate = r.rps;
+    if (r.seconds >= 0.8 || rate === 0) break;
+    requests = Math.max(floor, Math.ceil(rate * 1.2));
+  }
+  return Math.max(floor, Math.ceil(rate * seconds * SIZING_MARGIN));
 }

@@ -1,8 +1,8 @@
 // The e2e peers: the same echo behind FastAPI + uvicorn, Ray Serve, Node's
-// raw HTTP server and a bare connect-node server. The Python peers run from a
+// raw HTTP/1.1 and HTTP/2 servers and a bare connect-node server. The Python peers run from a
 // bench-only virtual environment (bench/peers/requirements.txt from PyPI),
 // made once and keyed by that file's hash.
-import { execFileSync, spawnSync } from "node:child_process";
+import { type ChildProcess, execFileSync, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
@@ -66,14 +66,28 @@ export async function startFastApi(python: string, workers: number) {
 
 export async function startRay(python: string, replicas: number) {
   const port = await freePort();
-  const { child } = await startChild(python, [`${ROOT}bench/peers/ray_echo.py`, String(port), String(replicas)], { RAY_USAGE_STATS_ENABLED: "0" });
   const url = `http://127.0.0.1:${port}`;
-  await waitForHttp(`${url}${EXECUTE}`, 120_000);
-  return { child, url, stop: () => spawnSync(join(python, "..", "ray"), ["stop", "--force"], { stdio: "ignore" }) };
+  const stop = () => spawnSync(join(python, "..", "ray"), ["stop", "--force"], { stdio: "ignore" });
+  let child: ChildProcess | undefined;
+  try {
+    ({ child } = await startChild(python, [`${ROOT}bench/peers/ray_echo.py`, String(port), String(replicas)], { RAY_USAGE_STATS_ENABLED: "0" }));
+    await waitForHttp(`${url}${EXECUTE}`, 120_000);
+  } catch (e) {
+    // A cluster that did not come up must not keep its raylet and GCS running through the rest of the run.
+    child?.kill("SIGKILL");
+    stop();
+    throw e;
+  }
+  return { child, url, stop };
 }
 
 export function startNodeRaw() {
   return startChild("node", ["--import", "tsx", "bench/peers/node-raw.ts"]);
+}
+
+/** Node's HTTP/2 server (h2c) with a raw echo, on its core stream API or its compatibility (req/res) API. */
+export function startNodeRawH2(api: "stream" | "compat") {
+  return startChild("node", ["--import", "tsx", "bench/peers/node-raw-h2.ts", api]);
 }
 
 export function startConnectEcho() {

@@ -1,19 +1,30 @@
 import { create, toBinary } from "@bufbuild/protobuf";
 import { ExecuteRequestSchema } from "@pyfleet/sdk/gen/pyfleet/pool/v1/pool_pb";
-import { ensureH2load, h2load, type H2loadResult } from "../h2load.js";
+import { ensureH2load, h2load, type H2loadResult, SIZING_MARGIN, warmAndSize } from "../h2load.js";
 import { type BenchOptions, type BenchResult, buildServer, median, round, runLoad, startPyfleet, stopChild } from "../lib.js";
-import { peersPython, startConnectEcho, startFastApi, startNodeRaw, startRay } from "../peers.js";
+import { peersPython, startConnectEcho, startFastApi, startNodeRaw, startNodeRawH2, startRay } from "../peers.js";
 
 /*
  * The whole server beside its peers, all serving the same echo, all driven by
  * h2load (a C load generator on one thread, so the figures measure servers,
  * not a Node client): pyfleet Execute over Connect JSON / HTTP/1.1, Connect
- * proto / h2c and gRPC / h2c; FastAPI + uvicorn (2 workers), Ray Serve
- * (2 replicas), Node's raw HTTP server and a bare connect-node server.
- * Rounds alternate (ours, a peer, ours, another peer, ...); a figure is the
- * median of its rounds. Failed calls never count: h2load counts non-2xx
- * answers, and pyfleet's own /metrics counts gRPC and Connect errors that
- * arrive with HTTP 200.
+ * proto / h2c and gRPC / h2c; FastAPI + uvicorn (2 workers), Node's raw
+ * HTTP/1.1 and HTTP/2 servers, a bare connect-node server and Ray Serve
+ * (2 replicas). Rounds alternate (ours, a peer, ours, another peer, ...); a
+ * figure is the median of its rounds.
+ *
+ * Two phases. Ray Serve's idle cluster (raylet, GCS, proxy) keeps taking CPU
+ * on this 2-core machine, which slowed every other server measured beside it,
+ * so phase 1 measures everything but Ray with Ray not running, and phase 2
+ * starts Ray (the other peers stopped) and alternates pyfleet and Ray rounds
+ * for `e2e.vs_ray` and `peer.ray` only.
+ *
+ * A 50-connection row sends a fixed number of requests sized from a short
+ * warm-up (h2load -n, see warmAndSize), not a duration: a duration's end cuts
+ * the streams in flight, which h2load and the server count as failures. So
+ * every failure counts: h2load's non-2xx answers and unfinished requests, and
+ * pyfleet's own /metrics count of Execute errors (gRPC and Connect errors
+ * arrive with HTTP 200), CANCELED included.
  */
 
 const EXECUTE = "/pyfleet.pool.v1.PoolService/Execute";
@@ -37,15 +48,15 @@ const KINDS = {
 
 /**
  * Execute calls pyfleet answered with an error, from its own counters (gRPC
- * errors arrive as HTTP 200). CANCELED is left out: those are the calls in
- * flight when h2load's duration ends and it drops its connections (about one
- * per connection), which h2load itself accounts for.
+ * errors arrive as HTTP 200). CANCELED counts too: the runs send a fixed
+ * number of requests and wait for every answer, so no call is cut by the
+ * load generator.
  */
 async function rpcErrors(url: string): Promise<number> {
   const text = await (await fetch(`${url}/metrics`)).text();
   let n = 0;
   for (const line of text.split("\n")) {
-    if (line.startsWith("pyfleet_rpc_requests_total{") && line.includes(`method="pyfleet.pool.v1.PoolService/Execute"`) && !line.includes(`code="ok"`) && !line.includes(`code="canceled"`)) {
+    if (line.startsWith("pyfleet_rpc_requests_total{") && line.includes(`method="pyfleet.pool.v1.PoolService/Execute"`) && !line.includes(`code="ok"`)) {
       const count = Number(line.split(" ").at(-1));
       n += count;
       const code = /code="([^"]+)"/.exec(line)?.[1] ?? "?";
@@ -56,7 +67,7 @@ async function rpcErrors(url: string): Promise<number> {
   return n;
 }
 
-/** The server's counts of Execute errors by code (CANCELED left out), as last read. */
+/** The server's counts of Execute errors by code, as last read (over the whole run, warm-ups included). */
 const errorCodes = new Map<string, number>();
 
 type Figure = H2loadResult[];
@@ -68,26 +79,17 @@ export async function e2eBenchmarks(o: BenchOptions): Promise<BenchResult[]> {
   const rounds = o.quick ? 1 : Math.max(3, o.rounds);
   const python = peersPython(o.log);
 
-  // Ray first: its start-up (raylet, GCS, replicas) times out on a busy machine more easily than the others'.
-  let ray: Awaited<ReturnType<typeof startRay>> | undefined;
-  let rayProblem = "";
-  try {
-    ray = await startRay(python, 2);
-  } catch (e) {
-    rayProblem = (e as Error).message;
-    o.log(`Ray Serve did not start: ${rayProblem}`);
-  }
   buildServer();
   const server = await startPyfleet();
   const url = String(server.info.url);
-  const fastapi = await startFastApi(python, 2);
-  const nodeRaw = await startNodeRaw();
-  const connectEcho = await startConnectEcho();
 
   const figures: Record<string, Figure> = {};
   const measure = async (key: string, base: string, kind: keyof typeof KINDS, connections: number, ours: boolean) => {
+    const shape = { url: `${base}${EXECUTE}`, ...KINDS[kind], connections };
+    // One connection: a fixed count, as before. Fifty: warmed up, then a fixed count sized to ~`seconds`.
+    const requests = connections === 1 ? seqRequests : await warmAndSize(shape, seconds);
     const before = ours ? await rpcErrors(base) : 0;
-    const r = await h2load({ url: `${base}${EXECUTE}`, ...KINDS[kind], connections, ...(connections === 1 ? { requests: seqRequests } : { seconds }) });
+    const r = await h2load({ ...shape, requests });
     if (ours) {
       const failed = (await rpcErrors(base)) - before;
       r.errors += failed;
@@ -96,7 +98,14 @@ export async function e2eBenchmarks(o: BenchOptions): Promise<BenchResult[]> {
     (figures[key] ??= []).push(r);
     return r;
   };
+  const last = (key: string) => Math.round(figures[key]?.at(-1)?.rps ?? 0);
 
+  // Phase 1: everything but Ray, with Ray not running.
+  const fastapi = await startFastApi(python, 2);
+  const nodeRaw = await startNodeRaw();
+  const nodeH2 = await startNodeRawH2("stream");
+  const nodeH2Compat = await startNodeRawH2("compat");
+  const connectEcho = await startConnectEcho();
   const pipeline: Record<string, number>[] = [];
   const stream: number[] = [];
   const firstChunk: Record<string, number>[] = [];
@@ -106,49 +115,77 @@ export async function e2eBenchmarks(o: BenchOptions): Promise<BenchResult[]> {
     await measure("fastapi.json", fastapi.url, "json", 50, false);
     await measure("ours.proto", url, "proto", 50, true);
     await measure("node.json", String(nodeRaw.info.url), "json", 50, false);
+    await measure("nodeh2.proto", String(nodeH2.info.url), "proto", 50, false);
     await measure("ours.grpc", url, "grpc", 50, true);
+    await measure("nodeh2compat.proto", String(nodeH2Compat.info.url), "proto", 50, false);
     await measure("connect.json", String(connectEcho.info.url), "json", 50, false);
     await measure("ours.seq", url, "json", 1, true);
     await measure("fastapi.seq", fastapi.url, "json", 1, false);
     await measure("connect.proto", String(connectEcho.info.url), "proto", 50, false);
-    if (ray) await measure("ray.json", ray.url, "json", 50, false);
     await measure("node.seq", String(nodeRaw.info.url), "json", 1, false);
     pipeline.push(await runLoad({ url, mode: "pipeline", ms: seconds * 1000, window: 256 }));
     stream.push((await runLoad({ url, mode: "stream", n: 100_000 })).chunksPerSecond!);
     firstChunk.push(await runLoad({ url, mode: "first-chunk", n: o.quick ? 30 : 100 }));
-    const last = (key: string) => Math.round(figures[key]?.at(-1)?.rps ?? 0);
-    o.log(`e2e round ${round_ + 1}/${rounds}: pyfleet h1 ${last("ours.json")} / proto h2c ${last("ours.proto")} / gRPC ${last("ours.grpc")} req/s; FastAPI ${last("fastapi.json")}; Ray ${last("ray.json")}; node:http ${last("node.json")}; connect-node ${last("connect.json")} / ${last("connect.proto")}; seq p50 ${figures["ours.seq"]!.at(-1)!.p50_ms.toFixed(3)} vs FastAPI ${figures["fastapi.seq"]!.at(-1)!.p50_ms.toFixed(3)} ms; pipeline ${Math.round(pipeline.at(-1)!.ops!)} ops/s`);
+    o.log(`e2e round ${round_ + 1}/${rounds}: pyfleet h1 ${last("ours.json")} / proto h2c ${last("ours.proto")} / gRPC ${last("ours.grpc")} req/s; FastAPI ${last("fastapi.json")}; node:http ${last("node.json")}; node:http2 ${last("nodeh2.proto")} (compat ${last("nodeh2compat.proto")}); connect-node ${last("connect.json")} / ${last("connect.proto")}; seq p50 ${figures["ours.seq"]!.at(-1)!.p50_ms.toFixed(3)} vs FastAPI ${figures["fastapi.seq"]!.at(-1)!.p50_ms.toFixed(3)} ms; pipeline ${Math.round(pipeline.at(-1)!.ops!)} ops/s`);
+  }
+  for (const peer of [fastapi, nodeRaw, nodeH2, nodeH2Compat, connectEcho]) await stopChild(peer.child);
+
+  // Phase 2: Ray Serve, alone beside pyfleet. If it does not start, phase 1's rows stand.
+  let ray: Awaited<ReturnType<typeof startRay>> | undefined;
+  let rayProblem = "";
+  try {
+    ray = await startRay(python, 2);
+  } catch (e) {
+    rayProblem = (e as Error).message;
+    o.log(`Ray Serve did not start: ${rayProblem}`);
+  }
+  if (ray) {
+    try {
+      for (let round_ = 0; round_ < rounds; round_++) {
+        await measure("ours.json.ray", url, "json", 50, true);
+        await measure("ray.json", ray.url, "json", 50, false);
+        o.log(`e2e Ray round ${round_ + 1}/${rounds}: pyfleet h1 ${last("ours.json.ray")} req/s; Ray Serve ${last("ray.json")}`);
+      }
+    } finally {
+      await stopChild(ray.child);
+      ray.stop();
+    }
   }
   await stopChild(server.child);
-  await stopChild(fastapi.child);
-  await stopChild(nodeRaw.child);
-  await stopChild(connectEcho.child);
-  if (ray) {
-    await stopChild(ray.child);
-    ray.stop();
-  }
 
   const rps = (key: string) => median((figures[key] ?? []).map((r) => r.rps));
   const p50 = (key: string) => median((figures[key] ?? []).map((r) => r.p50_ms));
   const p99 = (key: string) => median((figures[key] ?? []).map((r) => r.p99_ms));
   const errors = (...keys: string[]) => keys.reduce((n, key) => n + (figures[key] ?? []).reduce((m, r) => m + r.errors, 0), 0);
   const spread = (key: string) => (figures[key] ?? []).map((r) => Math.round(r.rps)).join(", ");
+  const durations = (...keys: string[]) => {
+    const all = keys.flatMap((key) => (figures[key] ?? []).map((r) => r.seconds));
+    return all.length ? `${Math.min(...all).toFixed(1)}-${Math.max(...all).toFixed(1)} s` : "none";
+  };
   const h1 = rps("ours.json");
   const fast = rps("fastapi.json");
   const proto = rps("ours.proto");
   const grpc = rps("ours.grpc");
   const h2 = Math.min(proto, grpc);
+  const nodeH2Rps = rps("nodeh2.proto");
+  const nodeH2CompatRps = rps("nodeh2compat.proto");
+  const h1Ray = rps("ours.json.ray");
   const rayRps = rps("ray.json");
   const pipe = median(pipeline.map((p) => p.ops!));
   const pipeErrors = pipeline.reduce((n, p) => n + (p.errors ?? 0), 0);
   const chunks = median(stream);
   const first = median(firstChunk.map((f) => f.p50_ms!));
-  const oursErrors = errors("ours.json", "ours.proto", "ours.grpc", "ours.seq");
-  const per = `${rounds} alternating rounds of ${seconds} s, 50 connections, one request in flight on each; medians`;
+  const loaded = durations(...Object.keys(figures).filter((key) => !key.endsWith(".seq")));
+  o.log(`e2e: the 50-connection runs lasted ${loaded}`);
+  const oursKeys = ["ours.json", "ours.proto", "ours.grpc", "ours.seq", "ours.json.ray"];
+  const oursErrors = errors(...oursKeys);
+  const per = `${rounds} alternating rounds, 50 connections, one request in flight on each, ~${seconds} s of load each (a fixed request count sized from a warm-up); medians`;
+  const rayAlone = "Ray runs only in its own phase, after the other peers are measured and stopped: its idle cluster (raylet, GCS, proxy) keeps using CPU, which slowed every server measured beside it on this 2-core machine";
   const peer = (id: string, what: string, key: string, extra = ""): BenchResult => ({
     id, what, value: Math.round(rps(key)), unit: "req/s", goal: "reference (no goal)", met: true,
     p50_ms: round(p50(key)), p99_ms: round(p99(key)), errors: errors(key), notes: `rounds: ${spread(key)}${extra}`,
   });
+  const ofNodeH2 = (x: number) => (nodeH2Rps > 0 ? (x / nodeH2Rps).toFixed(2) : "n/a");
   const rows: BenchResult[] = [
     {
       id: "e2e.unary.h1",
@@ -164,7 +201,9 @@ export async function e2eBenchmarks(o: BenchOptions): Promise<BenchResult[]> {
       value: Math.round(h2), unit: "req/s", baseline: Math.round(fast), ratio: round(h2 / fast, 2),
       goal: "ratio >= 1.5 (done at >= 1.0)", met: h2 / fast >= 1.5,
       p50_ms: round(Math.max(p50("ours.proto"), p50("ours.grpc"))), p99_ms: round(Math.max(p99("ours.proto"), p99("ours.grpc"))), errors: errors("ours.proto", "ours.grpc"),
-      notes: `done level (>= 1.0x): ${h2 / fast >= 1 ? "met" : "not met"}; Connect proto ${Math.round(proto)} req/s (rounds ${spread("ours.proto")}), gRPC ${Math.round(grpc)} req/s (rounds ${spread("ours.grpc")})`,
+      notes: `done level (>= 1.0x): ${h2 / fast >= 1 ? "met" : "not met"}; Connect proto ${Math.round(proto)} req/s (rounds ${spread("ours.proto")}), gRPC ${Math.round(grpc)} req/s (rounds ${spread("ours.grpc")}); `
+        + `against node:http2's raw echo over h2c (peer.node_raw_h2, ${Math.round(nodeH2Rps)} req/s, the ceiling of any Node HTTP/2 front; uvicorn serves no HTTP/2): Connect proto ${ofNodeH2(proto)}x, gRPC ${ofNodeH2(grpc)}x; `
+        + `sequential p50: FastAPI ${p50("fastapi.seq").toFixed(3)} ms, node:http raw ${p50("node.seq").toFixed(3)} ms`,
     },
     {
       id: "e2e.latency",
@@ -176,18 +215,18 @@ export async function e2eBenchmarks(o: BenchOptions): Promise<BenchResult[]> {
     },
     {
       id: "e2e.vs_ray",
-      what: `Execute (Connect JSON, HTTP/1.1) vs Ray Serve (2 replicas) on the same echo; ${per}`,
-      value: Math.round(h1), unit: "req/s", baseline: Math.round(rayRps), ratio: ray ? round(h1 / rayRps, 1) : 0,
-      goal: "ratio >= 50", met: Boolean(ray) && h1 / rayRps >= 50, errors: errors("ours.json"),
-      ...(ray ? { notes: `Ray rounds ${spread("ray.json")}; Ray errors ${errors("ray.json")}` } : { notes: `Ray Serve did not start: ${rayProblem}` }),
+      what: `Execute (Connect JSON, HTTP/1.1) vs Ray Serve (2 replicas) on the same echo, in a phase of their own; ${per}`,
+      value: Math.round(ray ? h1Ray : h1), unit: "req/s", baseline: Math.round(rayRps), ratio: ray ? round(h1Ray / rayRps, 1) : 0,
+      goal: "ratio >= 50", met: Boolean(ray) && h1Ray / rayRps >= 50, errors: errors(ray ? "ours.json.ray" : "ours.json"),
+      notes: ray ? `pyfleet rounds ${spread("ours.json.ray")} vs Ray ${spread("ray.json")}; Ray errors ${errors("ray.json")}; ${rayAlone}` : `Ray Serve did not start: ${rayProblem}`,
     },
     {
       id: "e2e.tail",
-      what: `Execute, 50 connections (Connect JSON, HTTP/1.1): p99 vs p50, and errors over every pyfleet e2e row`,
+      what: `Execute, 50 connections (Connect JSON, HTTP/1.1): p99 vs p50, and errors over every pyfleet e2e row (fixed request counts: no stream is cut, so every error is real)`,
       value: round(p99("ours.json") / p50("ours.json"), 2), unit: "p99/p50",
       goal: "p99 <= 3x p50; 0 errors", met: p99("ours.json") <= 3 * p50("ours.json") && oursErrors === 0,
       p50_ms: round(p50("ours.json")), p99_ms: round(p99("ours.json")), errors: oursErrors,
-      notes: `Connect proto h2c p99/p50 ${(p99("ours.proto") / p50("ours.proto")).toFixed(2)}, gRPC ${(p99("ours.grpc") / p50("ours.grpc")).toFixed(2)}; server-side errors by code: ${errorCodes.size ? JSON.stringify(Object.fromEntries(errorCodes)) : "none"}`,
+      notes: `Connect proto h2c p99/p50 ${(p99("ours.proto") / p50("ours.proto")).toFixed(2)}, gRPC ${(p99("ours.grpc") / p50("ours.grpc")).toFixed(2)}; server-side Execute errors by code over the run (warm-ups included): ${errorCodes.size ? JSON.stringify(Object.fromEntries(errorCodes)) : "none"}; the 50-connection runs (pyfleet's and the peers') lasted ${loaded} (sized at ${SIZING_MARGIN}x the warm-up's rate)`,
     },
     {
       id: "e2e.pipeline",
@@ -205,8 +244,10 @@ export async function e2eBenchmarks(o: BenchOptions): Promise<BenchResult[]> {
       notes: `first chunk p50 ${first.toFixed(2)} ms`,
     },
     peer("peer.fastapi", "FastAPI + uvicorn, 2 workers (uvloop, httptools), JSON echo over HTTP/1.1, 50 connections", "fastapi.json", `; sequential p50 ${p50("fastapi.seq").toFixed(3)} ms`),
-    ...(ray ? [peer("peer.ray", "Ray Serve, 2 replicas, JSON echo over HTTP/1.1, 50 connections", "ray.json")] : []),
+    ...(ray ? [peer("peer.ray", "Ray Serve, 2 replicas, JSON echo over HTTP/1.1, 50 connections, in a phase of its own", "ray.json", `; ${rayAlone}`)] : []),
     peer("peer.node_raw", "node:http, raw JSON echo, no Python (Node's HTTP limit), HTTP/1.1, 50 connections", "node.json", `; sequential p50 ${p50("node.seq").toFixed(3)} ms`),
+    peer("peer.node_raw_h2", "node:http2 core stream API (stream.respond / stream.end), raw echo, no Python (Node's HTTP/2 limit), h2c, pyfleet's Connect proto body and headers, 50 connections", "nodeh2.proto",
+      `; compatibility API (createServer(handler), req/res) ${Math.round(nodeH2CompatRps)} req/s (rounds ${spread("nodeh2compat.proto")}, errors ${errors("nodeh2compat.proto")}); node:http over HTTP/1.1 ${Math.round(rps("node.json"))} req/s in the same rounds`),
     peer("peer.connect_echo", "bare connect-node echo (bench/peers/connect-echo.ts), no Python, Connect JSON over HTTP/1.1, 50 connections", "connect.json", `; Connect proto over h2c ${Math.round(rps("connect.proto"))} req/s`),
   ];
   return rows;
