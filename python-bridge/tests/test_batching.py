@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import socket
 import tempfile
 import time
 from collections.abc import Iterator
@@ -41,15 +43,31 @@ def answers(link: Link, n: int) -> dict[int, Any]:
     return got
 
 
-def wait_for_file(path: str, timeout: float = 10.0) -> str:
-    """Waits until a file exists (the tool writes it whole, by rename), and returns its text."""
-    end = time.monotonic() + timeout
-    while not os.path.exists(path):
-        if time.monotonic() > end:
-            raise AssertionError(f"{path} did not appear within {timeout} s")
-        time.sleep(0.005)
-    with open(path) as f:
-        return f.read()
+@pytest.fixture
+def marker() -> Iterator[socket.socket]:
+    """A listening Unix socket for the `block` tool's report; its path is the tool's `marker`."""
+    # Not tmp_path: a Unix socket's path must stay under 108 bytes.
+    directory = tempfile.mkdtemp(prefix="pyfleet-batch-")
+    server = socket.socket(socket.AF_UNIX)
+    server.bind(os.path.join(directory, "started"))
+    server.listen()
+    yield server
+    server.close()
+    shutil.rmtree(directory, ignore_errors=True)
+
+
+def batch_started(server: socket.socket, timeout: float = 10.0) -> str:
+    """The "<batch size> <pid>" a blocking batch sends once it runs."""
+    server.settimeout(timeout)
+    try:
+        conn, _ = server.accept()
+        with conn:
+            text = b""
+            while chunk := conn.recv(64):
+                text += chunk
+    except TimeoutError:
+        raise AssertionError(f"no batch reported to {server.getsockname()} within {timeout} s") from None
+    return text.decode()
 
 
 # ---- specs ----
@@ -209,12 +227,11 @@ def test_a_call_whose_deadline_passed_while_it_waited_is_left_out(harness: Harne
     assert got[2] == {"x": 4, "size": 1}
 
 
-def test_a_call_cancelled_while_its_batch_runs_is_answered_at_once_and_its_element_dropped(harness: Harness) -> None:
+def test_a_call_cancelled_while_its_batch_runs_is_answered_at_once_and_its_element_dropped(harness: Harness, marker: socket.socket) -> None:
     _, link, _ = harness.start(ADAPTER)
-    marker = os.path.join(tempfile.mkdtemp(prefix="pyfleet-batch-"), "started")
-    link.call(1, "block", {"x": 1, "marker": marker})
+    link.call(1, "block", {"x": 1, "marker": marker.getsockname()})
     link.call(2, "block", {"x": 2})
-    size, pid = wait_for_file(marker).split()
+    size, pid = batch_started(marker).split()
     assert size == "2"
     # Revoking a call that already runs leaves it alone: the pong comes first.
     link.send(cancel=W.Cancel(id=2, reason="moved", only_if_queued=True))
@@ -230,11 +247,10 @@ def test_a_call_cancelled_while_its_batch_runs_is_answered_at_once_and_its_eleme
     assert link.expect("pong").nonce == 2
 
 
-def test_a_due_batch_waits_for_a_free_slot_and_keeps_filling(harness: Harness) -> None:
+def test_a_due_batch_waits_for_a_free_slot_and_keeps_filling(harness: Harness, marker: socket.socket) -> None:
     _, link, _ = harness.start(ADAPTER, "--concurrency", "1")
-    marker = os.path.join(tempfile.mkdtemp(prefix="pyfleet-batch-"), "started")
-    link.call(1, "block", {"x": 1, "marker": marker})
-    wait_for_file(marker)
+    link.call(1, "block", {"x": 1, "marker": marker.getsockname()})
+    batch_started(marker)
     # The one slot is taken by the running batch: this batch (wait 0) waits for it, and fills to 8.
     for i in range(2, 10):
         link.call(i, "eager", {"x": i})

@@ -1,10 +1,7 @@
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { createClient, PyfleetError } from "@pyfleet/sdk/node";
 import { describe, expect, it, onTestFinished } from "vitest";
 import { startServer } from "../helpers.js";
-import { until } from "../procs.js";
+import { reportSocket } from "./helpers.js";
 
 // Batch tools end to end: a real server, real Python workers, the TypeScript
 // SDK as the callers. Each result says how many calls its batch held.
@@ -30,25 +27,14 @@ async function rejection(promise: Promise<unknown>): Promise<PyfleetError> {
   return error as PyfleetError;
 }
 
-function markerPath(): string {
-  const dir = mkdtempSync(join(tmpdir(), "pyfleet-batch-"));
-  onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
-  return join(dir, "started");
-}
-
-/** "<batch size> <pid>" from the file a blocking batch writes once it runs. */
-async function batchStarted(marker: string): Promise<{ size: number; pid: number }> {
-  let text = "";
-  await until(() => {
-    try {
-      text = readFileSync(marker, "utf8");
-      return true;
-    } catch {
-      return false;
-    }
-  }, 15_000, `a batch to write ${marker}`);
-  const [size, pid] = text.split(" ").map(Number);
-  return { size: size!, pid: pid! };
+/** The marker a blocking batch reports to once it runs, and that report: its size and worker pid. */
+async function batchMarker(): Promise<{ marker: string; started: () => Promise<{ size: number; pid: number }> }> {
+  const { path, report } = await reportSocket();
+  const started = async () => {
+    const [size, pid] = (await report()).split(" ").map(Number);
+    return { size: size!, pid: pid! };
+  };
+  return { marker: path, started };
 }
 
 describe("batch tools", () => {
@@ -116,11 +102,11 @@ describe("batch tools", () => {
 
   it("answers a call cancelled while its batch runs at once, and the batch's other calls still get theirs", async () => {
     const pool = await batchPool(1);
-    const marker = markerPath();
+    const { marker, started: batchStarted } = await batchMarker();
     const abort = new AbortController();
     const first = pool.execute("block", { x: 1, marker }, { signal: abort.signal });
     const second = pool.execute("block", { x: 2 });
-    const started = await batchStarted(marker);
+    const started = await batchStarted();
     expect(started.size).toBe(2);
     // `block` returns once one of its calls is cancelled.
     abort.abort();
@@ -131,9 +117,9 @@ describe("batch tools", () => {
 
   it("retries idempotent calls of a batch whose worker is SIGKILLed mid-batch, on its replacement", async () => {
     const pool = await batchPool(1);
-    const marker = markerPath();
+    const { marker, started: batchStarted } = await batchMarker();
     const calls = [1, 2, 3, 4].map((x) => pool.call("block", { x, marker }));
-    const started = await batchStarted(marker);
+    const started = await batchStarted();
     process.kill(started.pid, "SIGKILL");
     const results = await Promise.all(calls);
     expect(results.map((r) => (r.value as unknown as Item).x)).toEqual([1, 2, 3, 4]);
@@ -145,9 +131,9 @@ describe("batch tools", () => {
 
   it("fails the non-idempotent calls of a batch whose worker is SIGKILLed with UNAVAILABLE", async () => {
     const pool = await batchPool(1);
-    const marker = markerPath();
+    const { marker, started: batchStarted } = await batchMarker();
     const calls = [1, 2, 3, 4].map((x) => rejection(pool.execute("block_once", { x, marker })));
-    const started = await batchStarted(marker);
+    const started = await batchStarted();
     process.kill(started.pid, "SIGKILL");
     for (const error of await Promise.all(calls)) {
       expect(error.code).toBe("unavailable");

@@ -1,12 +1,10 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { availableParallelism, tmpdir } from "node:os";
-import { join } from "node:path";
-import { describe, expect, it, onTestFinished } from "vitest";
+import { availableParallelism } from "node:os";
+import { describe, expect, it } from "vitest";
 import { resolveConfig } from "../../src/config/index.js";
 import { createLogger } from "../../src/log/index.js";
 import { createPool, type Pool } from "../../src/pool/index.js";
 import { THREAD_VARIABLES } from "../../src/pool/resources.js";
-import { nextEvent, startPool } from "./helpers.js";
+import { barrierSocket, nextEvent, startPool } from "./helpers.js";
 
 const ADAPTER = "pyfleet_bridge.testing.environ:EnvironAdapter";
 const NAMES = ["CUDA_VISIBLE_DEVICES", ...THREAD_VARIABLES];
@@ -18,10 +16,9 @@ interface Seen {
 
 /** What each of the pool's `size` workers sees: `size` calls that each wait at a barrier until all workers hold one. */
 async function eachWorker(pool: Pool, size: number): Promise<Map<number, Record<string, string | null>>> {
-  const barrier = mkdtempSync(join(tmpdir(), "pyfleet-barrier-"));
-  onTestFinished(() => rmSync(barrier, { recursive: true, force: true }));
+  const barrier = await barrierSocket(size);
   const seen = await Promise.all(Array.from({ length: size }, () =>
-    pool.execute("environ", { names: NAMES, barrier, parties: size }, { timeoutMs: 30_000 }) as Promise<unknown> as Promise<Seen>));
+    pool.execute("environ", { names: NAMES, barrier }, { timeoutMs: 30_000 }) as Promise<unknown> as Promise<Seen>));
   const byPid = new Map(seen.map((s) => [s.pid, s.env]));
   expect(byPid.size).toBe(size);
   return byPid;

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from pyfleet_bridge._codes import code_name
@@ -69,9 +70,9 @@ class Context:
         self.traceparent = traceparent
         self.tracestate = tracestate
         # A plain flag: most calls are never cancelled, and an Event costs more
-        # than a whole call. The Event exists only while something waits on it.
+        # than a whole call. Events exist only while something waits (wait_any).
         self._cancelled = False
-        self._event: threading.Event | None = None
+        self._waiters: list[threading.Event] = []
         self.cancel_reason = ""
         self._log: logging.LoggerAdapter[logging.Logger] | None = None
 
@@ -111,24 +112,13 @@ class Context:
 
     def wait(self, seconds: float) -> bool:
         """Sleeps up to `seconds`, waking early on cancellation; True if cancelled."""
-        remaining = self.time_remaining()
-        limit = seconds if remaining is None else min(seconds, remaining)
-        event = self._event
-        if event is None:
-            event = self._event = threading.Event()
-            # A cancel that raced with creating the Event set only the flag.
-            if self._cancelled:
-                event.set()
-        if event.wait(limit):
-            return True
-        return self.cancelled
+        return wait_any((self,), seconds)
 
     def cancel(self, reason: str) -> None:
         if not self._cancelled:
             self.cancel_reason = reason
             self._cancelled = True
-        event = self._event
-        if event is not None:
+        for event in tuple(self._waiters):
             event.set()
 
     # ---- session variables (through the server) ----
@@ -164,3 +154,20 @@ class Context:
 
     async def acall_tool(self, tool: str, **args: Any) -> Any:
         return await self._runtime.callbacks.acall(self, "call_tool", tool=tool, args=args)
+
+
+def wait_any(contexts: Sequence[Context], seconds: float) -> bool:
+    """Sleeps up to `seconds`, waking as soon as any of `contexts` (a batch
+    tool's calls) is cancelled or reaches its deadline; True if one was."""
+    event = threading.Event()
+    deadlines = [r for c in contexts if (r := c.time_remaining()) is not None]
+    for c in contexts:
+        c._waiters.append(event)
+    try:
+        # Checked after joining the waiters: a cancel before that set only the flag.
+        if not any(c._cancelled for c in contexts):
+            event.wait(min([seconds, *deadlines]))
+    finally:
+        for c in contexts:
+            c._waiters.remove(event)
+    return any(c.cancelled for c in contexts)

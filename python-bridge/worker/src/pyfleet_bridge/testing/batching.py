@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import os
+import socket
 import time
 from typing import Any
 
 from pyfleet_bridge import Adapter, Context, tool
+from pyfleet_bridge.context import wait_any
 
 
 class BatchAdapter(Adapter):
@@ -62,18 +64,19 @@ class BatchAdapter(Adapter):
 
     @tool(idempotent=True, batch_size=4, batch_wait_ms=200)
     def block(self, ctx: list[Context], x: list[int], marker: list[str] = "") -> list[dict[str, int]]:  # type: ignore[assignment]
-        """The first batch to name a `marker` path writes "<batch size> <pid>" there, then waits until
-        one of its calls is cancelled (or 30 s pass); later batches naming it return at once."""
+        """The first batch to name a `marker` (a Unix socket the test listens on) sends
+        "<batch size> <pid>" there, then waits until one of its calls is cancelled (or 30 s
+        pass); later batches naming it (a retry on another worker) return at once."""
         paths = {p for p in marker if p}
-        if paths and all(os.path.exists(p) for p in paths):
-            return [{"x": v, "size": len(x), "pid": os.getpid()} for v in x]  # a retry: the first batch wrote it
-        end = time.monotonic() + 30
+        if paths and all(os.path.exists(p + ".ran") for p in paths):
+            return [{"x": v, "size": len(x), "pid": os.getpid()} for v in x]  # a retry: the first batch ran
         for path in paths:
-            with open(path + ".tmp", "w") as f:
-                f.write(f"{len(x)} {os.getpid()}")
-            os.replace(path + ".tmp", path)  # whole, or not there
-        while not any(c.cancelled for c in ctx) and time.monotonic() < end:
-            time.sleep(0.005)
+            open(path + ".ran", "w").close()  # before the report, so a retry the test causes sees it
+            with socket.socket(socket.AF_UNIX) as s:
+                s.settimeout(10)
+                s.connect(path)
+                s.sendall(f"{len(x)} {os.getpid()}".encode())
+        wait_any(ctx, 30)
         return [{"x": v, "size": len(x), "pid": os.getpid()} for v in x]
 
     @tool(batch_size=4, batch_wait_ms=200)
