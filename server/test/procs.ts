@@ -33,12 +33,15 @@ export async function waitForExit(pids: number[], timeoutMs: number): Promise<vo
 }
 
 /**
- * Waits until `fact()` holds, checking every few milliseconds, for facts no
- * event announces (e.g. a call reaching a worker over the network).
+ * Waits until `fact()` holds (returns neither false nor undefined), checking
+ * every few milliseconds, for facts no event announces (e.g. a call reaching
+ * a worker over the network); resolves with what it returned.
  */
-export async function until(fact: () => boolean | Promise<boolean>, timeoutMs: number, what = "condition"): Promise<void> {
+export async function until<T>(fact: () => T | false | undefined | Promise<T | false | undefined>, timeoutMs: number, what = "condition"): Promise<T> {
   const deadline = Date.now() + timeoutMs;
-  while (!(await fact())) {
+  for (;;) {
+    const value = await fact();
+    if (value !== false && value !== undefined) return value;
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 10));
   }

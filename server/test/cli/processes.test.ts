@@ -2,32 +2,26 @@
 // port (and one SQLite file); a client's connection lands on either. Sessions,
 // variables, watches and streams work whichever process a connection reaches,
 // since a call for a session the other process owns takes one hop there.
-import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
-import { fileURLToPath } from "node:url";
 import { type Client, Code, type ConnectError } from "@connectrpc/connect";
 import { PoolService } from "@pyfleet/sdk/gen/pyfleet/pool/v1/pool_pb";
 import { describe, expect, it, onTestFinished } from "vitest";
 import { processConfig, workerShare } from "../../src/cli/processes.js";
 import { resolveConfig } from "../../src/config/index.js";
 import { clientFor } from "../clients.js";
-import { until, waitForExit } from "../procs.js";
+import { waitForExit } from "../procs.js";
+import { type LogEntry, nextLog, type ServeProcess, startServe } from "../serve-process.js";
 
-const ROOT = fileURLToPath(new URL("../../..", import.meta.url));
 type PoolClient = Client<typeof PoolService>;
 
-interface Served {
-  child: ChildProcess;
-  url: string;
+interface Served extends ServeProcess {
   /** The replica ids of the processes, from the primary's listening line. */
   replicas: string[];
   /** Pids of the processes, from their own listening lines, in order (replacements too). */
   pids: number[];
   pidOf: Map<string, number>;
-  exited: Promise<number | null>;
 }
 
 async function serveProcesses(count: number): Promise<Served> {
@@ -35,34 +29,22 @@ async function serveProcesses(count: number): Promise<Served> {
   onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
   const file = join(dir, "pyfleet.yaml");
   writeFileSync(file, JSON.stringify({ port: 0, dataDir: dir, pools: [{ name: "default", size: 2 }] }));
-  const child = spawn(process.execPath, ["--conditions=pyfleet-source", "--import", "tsx", "server/src/cli/main.ts", "serve", "-c", file, "--processes", String(count)], {
-    cwd: ROOT, stdio: ["ignore", "pipe", "inherit"],
-  });
-  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-  onTestFinished(async () => {
-    child.kill("SIGKILL");
-    await exited;
-  });
   const pids: number[] = [];
   const pidOf = new Map<string, number>();
-  const lines = createInterface({ input: child.stdout! });
-  return new Promise((resolve, reject) => {
-    void exited.then(() => reject(new Error("pyfleet serve exited before listening")));
-    lines.on("line", (line) => {
-      let entry: { url?: string; msg?: string; replicas?: string[]; pid?: number; replica?: string };
-      try {
-        entry = JSON.parse(line) as typeof entry;
-      } catch {
-        return;
+  const served = await startServe(["-c", file, "--processes", String(count)], {
+    onLog: (entry) => {
+      if (isProcessListening(entry)) {
+        pids.push(entry.pid!);
+        pidOf.set(entry.replica!, entry.pid!);
       }
-      if (entry.msg?.startsWith("pyfleet listening") && entry.replica && entry.pid) {
-        pids.push(entry.pid);
-        pidOf.set(entry.replica, entry.pid);
-      }
-      if (entry.msg?.endsWith(`(${count} processes)`) && entry.url) resolve({ child, url: entry.url, replicas: entry.replicas!, pids, pidOf, exited });
-    });
+    },
+    listening: (entry) => entry.msg?.endsWith(`(${count} processes)`) === true,
   });
+  return { ...served, replicas: served.listened.replicas ?? [], pids, pidOf };
 }
+
+/** One process's own listening line (the primary's names them all). */
+const isProcessListening = (entry: LogEntry) => entry.msg?.startsWith("pyfleet listening") === true && entry.replica !== undefined && entry.pid !== undefined;
 
 /** Opens connections until one lands on each process; returns a client per replica id. */
 async function clientPerProcess(url: string, replicas: string[]): Promise<Map<string, PoolClient>> {
@@ -131,8 +113,10 @@ describe("pyfleet serve --processes", () => {
     const pythons = [first!, second!].map(async (c) => json((await c.execute({ tool: "pid", resultAsJson: true })).resultJson) as number);
     const [ownerPython, otherPython] = await Promise.all(pythons);
     expect(served.pids).toHaveLength(2);
+    const replacement = nextLog(served, isProcessListening, 60_000, "a replacement process listening");
     process.kill(served.pidOf.get(served.replicas[0]!)!, "SIGKILL");
-    await until(() => served.pids.length === 3, 60_000, "a replacement process to listen");
+    await replacement;
+    expect(served.pids).toHaveLength(3);
     await waitForExit([ownerPython!], 10_000);
     const gone = await second!.getSession({ sessionId }).then(() => undefined, (e: unknown) => e as ConnectError);
     expect(gone?.code).toBe(Code.NotFound);

@@ -1,79 +1,46 @@
 // Replicas as real processes (`pyfleet serve`) on one Postgres: SIGKILL the
 // upkeep leader while clients spawn and watch through the others, then
 // restart Postgres under load. Machines live behind one served mock provider.
-import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
-import { fileURLToPath } from "node:url";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { ComputeService, ComputeStatus } from "@pyfleet/sdk/gen/pyfleet/compute/v1/compute_pb";
 import { MachineStatus } from "@pyfleet/sdk/gen/pyfleet/provider/v1/types_pb";
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import { MockProvider, serveProvider } from "../../src/index.js";
 import { clientFor } from "../clients.js";
+import { until } from "../procs.js";
+import { type ServeProcess, startServe } from "../serve-process.js";
 import { type PostgresServer, startPostgres } from "./postgres.js";
 
-const ROOT = fileURLToPath(new URL("../../..", import.meta.url));
 let postgres: PostgresServer;
 beforeAll(async () => {
   postgres = await startPostgres();
 }, 60_000);
 afterAll(() => postgres?.stop());
 
-interface Replica {
-  child: ChildProcess;
-  url: string;
+interface Replica extends ServeProcess {
   /** When this replica last logged that it runs upkeep (ms since epoch), if it did. */
   leadingSince: number | undefined;
   /** Whether it runs upkeep now, by its log. */
   leading: boolean;
-  exited: Promise<void>;
 }
 
-/** Starts `pyfleet serve` with the config and resolves once it listens. */
+/** Starts `pyfleet serve` with the config and resolves once it listens; its leadership follows its log. */
 async function startReplica(configFile: string): Promise<Replica> {
-  const child = spawn(process.execPath, ["--conditions=pyfleet-source", "--import", "tsx", "server/src/cli/main.ts", "serve", "-c", configFile], {
-    cwd: ROOT, stdio: ["ignore", "pipe", "inherit"],
-  });
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  onTestFinished(async () => {
-    child.kill("SIGKILL");
-    await exited;
-  });
-  const replica: Replica = { child, url: "", leadingSince: undefined, leading: false, exited };
-  const lines = createInterface({ input: child.stdout! });
-  return new Promise((resolve, reject) => {
-    void exited.then(() => reject(new Error("pyfleet serve exited before listening")));
-    lines.on("line", (line) => {
-      let entry: { url?: string; msg?: string };
-      try {
-        entry = JSON.parse(line) as typeof entry;
-      } catch {
-        return;
-      }
-      if (entry.msg?.startsWith("pyfleet listening") && entry.url) {
-        replica.url = entry.url;
-        resolve(replica);
-      }
+  const leadership: Pick<Replica, "leadingSince" | "leading"> = { leadingSince: undefined, leading: false };
+  const served = await startServe(["-c", configFile], {
+    onLog: (entry) => {
       if (entry.msg === "this replica runs upkeep now") {
-        replica.leadingSince = Date.now();
-        replica.leading = true;
+        leadership.leadingSince = Date.now();
+        leadership.leading = true;
       }
-      if (entry.msg?.startsWith("lost the Postgres session")) replica.leading = false;
-    });
+      if (entry.msg?.startsWith("lost the Postgres session")) leadership.leading = false;
+    },
   });
-}
-
-async function until<T>(fact: () => T | undefined | Promise<T | undefined>, ms: number, what: string): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await fact();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
+  // One object: the log keeps updating it after start.
+  return Object.assign(leadership, served);
 }
 
 async function fleet() {

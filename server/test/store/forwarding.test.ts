@@ -2,12 +2,9 @@
 // worker. A session lives on the replica that created it; its calls reaching
 // any other replica take one hop there, with the caller's deadline,
 // cancellation and credentials. When the owner is gone, NOT_FOUND says so.
-import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
-import { fileURLToPath } from "node:url";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { PoolService, VariableChange } from "@pyfleet/sdk/gen/pyfleet/pool/v1/pool_pb";
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
@@ -15,9 +12,9 @@ import type { PyfleetServer } from "../../src/index.js";
 import { clientFor } from "../clients.js";
 import { startServer } from "../helpers.js";
 import { until } from "../procs.js";
+import { startServe } from "../serve-process.js";
 import { type PostgresServer, startPostgres } from "./postgres.js";
 
-const ROOT = fileURLToPath(new URL("../../..", import.meta.url));
 const ALICE = "alice-key-0123456789abcdef";
 const BOB = "bob-key-0123456789abcdef00";
 const ADAPTER = "pyfleet_bridge.testing.forwarding:ForwardingAdapter";
@@ -189,7 +186,7 @@ describe("sessions across replicas", () => {
     onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
     const file = join(dir, "pyfleet.yaml");
     writeFileSync(file, JSON.stringify({ port: 0, dataDir: dir, store, auth: { apiKeys: keys }, pools }));
-    const a = await startReplica(file);
+    const a = await startServe(["-c", file]);
     const [b, c] = [await startServer({ store, auth: { apiKeys: keys }, pools }), await startServer({ store, auth: { apiKeys: keys }, pools })];
     const onA = clientFor(PoolService, a.url, "connect", ALICE);
     const sessionId = (await onA.createSession({})).session!.id;
@@ -207,28 +204,3 @@ describe("sessions across replicas", () => {
     expect((await rejection(onB!.getSession({ sessionId }))).code).toBe(Code.NotFound);
   }, 60_000);
 });
-
-/** `pyfleet serve` as a real process; resolves once it listens. */
-async function startReplica(configFile: string): Promise<{ child: ChildProcess; url: string; exited: Promise<void> }> {
-  const child = spawn(process.execPath, ["--conditions=pyfleet-source", "--import", "tsx", "server/src/cli/main.ts", "serve", "-c", configFile], {
-    cwd: ROOT, stdio: ["ignore", "pipe", "inherit"],
-  });
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  onTestFinished(async () => {
-    child.kill("SIGKILL");
-    await exited;
-  });
-  const lines = createInterface({ input: child.stdout! });
-  return new Promise((resolve, reject) => {
-    void exited.then(() => reject(new Error("pyfleet serve exited before listening")));
-    lines.on("line", (line) => {
-      let entry: { url?: string; msg?: string };
-      try {
-        entry = JSON.parse(line) as typeof entry;
-      } catch {
-        return;
-      }
-      if (entry.msg?.startsWith("pyfleet listening") && entry.url) resolve({ child, url: entry.url, exited });
-    });
-  });
-}
