@@ -90,14 +90,9 @@ describe("the status page at /ui, in headless Chromium", () => {
   }, 120_000);
 });
 
-/** Waits (polling, with a deadline) until the element's text is exactly `text`. */
+/** Waits (Playwright's own wait, up to 15 s) until the element's whole text is `text`; then fails showing what it shows. */
 async function expectText(locator: Locator, text: string): Promise<void> {
-  const deadline = Date.now() + 15_000;
-  let last: string | null = null;
-  while (Date.now() < deadline) {
-    last = await locator.textContent({ timeout: 15_000 });
-    if (last === text) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  expect(last).toBe(text);
+  const exactly = new RegExp(`^${text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}$`);
+  const shown = await locator.filter({ hasText: exactly }).waitFor({ timeout: 15_000 }).then(() => text, () => locator.textContent({ timeout: 1_000 }));
+  expect(shown).toBe(text);
 }

@@ -4,6 +4,7 @@ import { Registry } from "prom-client";
 import { CallHistogram } from "../../src/metrics/call-histogram.js";
 import { describe, expect, it, onTestFinished } from "vitest";
 import { startServer } from "../helpers.js";
+import { until } from "../procs.js";
 
 const DASHBOARD = JSON.parse(readFileSync(new URL("../../../deploy/grafana/pyfleet-dashboard.json", import.meta.url), "utf8")) as {
   panels: { title: string; targets?: { expr: string }[] }[];
@@ -50,6 +51,14 @@ async function scrape(url: string): Promise<Map<string, Family>> {
   return parse(await (await fetch(`${url}/metrics`)).text());
 }
 
+/** A scrape that shows the workers' RSS: the server learns it from heartbeat answers, which no event announces. */
+async function withWorkerRss(url: string): Promise<Map<string, Family>> {
+  return until(async () => {
+    const families = await scrape(url);
+    return families.get("pyfleet_worker_rss_bytes")?.samples.size ? families : undefined;
+  }, 10_000, "a scrape with pyfleet_worker_rss_bytes");
+}
+
 describe("metrics", () => {
   it("the per-call histogram exports cumulative buckets, sum and count in Prometheus format", async () => {
     const registry = new Registry();
@@ -82,12 +91,7 @@ describe("metrics", () => {
     await compute.waitUntilReady({ timeoutMs: 20_000 });
 
     // RSS arrives with the first heartbeat answer.
-    let families = await scrape(server.url);
-    const deadline = Date.now() + 10_000;
-    while (!families.get("pyfleet_worker_rss_bytes")?.samples.size && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 100));
-      families = await scrape(server.url);
-    }
+    const families = await withWorkerRss(server.url);
 
     const types = Object.fromEntries([...families].filter(([n]) => n.startsWith("pyfleet_") && !n.startsWith("pyfleet_process_")).map(([n, f]) => [n, f.type]));
     expect(types).toEqual({
@@ -144,12 +148,7 @@ describe("metrics", () => {
     expect(await sdk.poolNamed("auto").execute("add", { a: 2, b: 2 })).toBe(4);
     await sdk.pool.execute("fail", { message: "x" }).catch(() => undefined);
     await sdk.compute.spawn({ gpu: "a4000", idleTtlMs: 600_000 });
-    let families = await scrape(server.url);
-    const deadline = Date.now() + 10_000;
-    while (!families.get("pyfleet_worker_rss_bytes")?.samples.size && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 100));
-      families = await scrape(server.url);
-    }
+    const families = await withWorkerRss(server.url);
     expect(value(families, "pyfleet_pool_scale_events_total", { pool: "auto", direction: "up", reason: "cold_start" })).toBe(1);
     const labelsOf = new Map<string, Set<string>>();
     for (const f of families.values()) {

@@ -2,7 +2,7 @@
 // kube-controller-manager, with kwok's fake nodes (see cluster.ts).
 import { Writable } from "node:stream";
 import { create } from "@bufbuild/protobuf";
-import { AppsV1Api, BatchV1Api } from "@kubernetes/client-node";
+import { AppsV1Api, BatchV1Api, type V1Deployment, Watch } from "@kubernetes/client-node";
 import { JobSpecSchema, JobStatus, type Machine, MachineSpecSchema, MachineStatus } from "@pyfleet/sdk/gen/pyfleet/provider/v1/types_pb";
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import { providerConfigSchema } from "../../../src/compute/index.js";
@@ -233,16 +233,29 @@ describe.skipIf(!bins)("KubernetesProvider on a real API server", { timeout: 180
   });
 });
 
+/** The provider's message once the deployment has `n` ready pods, seen through a watch (the provider does not watch deployments). */
 async function waitReady(p: KubernetesProvider, id: string, n: number): Promise<string> {
-  const apps = cluster.kc.makeApiClient(AppsV1Api);
-  const deadline = Date.now() + 90_000;
-  // Deployments are not watched by the provider: their ready count is read when asked.
-  for (;;) {
-    const d = await apps.readNamespacedDeployment({ namespace: ns, name: id });
-    if ((d.status?.readyReplicas ?? 0) === n) return (await p.get(id)).message;
-    if (Date.now() > deadline) throw new Error(`deployment ${id}: ${d.status?.readyReplicas} ready, wanted ${n}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
+  let ready: number | undefined;
+  let watching: AbortController | undefined;
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`deployment ${id}: ${ready} ready after 90 s, wanted ${n}`)), 90_000);
+      const settle = (error?: Error) => {
+        clearTimeout(timer);
+        if (error) reject(error);
+        else resolve();
+      };
+      // A watch without a resource version first reports the deployment as it is now.
+      new Watch(cluster.kc).watch(`/apis/apps/v1/namespaces/${ns}/deployments`, { fieldSelector: `metadata.name=${id}` }, (_type: string, d: V1Deployment) => {
+        ready = d.status?.readyReplicas ?? 0;
+        if (ready === n) settle();
+      }, (err: unknown) => settle(new Error(`the watch of deployment ${id} ended (${ready} ready, wanted ${n}): ${String(err)}`)))
+        .then((controller) => (watching = controller), (err: unknown) => settle(err as Error));
+    });
+  } finally {
+    watching?.abort();
   }
+  return (await p.get(id)).message;
 }
 
 describe.skipIf(!bins)("KubernetesProvider machine logs, served by kwok as a node's kubelet", { timeout: 180_000 }, () => {
