@@ -4,13 +4,8 @@ import { JobStatus, MachineSpecSchema, MachineStatus } from "@pyfleet/sdk/gen/py
 import { describe, expect, it } from "vitest";
 import { PyfleetError } from "../../src/errors.js";
 import { type ComputeChange, SqliteStore } from "../../src/compute/index.js";
+import { rejection } from "../helpers.js";
 import { openOrchestrator, spec } from "./helpers.js";
-
-async function rejection(p: Promise<unknown>): Promise<PyfleetError> {
-  const e = await p.then(() => undefined, (x: unknown) => x);
-  expect(e).toBeInstanceOf(PyfleetError);
-  return e as PyfleetError;
-}
 
 function nextChange(o: { events: NodeJS.EventEmitter }, status: ComputeStatus): Promise<ComputeChange> {
   return new Promise((resolve) => {
@@ -47,19 +42,19 @@ describe("spawning", () => {
 
   it("rejects bad specs with the contract's codes", async () => {
     const { o } = await openOrchestrator();
-    const gpu = await rejection(o.spawn("", spec({ gpu: "h1000" })));
+    const gpu = await rejection(o.spawn("", spec({ gpu: "h1000" })), PyfleetError);
     expect(gpu.code).toBe("invalid_argument");
     expect(gpu.message).toContain("h100");
-    expect((await rejection(o.spawn("", spec({ provider: "nope" })))).code).toBe("not_found");
-    expect((await rejection(o.spawn("", spec({ labels: { "pyfleet.x": "1" } })))).code).toBe("invalid_argument");
-    expect((await rejection(o.spawn("", spec({ workers: { pool: "default" } })))).code).toBe("unimplemented");
-    expect((await rejection(o.spawn("", spec({ ports: [{ port: 70000 }] })))).code).toBe("invalid_argument");
+    expect((await rejection(o.spawn("", spec({ provider: "nope" })), PyfleetError)).code).toBe("not_found");
+    expect((await rejection(o.spawn("", spec({ labels: { "pyfleet.x": "1" } })), PyfleetError)).code).toBe("invalid_argument");
+    expect((await rejection(o.spawn("", spec({ workers: { pool: "default" } })), PyfleetError)).code).toBe("unimplemented");
+    expect((await rejection(o.spawn("", spec({ ports: [{ port: 70000 }] })), PyfleetError)).code).toBe("invalid_argument");
   });
 
   it("records a failed spawn and reports the provider's error", async () => {
     const { o, mock } = await openOrchestrator();
     mock.failNextSpawn("resource_exhausted", "no H100 left");
-    const error = await rejection(o.spawn("", spec()));
+    const error = await rejection(o.spawn("", spec()), PyfleetError);
     expect(error.code).toBe("resource_exhausted");
     const [failed] = await o.list("", { statuses: [ComputeStatus.FAILED] });
     expect(failed?.statusMessage).toContain("no H100 left");
@@ -68,7 +63,7 @@ describe("spawning", () => {
   it("tries a failed spawn again when it is retried with its request id, on the same compute", async () => {
     const { o, mock } = await openOrchestrator();
     mock.failNextSpawn("unavailable", "provider down");
-    expect((await rejection(o.spawn("alice", spec({ clientRequestId: "req-f" })))).code).toBe("unavailable");
+    expect((await rejection(o.spawn("alice", spec({ clientRequestId: "req-f" })), PyfleetError)).code).toBe("unavailable");
     const [failed] = await o.list("alice", { statuses: [ComputeStatus.FAILED] });
     const retried = await o.spawn("alice", spec({ clientRequestId: "req-f" }));
     expect(retried.id).toBe(failed!.id);
@@ -109,7 +104,7 @@ describe("waiting and watching", () => {
         mock.preempt(c.providerId);
       }
     })();
-    const error = await rejection(waiting);
+    const error = await rejection(waiting, PyfleetError);
     expect(error.code).toBe("failed_precondition");
     expect(error.message).toContain("preempted");
     await watching;
@@ -122,7 +117,7 @@ describe("waiting and watching", () => {
     const c = await o.spawn("", spec());
     const error = await rejection((async () => {
       for await (const _ of o.wait("", c.id, 100, new AbortController().signal)) { /* statuses */ }
-    })());
+    })(), PyfleetError);
     expect(error.code).toBe("deadline_exceeded");
   });
 });
@@ -137,8 +132,8 @@ describe("lifecycle", () => {
     expect(touched.lastActiveAt).toBeGreaterThanOrEqual(c.lastActiveAt);
     expect((await o.terminate("", c.id)).status).toBe(ComputeStatus.TERMINATED);
     expect((await o.terminate("", c.id)).status).toBe(ComputeStatus.TERMINATED);
-    expect((await rejection(o.start("", c.id))).code).toBe("failed_precondition");
-    expect((await rejection(o.touch("", c.id))).code).toBe("failed_precondition");
+    expect((await rejection(o.start("", c.id), PyfleetError)).code).toBe("failed_precondition");
+    expect((await rejection(o.touch("", c.id), PyfleetError)).code).toBe("failed_precondition");
     expect((await o.list("")).map((x) => x.id)).not.toContain(c.id);
     expect((await o.list("", { statuses: [ComputeStatus.TERMINATED] })).map((x) => x.id)).toContain(c.id);
   });
@@ -157,19 +152,19 @@ describe("lifecycle", () => {
   it("keeps tenants apart", async () => {
     const { o } = await openOrchestrator();
     const c = await o.spawn("alice", spec());
-    expect((await rejection(o.get("bob", c.id))).code).toBe("not_found");
-    expect((await rejection(o.terminate("bob", c.id))).code).toBe("not_found");
+    expect((await rejection(o.get("bob", c.id), PyfleetError)).code).toBe("not_found");
+    expect((await rejection(o.terminate("bob", c.id), PyfleetError)).code).toBe("not_found");
     expect(await o.list("bob")).toEqual([]);
   });
 
   it("enforces per-tenant budgets", async () => {
     const { o } = await openOrchestrator({ budgetFor: (owner) => (owner === "alice" ? { maxComputes: 2, maxCostPerHour: 3 } : undefined) });
     await o.spawn("alice", spec({ gpu: "a4000" }));
-    const expensive = await rejection(o.spawn("alice", spec({ gpu: "h100", gpuCount: 2 })));
+    const expensive = await rejection(o.spawn("alice", spec({ gpu: "h100", gpuCount: 2 })), PyfleetError);
     expect(expensive.code).toBe("resource_exhausted");
     expect(expensive.message).toContain("maxCostPerHour");
     await o.spawn("alice", spec({ gpu: "a4000" }));
-    expect((await rejection(o.spawn("alice", spec()))).message).toContain("maxComputes");
+    expect((await rejection(o.spawn("alice", spec()), PyfleetError)).message).toContain("maxComputes");
     await o.spawn("bob", spec({ gpu: "h100" }));
   });
 
@@ -205,7 +200,7 @@ describe("jobs", () => {
     for await (const e of o.streamJob("", job.id, new AbortController().signal)) events.push(e);
     expect(events[0]).toEqual({ output: [1, 2] });
     expect(events[1]).toMatchObject({ job: { status: JobStatus.COMPLETED } });
-    expect((await rejection(o.getJob("someone-else", job.id))).code).toBe("not_found");
+    expect((await rejection(o.getJob("someone-else", job.id), PyfleetError)).code).toBe("not_found");
   });
 });
 

@@ -6,6 +6,7 @@ import { CloudType, JobSpecSchema, JobStatus, MachineSpecSchema, MachineStatus }
 import { describe, expect, it } from "vitest";
 import { RunPodProvider } from "../../src/compute/index.js";
 import { PyfleetError } from "../../src/errors.js";
+import { rejection } from "../helpers.js";
 import { FakeRunPod } from "./fake-runpod.js";
 import { openOrchestrator, spec } from "./helpers.js";
 
@@ -23,12 +24,6 @@ function provider(fake: FakeRunPod, overrides: Partial<ConstructorParameters<typ
     streamPollMs: 5,
     ...overrides,
   });
-}
-
-async function rejection(p: Promise<unknown>): Promise<PyfleetError> {
-  const e = await p.then(() => undefined, (x: unknown) => x);
-  expect(e).toBeInstanceOf(PyfleetError);
-  return e as PyfleetError;
 }
 
 const machineSpec = (init: Parameters<typeof create<typeof MachineSpecSchema>>[1] = {}) =>
@@ -90,7 +85,7 @@ describe("RunPod pods", () => {
     // RunPod forgets deleted pods; the provider still answers for the ones it terminated, as the contract asks.
     expect((await rp.get(m.id)).status).toBe(MachineStatus.TERMINATED);
     expect((await rp.terminate(m.id)).status).toBe(MachineStatus.TERMINATED);
-    expect((await rejection(rp.stop(m.id))).code).toBe("failed_precondition");
+    expect((await rejection(rp.stop(m.id), PyfleetError)).code).toBe("failed_precondition");
     expect(fake.pods.get(m.id)?.desiredStatus ?? "TERMINATED").toBe("TERMINATED");
     expect(await rp.list()).toEqual([]);
   });
@@ -107,17 +102,17 @@ describe("RunPod pods", () => {
   it("maps HTTP errors to codes and never shows the key", async () => {
     const fake = await FakeRunPod.start();
     const wrongKey = provider(fake, { apiKey: "rp_wrong_key_abcdefghij" });
-    const unauth = await rejection(wrongKey.list());
+    const unauth = await rejection(wrongKey.list(), PyfleetError);
     expect(unauth.code).toBe("unauthenticated");
     expect(unauth.message).toContain("RUNPOD_API_KEY");
     expect(unauth.message).not.toContain("rp_wrong_key");
     const rp = provider(fake);
-    expect((await rejection(rp.get("nope"))).code).toBe("not_found");
+    expect((await rejection(rp.get("nope"), PyfleetError)).code).toBe("not_found");
     fake.script("POST", /^\/v1\/pods$/, [{ status: 400, body: { error: "gpuCount must be at least 1" } }]);
-    const bad = await rejection(rp.spawn(machineSpec(), ""));
+    const bad = await rejection(rp.spawn(machineSpec(), ""), PyfleetError);
     expect(bad.code).toBe("invalid_argument");
     expect(bad.message).toContain("gpuCount must be at least 1");
-    expect((await rejection(rp.spawn(machineSpec({ gpu: "h1000" }), ""))).message).toContain("valid: a100");
+    expect((await rejection(rp.spawn(machineSpec({ gpu: "h1000" }), ""), PyfleetError)).message).toContain("valid: a100");
   });
 
   it("retries 429, 5xx, timeouts and malformed JSON with backoff, then succeeds", async () => {
@@ -132,7 +127,7 @@ describe("RunPod pods", () => {
     const fake = await FakeRunPod.start();
     const rp = provider(fake, { retries: 2 });
     fake.script("GET", /^\/v1\/pods$/, [{ status: 500 }, { status: 500 }, { status: 500 }, { status: 500 }]);
-    const error = await rejection(rp.list());
+    const error = await rejection(rp.list(), PyfleetError);
     expect(error.code).toBe("unavailable");
     expect(error.message).toContain("3 attempts");
     expect(fake.requests).toHaveLength(3);
@@ -172,7 +167,7 @@ describe("RunPod serverless jobs", () => {
 
     const cancelled = await rp.runJob(create(JobSpecSchema, { endpoint: "ep123" }));
     expect((await rp.cancelJob(cancelled.id)).status).toBe(JobStatus.CANCELLED);
-    expect((await rejection(rp.getJob("ep123:missing"))).code).toBe("not_found");
+    expect((await rejection(rp.getJob("ep123:missing"), PyfleetError)).code).toBe("not_found");
   });
 });
 
@@ -238,8 +233,8 @@ describe("RunPod pod logs", () => {
     abort.abort();
     expect((await followed.next()).done).toBe(true);
 
-    expect((await rejection(rp.logs("nopod", { follow: false, tail: 1, signal: AbortSignal.timeout(5_000) })[Symbol.asyncIterator]().next())).code).toBe("not_found");
+    expect((await rejection(rp.logs("nopod", { follow: false, tail: 1, signal: AbortSignal.timeout(5_000) })[Symbol.asyncIterator]().next(), PyfleetError)).code).toBe("not_found");
     await rp.terminate(pod.id);
-    expect((await rejection(rp.logs(pod.id, { follow: false, tail: 1, signal: AbortSignal.timeout(5_000) })[Symbol.asyncIterator]().next())).code).toBe("failed_precondition");
+    expect((await rejection(rp.logs(pod.id, { follow: false, tail: 1, signal: AbortSignal.timeout(5_000) })[Symbol.asyncIterator]().next(), PyfleetError)).code).toBe("failed_precondition");
   });
 });

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { PyfleetError } from "../../src/errors.js";
 import type { Pool, PoolEvent } from "../../src/pool/index.js";
 import { parentOf } from "../procs.js";
+import { rejection } from "../helpers.js";
 import { startPool } from "./helpers.js";
 
 // Autoscaling pools of real Python workers. Delays are small so the tests are
@@ -38,12 +39,6 @@ function record(pool: Pool) {
 /** Local workers that are starting, ready or busy. */
 function liveWorkers(pool: Pool): number {
   return pool.workerSummaries().filter((w) => w.state !== "draining" && w.state !== "dead").length;
-}
-
-async function rejection(promise: Promise<unknown>): Promise<PyfleetError> {
-  const error = await promise.then(() => undefined, (e: unknown) => e);
-  expect(error).toBeInstanceOf(PyfleetError);
-  return error as PyfleetError;
 }
 
 describe("autoscaling", () => {
@@ -108,12 +103,12 @@ describe("autoscaling", () => {
 
   it("a call to a pool scaled to zero whose worker cannot start in time gets DEADLINE_EXCEEDED; a worker that cannot start gives the startup error", async () => {
     const slow = await startPool({ minSize: 0, maxSize: 1, startMode: "spawn", adapter: "pyfleet_bridge.testing.slow_import:SlowImportAdapter", env: { PYFLEET_TEST_IMPORT_SECONDS: "2" } });
-    const late = await rejection(slow.execute("echo", {}, { timeoutMs: 300 }));
+    const late = await rejection(slow.execute("echo", {}, { timeoutMs: 300 }), PyfleetError);
     expect(late.code).toBe("deadline_exceeded");
     expect(late.message).toContain("no worker ready yet");
 
     const broken = await startPool({ minSize: 0, maxSize: 1, circuitThreshold: 1, circuitCooldownMs: 60_000, adapter: "pyfleet_bridge.testing.broken_import:Adapter" });
-    const failed = await rejection(broken.execute("echo", {}, { timeoutMs: 20_000 }));
+    const failed = await rejection(broken.execute("echo", {}, { timeoutMs: 20_000 }), PyfleetError);
     expect(failed.code).toBe("unavailable");
     expect(failed.message).toContain("boom at import");
   });

@@ -1,6 +1,6 @@
 import { createClient, PyfleetError } from "@pyfleet/sdk/node";
 import { describe, expect, it, onTestFinished } from "vitest";
-import { startServer } from "../helpers.js";
+import { rejection, startServer } from "../helpers.js";
 import { reportSocket } from "./helpers.js";
 
 // Batch tools end to end: a real server, real Python workers, the TypeScript
@@ -19,12 +19,6 @@ async function batchPool(size: number) {
   const client = createClient({ baseUrl: server.url });
   onTestFinished(() => client.close());
   return client.pool;
-}
-
-async function rejection(promise: Promise<unknown>): Promise<PyfleetError> {
-  const error = await promise.then(() => undefined, (e: unknown) => e);
-  expect(error).toBeInstanceOf(PyfleetError);
-  return error as PyfleetError;
 }
 
 /** The marker a blocking batch reports to once it runs, and that report: its size and worker pid. */
@@ -78,9 +72,9 @@ describe("batch tools", () => {
         expect(outcome).toMatchObject({ x: x * 10 });
       }
     });
-    const all = await Promise.all([1, 2, 3].map((x) => rejection(pool.execute("explode", { x }))));
+    const all = await Promise.all([1, 2, 3].map((x) => rejection(pool.execute("explode", { x }), PyfleetError)));
     for (const error of all) expect([error.code, error.toolError?.type, error.toolError?.message]).toEqual(["unknown", "RuntimeError", "the batch of 3 failed"]);
-    const short = await Promise.all([1, 2, 3].map((x) => rejection(pool.execute("short", { x }))));
+    const short = await Promise.all([1, 2, 3].map((x) => rejection(pool.execute("short", { x }), PyfleetError)));
     for (const error of short) {
       expect([error.code, error.toolError?.type]).toEqual(["unknown", "TypeError"]);
       expect(error.toolError?.message).toBe('batch tool "short" returned 2 results for a batch of 3 calls; it must return a list with one result per call, in the order of its arguments');
@@ -89,12 +83,12 @@ describe("batch tools", () => {
 
   it("leaves out of the batch a call whose deadline passed or whose caller cancelled", async () => {
     const pool = await batchPool(1);
-    const late = await rejection(pool.execute("full", { x: -1 }, { timeoutMs: 100 }));
+    const late = await rejection(pool.execute("full", { x: -1 }, { timeoutMs: 100 }), PyfleetError);
     expect(late.code).toBe("deadline_exceeded");
     const abort = new AbortController();
     const cancelled = pool.execute("full", { x: -2 }, { signal: abort.signal });
     abort.abort();
-    expect((await rejection(cancelled)).code).toBe("canceled");
+    expect((await rejection(cancelled, PyfleetError)).code).toBe("canceled");
     // Had either stayed in the worker's batch, 16 more calls would not fill it exactly.
     const results = (await Promise.all(Array.from({ length: 16 }, (_, i) => pool.execute("full", { x: i })))) as unknown as Item[];
     expect(results).toEqual(Array.from({ length: 16 }, (_, i) => ({ x: 2 * i, size: 16 })));
@@ -110,7 +104,7 @@ describe("batch tools", () => {
     expect(started.size).toBe(2);
     // `block` returns once one of its calls is cancelled.
     abort.abort();
-    expect((await rejection(first)).code).toBe("canceled");
+    expect((await rejection(first, PyfleetError)).code).toBe("canceled");
     expect(await second).toEqual({ x: 2, size: 2, pid: started.pid });
     expect(await pool.execute("eager", { x: 4 })).toEqual({ x: 8, size: 1 });
   });
@@ -132,7 +126,7 @@ describe("batch tools", () => {
   it("fails the non-idempotent calls of a batch whose worker is SIGKILLed with UNAVAILABLE", async () => {
     const pool = await batchPool(1);
     const { marker, started: batchStarted } = await batchMarker();
-    const calls = [1, 2, 3, 4].map((x) => rejection(pool.execute("block_once", { x, marker })));
+    const calls = [1, 2, 3, 4].map((x) => rejection(pool.execute("block_once", { x, marker }), PyfleetError));
     const started = await batchStarted();
     process.kill(started.pid, "SIGKILL");
     for (const error of await Promise.all(calls)) {

@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import { PyfleetError } from "../../src/errors.js";
 import type { StreamEvent } from "../../src/pool/index.js";
 import { isAlive, parentOf, until, waitForExit } from "../procs.js";
+import { rejection } from "../helpers.js";
 import { nextEvent, pidOf, startPool } from "./helpers.js";
 
 /** Fork templates of this process whose adapter module mentions `adapter`. */
@@ -16,12 +17,6 @@ function templatesOf(adapter: string): number[] {
       return false;
     }
   }).map(Number);
-}
-
-async function rejection(promise: Promise<unknown>): Promise<PyfleetError> {
-  const error = await promise.then(() => undefined, (e: unknown) => e);
-  expect(error).toBeInstanceOf(PyfleetError);
-  return error as PyfleetError;
 }
 
 describe("starting and calling", () => {
@@ -41,7 +36,7 @@ describe("starting and calling", () => {
 
   it("reports a Python exception with its type, message and traceback", async () => {
     const pool = await startPool();
-    const error = await rejection(pool.execute("fail", { message: "boom" }));
+    const error = await rejection(pool.execute("fail", { message: "boom" }), PyfleetError);
     expect(error.code).toBe("unknown");
     expect(error.toolError).toMatchObject({ type: "ValueError", message: "boom", tool: "fail" });
     expect(error.toolError?.traceback).toContain("Traceback");
@@ -49,17 +44,17 @@ describe("starting and calling", () => {
 
   it("rejects unknown tools, bad arguments and streaming tools called as unary", async () => {
     const pool = await startPool();
-    const unknown = await rejection(pool.execute("ech0"));
+    const unknown = await rejection(pool.execute("ech0"), PyfleetError);
     expect(unknown.code).toBe("not_found");
     expect(unknown.message).toContain("known tools: ");
     expect(unknown.message).toContain("echo");
-    const bad = await rejection(pool.execute("add", { a: "x", b: 1 }));
+    const bad = await rejection(pool.execute("add", { a: "x", b: 1 }), PyfleetError);
     expect(bad.code).toBe("invalid_argument");
     expect(bad.message).toContain('"a"');
-    const missing = await rejection(pool.execute("add", { a: 1 }));
+    const missing = await rejection(pool.execute("add", { a: 1 }), PyfleetError);
     expect(missing.code).toBe("invalid_argument");
     expect(missing.message).toContain('"b"');
-    expect((await rejection(pool.execute("count", { n: 3 }))).code).toBe("invalid_argument");
+    expect((await rejection(pool.execute("count", { n: 3 }), PyfleetError)).code).toBe("invalid_argument");
   });
 
   it("streams a generator's chunks, then its end", async () => {
@@ -91,7 +86,7 @@ describe("deadlines and cancellation", () => {
   it("a deadline cancels a running sleep in Python", async () => {
     const pool = await startPool({ cancelGraceMs: 10_000 });
     const before = await pidOf(pool);
-    const error = await rejection(pool.execute("sleep", { seconds: 60 }, { timeoutMs: 300 }));
+    const error = await rejection(pool.execute("sleep", { seconds: 60 }, { timeoutMs: 300 }), PyfleetError);
     expect(error.code).toBe("deadline_exceeded");
     expect(await pidOf(pool)).toBe(before);
     expect(pool.stats().restarts).toBe(0);
@@ -103,7 +98,7 @@ describe("deadlines and cancellation", () => {
     const abort = new AbortController();
     const call = pool.execute("sleep", { seconds: 60 }, { signal: abort.signal });
     abort.abort();
-    expect((await rejection(call)).code).toBe("canceled");
+    expect((await rejection(call, PyfleetError)).code).toBe("canceled");
     expect(await pidOf(pool)).toBe(before);
   });
 
@@ -111,10 +106,10 @@ describe("deadlines and cancellation", () => {
     const pool = await startPool({ cancelGraceMs: 10_000 });
     const abort = new AbortController();
     expect((await pool.call("add", { a: 1, b: 2 }, { signal: abort.signal })).value).toBe(3);
-    const running = [1, 2, 3].map(() => rejection(pool.execute("sleep", { seconds: 60 }, { signal: abort.signal })));
+    const running = [1, 2, 3].map(() => rejection(pool.execute("sleep", { seconds: 60 }, { signal: abort.signal }), PyfleetError));
     abort.abort(new PyfleetError("deadline_exceeded", "the stream's deadline passed"));
     for (const error of await Promise.all(running)) expect(error).toMatchObject({ code: "deadline_exceeded", message: "the stream's deadline passed" });
-    expect((await rejection(pool.execute("echo", {}, { signal: abort.signal }))).code).toBe("canceled");
+    expect((await rejection(pool.execute("echo", {}, { signal: abort.signal }), PyfleetError)).code).toBe("canceled");
     expect(await pool.execute("add", { a: 2, b: 2 })).toBe(4);
   });
 
@@ -122,7 +117,7 @@ describe("deadlines and cancellation", () => {
     const pool = await startPool();
     const abort = new AbortController();
     const busy = pool.execute("sleep", { seconds: 60 }, { signal: abort.signal }).catch(() => {});
-    const error = await rejection(pool.execute("echo", {}, { timeoutMs: 200 }));
+    const error = await rejection(pool.execute("echo", {}, { timeoutMs: 200 }), PyfleetError);
     expect(error.code).toBe("deadline_exceeded");
     abort.abort();
     await busy;
@@ -132,7 +127,7 @@ describe("deadlines and cancellation", () => {
     const pool = await startPool({ adapter: "pyfleet_bridge.testing.chaos:ChaosAdapter", cancelGraceMs: 300 });
     const before = await pidOf(pool);
     const died = nextEvent(pool, "worker.died");
-    const error = await rejection(pool.execute("hang", {}, { timeoutMs: 200 }));
+    const error = await rejection(pool.execute("hang", {}, { timeoutMs: 200 }), PyfleetError);
     expect(error.code).toBe("deadline_exceeded");
     expect((await died).message).toContain("did not stop");
     expect(await pidOf(pool)).not.toBe(before);
@@ -146,7 +141,7 @@ describe("queue", () => {
     const held = [1, 2, 3].map(() => pool.execute("sleep", { seconds: 60 }, { signal: abort.signal }).catch((e: unknown) => e));
     expect(pool.stats()).toMatchObject({ inFlight: 1, queueDepth: 2 });
     const saturated = nextEvent(pool, "queue.saturated");
-    const error = await rejection(pool.execute("echo"));
+    const error = await rejection(pool.execute("echo"), PyfleetError);
     expect(error.code).toBe("resource_exhausted");
     await saturated;
     abort.abort();
@@ -200,7 +195,7 @@ describe("worker crashes", () => {
     const call = pool.execute("sleep", { seconds: 30 });
     const victim = pool.workerSummaries().find((w) => w.inFlight === 1)!;
     process.kill(victim.pid, "SIGKILL");
-    const error = await rejection(call);
+    const error = await rejection(call, PyfleetError);
     expect(error.code).toBe("unavailable");
     expect(error.message).toContain("SIGKILL");
     expect(error.message).toContain("not idempotent");
@@ -208,10 +203,10 @@ describe("worker crashes", () => {
 
   it("opens the circuit when the adapter cannot be imported, naming the Python exception", async () => {
     const pool = await startPool({ adapter: "pyfleet_bridge.testing.broken_import:Adapter", circuitThreshold: 2, circuitCooldownMs: 60_000 }, { waitReady: false });
-    const error = await rejection(pool.ready());
+    const error = await rejection(pool.ready(), PyfleetError);
     expect(error.code).toBe("unavailable");
     expect(error.message).toContain("boom at import");
-    const fast = await rejection(pool.execute("echo"));
+    const fast = await rejection(pool.execute("echo"), PyfleetError);
     expect(fast.code).toBe("unavailable");
     expect(pool.stats().circuitOpen).toBe(true);
   });
@@ -261,7 +256,7 @@ describe("sessions", () => {
     const died = nextEvent(pool, "worker.died");
     process.kill(pid, "SIGKILL");
     await died;
-    expect((await rejection(pool.execute("echo", {}, { sessionId: session.id }))).code).toBe("unavailable");
+    expect((await rejection(pool.execute("echo", {}, { sessionId: session.id }), PyfleetError)).code).toBe("unavailable");
   });
 
   it("strict_fail_fast refuses at once while its worker is busy; strict_queue waits", async () => {
@@ -270,7 +265,7 @@ describe("sessions", () => {
     const queued = pool.createSession({ affinity: "strict_queue" });
     await pidOf(pool, { sessionId: fast.id });
     const busy = pool.execute("sleep", { seconds: 0.3 }, { sessionId: fast.id });
-    expect((await rejection(pool.execute("echo", {}, { sessionId: fast.id }))).code).toBe("resource_exhausted");
+    expect((await rejection(pool.execute("echo", {}, { sessionId: fast.id }), PyfleetError)).code).toBe("resource_exhausted");
     await busy;
     const pinned = await pidOf(pool, { sessionId: queued.id });
     const slow = pool.execute("sleep", { seconds: 0.2 }, { sessionId: queued.id });
@@ -281,7 +276,7 @@ describe("sessions", () => {
   it("keeps other tenants out", async () => {
     const pool = await startPool();
     const session = pool.createSession({ owner: "alice" });
-    expect((await rejection(pool.execute("echo", {}, { sessionId: session.id, owner: "bob" }))).code).toBe("not_found");
+    expect((await rejection(pool.execute("echo", {}, { sessionId: session.id, owner: "bob" }), PyfleetError)).code).toBe("not_found");
     expect(() => pool.getSession(session.id, "bob")).toThrow(/no session/);
   });
 });
@@ -308,7 +303,7 @@ describe("session variables from Python", () => {
 
   it("a variable read without a session fails in Python with a clear error", async () => {
     const pool = await startPool();
-    const error = await rejection(pool.execute("getvar", { name: "x" }));
+    const error = await rejection(pool.execute("getvar", { name: "x" }), PyfleetError);
     expect(error.code).toBe("unknown");
     expect(error.message).toMatch(/session/);
   });
@@ -358,7 +353,7 @@ describe("recycling, fork mode and shutdown", () => {
     await pool.close(5_000);
     expect(await running).toEqual({ slept: 0.3 });
     await waitForExit(pids, 2_000);
-    expect((await rejection(pool.execute("echo"))).code).toBe("unavailable");
+    expect((await rejection(pool.execute("echo"), PyfleetError)).code).toBe("unavailable");
   });
 
   it.each(["spawn", "fork"])("leaves no Python process when the process owning a %s pool is SIGKILLed", async (mode) => {

@@ -10,7 +10,7 @@ import { PoolService, VariableChange } from "@pyfleet/sdk/gen/pyfleet/pool/v1/po
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import type { PyfleetServer } from "../../src/index.js";
 import { clientFor } from "../clients.js";
-import { startServer } from "../helpers.js";
+import { rejection, startServer } from "../helpers.js";
 import { until } from "../procs.js";
 import { startServe } from "../serve-process.js";
 import { type PostgresServer, startPostgres } from "./postgres.js";
@@ -33,12 +33,6 @@ async function replicas(store?: string): Promise<PyfleetServer[]> {
   const servers = [await startServer(config), await startServer(config), await startServer(config)];
   await Promise.all(servers.map((s) => s.ready()));
   return servers;
-}
-
-async function rejection(p: Promise<unknown>): Promise<ConnectError> {
-  const e = await p.then(() => undefined, (x: unknown) => x);
-  expect(e).toBeInstanceOf(ConnectError);
-  return e as ConnectError;
 }
 
 const json = (text: string) => JSON.parse(text) as unknown;
@@ -108,12 +102,12 @@ describe("sessions across replicas", () => {
 
     // The hop carries the caller's identity: another tenant finds nothing, wherever it asks.
     const bobOnC = clientFor(PoolService, c!.url, "connect", BOB);
-    expect((await rejection(bobOnC.getSession({ sessionId }))).code).toBe(Code.NotFound);
-    expect((await rejection(clientFor(PoolService, b!.url, "connect").getSession({ sessionId }))).code).toBe(Code.Unauthenticated);
+    expect((await rejection(bobOnC.getSession({ sessionId }), ConnectError)).code).toBe(Code.NotFound);
+    expect((await rejection(clientFor(PoolService, b!.url, "connect").getSession({ sessionId }), ConnectError)).code).toBe(Code.Unauthenticated);
 
     await onC.deleteSession({ sessionId });
     expect(a!.pools.get("default").stats().sessions).toBe(0);
-    expect((await rejection(onB.getSession({ sessionId }))).code).toBe(Code.NotFound);
+    expect((await rejection(onB.getSession({ sessionId }), ConnectError)).code).toBe(Code.NotFound);
   }, 60_000);
 
   it("claims client-chosen ids fleet-wide, per tenant", async () => {
@@ -121,7 +115,7 @@ describe("sessions across replicas", () => {
     const [onA, onB, onC] = [a!, b!, c!].map((s) => clientFor(PoolService, s.url, "connect", ALICE));
     const made = await onA!.createSession({ sessionId: "mine" });
     expect(made.session?.id).toBe("mine");
-    expect((await rejection(onB!.createSession({ sessionId: "mine" }))).code).toBe(Code.AlreadyExists);
+    expect((await rejection(onB!.createSession({ sessionId: "mine" }), ConnectError)).code).toBe(Code.AlreadyExists);
     expect(json((await onC!.execute({ tool: "counter", sessionId: "mine", resultAsJson: true })).resultJson)).toBe(1);
     expect(json((await onB!.execute({ tool: "counter", sessionId: "mine", resultAsJson: true })).resultJson)).toBe(2);
     // Bob's "mine" is his own, made where he asked.
@@ -153,7 +147,7 @@ describe("sessions across replicas", () => {
     const sleeping = onB.execute({ tool: "sleep", sessionId, args: { seconds: 60 } }, { signal: abort.signal });
     await until(() => owner.stats().inFlight === 1, 10_000, "the call to run on A");
     abort.abort();
-    expect((await rejection(sleeping)).code).toBe(Code.Canceled);
+    expect((await rejection(sleeping, ConnectError)).code).toBe(Code.Canceled);
     await until(() => owner.stats().errorsByCode.canceled === 1, 10_000, "A to count the call cancelled");
     expect(json((await onB.execute({ tool: "counter", sessionId, resultAsJson: true }, { timeoutMs: 10_000 })).resultJson)).toBe(1);
 
@@ -168,14 +162,14 @@ describe("sessions across replicas", () => {
     await until(() => owner.stats().inFlight === 0, 10_000, "A's generator to stop");
 
     // A deadline that passes on A answers DEADLINE_EXCEEDED through B.
-    expect((await rejection(onB.execute({ tool: "sleep", sessionId, args: { seconds: 60 } }, { timeoutMs: 300 }))).code).toBe(Code.DeadlineExceeded);
+    expect((await rejection(onB.execute({ tool: "sleep", sessionId, args: { seconds: 60 } }, { timeoutMs: 300 }), ConnectError)).code).toBe(Code.DeadlineExceeded);
   }, 60_000);
 
   it("answers NOT_FOUND saying the session's server is gone when its owner stopped", async () => {
     const [a, b] = await replicas();
     const sessionId = (await clientFor(PoolService, a!.url, "connect", ALICE).createSession({})).session!.id;
     await a!.close();
-    const e = await rejection(clientFor(PoolService, b!.url, "connect", ALICE).execute({ tool: "counter", sessionId }));
+    const e = await rejection(clientFor(PoolService, b!.url, "connect", ALICE).execute({ tool: "counter", sessionId }), ConnectError);
     expect(e.code).toBe(Code.NotFound);
     expect(e.rawMessage).toBe(`session "${sessionId}": its server (replica ${a!.fleet.id}) is gone, and the session's worker state and variables with it; create a new session`);
   }, 60_000);
@@ -195,12 +189,12 @@ describe("sessions across replicas", () => {
     a.child.kill("SIGKILL");
     await a.exited;
     // C never talked to A: nothing listens at A's address, so the session's server is gone.
-    const e = await rejection(onC!.getSession({ sessionId }));
+    const e = await rejection(onC!.getSession({ sessionId }), ConnectError);
     expect(e.code).toBe(Code.NotFound);
     expect(e.rawMessage).toMatch(/^session "ses_[0-9a-z]{26}\.rep_[0-9a-z]{26}": its server \(replica rep_[0-9a-z]{26}\) is gone/);
     // B's connection to A may only learn it broke from this call (UNAVAILABLE); the next one finds A gone.
-    const first = await rejection(onB!.getSession({ sessionId }));
+    const first = await rejection(onB!.getSession({ sessionId }), ConnectError);
     expect([Code.NotFound, Code.Unavailable]).toContain(first.code);
-    expect((await rejection(onB!.getSession({ sessionId }))).code).toBe(Code.NotFound);
+    expect((await rejection(onB!.getSession({ sessionId }), ConnectError)).code).toBe(Code.NotFound);
   }, 60_000);
 });

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vites
 import { loadSuites, runSuites } from "../../../conformance/src/index.js";
 import { MockProvider, type PyfleetServer, serveProvider } from "../../src/index.js";
 import { clientFor } from "../clients.js";
-import { startServer } from "../helpers.js";
+import { rejection, startServer } from "../helpers.js";
 import { type PostgresServer, startPostgres } from "./postgres.js";
 
 const ALICE = "alice-key-0123456789abcdef";
@@ -38,12 +38,6 @@ async function replicas(extra: { budgets?: Record<string, { maxComputes?: number
   const servers = [];
   for (let i = 0; i < 3; i++) servers.push(await startServer(extra.pools ? config : { ...config, pools: [] }));
   return servers;
-}
-
-async function rejection(p: Promise<unknown>): Promise<ConnectError> {
-  const e = await p.then(() => undefined, (x: unknown) => x);
-  expect(e).toBeInstanceOf(ConnectError);
-  return e as ConnectError;
 }
 
 describe("replicas on one Postgres", () => {
@@ -76,7 +70,7 @@ describe("replicas on one Postgres", () => {
     abort.abort();
     expect(seen).toEqual([ComputeStatus.PENDING, ComputeStatus.READY, ComputeStatus.TERMINATING, ComputeStatus.TERMINATED]);
     // Another tenant sees nothing of it on any replica.
-    expect((await rejection(clientFor(ComputeService, c!.url, "connect", BOB).getCompute({ id: compute!.id }))).code).toBe(Code.NotFound);
+    expect((await rejection(clientFor(ComputeService, c!.url, "connect", BOB).getCompute({ id: compute!.id }), ConnectError)).code).toBe(Code.NotFound);
   });
 
   it("makes one compute for one request id and holds a budget, whichever replicas the spawns reach", async () => {
