@@ -56,7 +56,8 @@ export async function h2load(o: H2loadOptions): Promise<H2loadResult> {
       "-t", "1",
       "-c", String(o.connections),
       "-m", "1",
-      ...(o.seconds !== undefined ? ["-D", String(o.seconds), "--warm-up-time", "1"] : ["-n", String(o.requests ?? 1000)]),
+      // A fixed count has no end of its own: a server that stops answering fails its requests after 30 s idle instead of hanging the run.
+      ...(o.seconds !== undefined ? ["-D", String(o.seconds), "--warm-up-time", "1"] : ["-n", String(o.requests ?? 1000), "-N", "30"]),
       "-d", bodyFile,
       "--log-file", logFile,
       ...Object.entries(o.headers).flatMap(([k, v]) => ["-H", `${k}: ${v}`]),

@@ -87,16 +87,24 @@ export async function e2eBenchmarks(o: BenchOptions): Promise<BenchResult[]> {
   const measure = async (key: string, base: string, kind: keyof typeof KINDS, connections: number, ours: boolean) => {
     const shape = { url: `${base}${EXECUTE}`, ...KINDS[kind], connections };
     // One connection: a fixed count, as before. Fifty: warmed up, then a fixed count sized to ~`seconds`.
-    const requests = connections === 1 ? seqRequests : await warmAndSize(shape, seconds);
-    const before = ours ? await rpcErrors(base) : 0;
-    const r = await h2load({ ...shape, requests });
-    if (ours) {
-      const failed = (await rpcErrors(base)) - before;
-      r.errors += failed;
-      r.rps = r.ok > 0 ? r.rps * (Math.max(0, r.ok - failed) / r.ok) : 0;
+    let requests = connections === 1 ? seqRequests : await warmAndSize(shape, seconds);
+    for (let attempt = 1; ; attempt++) {
+      const before = ours ? await rpcErrors(base) : 0;
+      const r = await h2load({ ...shape, requests });
+      if (ours) {
+        const failed = (await rpcErrors(base)) - before;
+        r.errors += failed;
+        r.rps = r.ok > 0 ? r.rps * (Math.max(0, r.ok - failed) / r.ok) : 0;
+      }
+      // The server ran faster than its warm-up said (a busy machine that went quiet): once more, sized from this run.
+      if (connections > 1 && attempt === 1 && r.errors === 0 && r.seconds < 0.8 * seconds) {
+        o.log(`${key}: ${requests} requests took ${r.seconds.toFixed(1)} s, under ${seconds} s; measuring again`);
+        requests = Math.ceil(r.rps * seconds * SIZING_MARGIN);
+        continue;
+      }
+      (figures[key] ??= []).push(r);
+      return r;
     }
-    (figures[key] ??= []).push(r);
-    return r;
   };
   const last = (key: string) => Math.round(figures[key]?.at(-1)?.rps ?? 0);
 
