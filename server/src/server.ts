@@ -15,7 +15,8 @@ import { resolveConfig, type ServerConfig, type ServerConfigInput } from "./conf
 import { Fleet, SessionRouter } from "./fleet/index.js";
 import { HealthRegistry } from "./health/index.js";
 import { withCors } from "./http/cors.js";
-import { listen, type RequestHandler } from "./http/listener.js";
+import type { NodeRequest, NodeResponse } from "./http/exchange.js";
+import { listen, type RequestHandler, type StreamHandler } from "./http/listener.js";
 import { createUnaryFront } from "./http/unary-front.js";
 import { createLogger, type Logger } from "./log/index.js";
 import { LogHub } from "./logs/index.js";
@@ -132,7 +133,7 @@ function withPort(url: string, port: number): string {
 export const REPLICA_HEADER = "pyfleet-replica";
 
 /** Every response states the server's version (clients pick wire features by it; `pyfleet --version` prints it) and its replica. */
-function withVersionHeader(handler: RequestHandler, replica: string): RequestHandler {
+function withVersionHeader<Req extends NodeRequest, Res extends NodeResponse>(handler: (req: Req, res: Res) => void, replica: string): (req: Req, res: Res) => void {
   return (req, res) => {
     res.setHeader(VERSION_HEADER, SERVER_VERSION);
     res.setHeader(REPLICA_HEADER, replica);
@@ -232,17 +233,23 @@ export async function createServer(input: ServerConfigInput = {}, options: Creat
   });
 
   // PYFLEET_UNARY_FRONT=off serves everything through connect-node (to compare, or to rule the front out).
-  const handler: RequestHandler = process.env.PYFLEET_UNARY_FRONT === "off"
-    ? connectHandler
-    : (req, res) => {
+  const frontOn = process.env.PYFLEET_UNARY_FRONT !== "off";
+  const handler: RequestHandler = frontOn
+    ? (req, res) => {
       if (!front(req, res)) connectHandler(req, res);
-    };
+    }
+    : connectHandler;
+  // Over HTTP/2 the front's calls skip Node's compatibility API: the listener hands it their streams.
+  const frontStreams = (wrap: <Req extends NodeRequest, Res extends NodeResponse>(h: (req: Req, res: Res) => void) => (req: Req, res: Res) => void): StreamHandler | undefined =>
+    frontOn ? { claims: front.claims, handler: wrap((req, res) => void front(req, res)) } : undefined;
+  const corsOptions = { ...config.cors, exposedHeaders: [...config.cors.exposedHeaders, VERSION_HEADER, REPLICA_HEADER] };
   const tls = config.tls && { cert: readFileSync(config.tls.certFile), key: readFileSync(config.tls.keyFile) };
   const listener = await listen({
     host,
     port: config.port,
     // Browsers on allowed origins may read the version header too (clients pick wire features by it).
-    handler: withCors({ ...config.cors, exposedHeaders: [...config.cors.exposedHeaders, VERSION_HEADER, REPLICA_HEADER] }, withVersionHeader(handler, fleet.id)),
+    handler: withCors(corsOptions, withVersionHeader(handler, fleet.id)),
+    streams: frontStreams((h) => withCors(corsOptions, withVersionHeader(h, fleet.id))),
     idleTimeoutMs: config.idleTimeoutMs,
     tls,
   });
@@ -263,7 +270,15 @@ export async function createServer(input: ServerConfigInput = {}, options: Creat
   };
   // A cluster worker shares the port with its siblings, so hops need an address of this process's own:
   // a free port on the same host (with replicaUrl's host, when set, as what peers dial).
-  const hopListener = options.process && await listen({ host, port: 0, handler: withVersionHeader(handler, fleet.id), idleTimeoutMs: config.idleTimeoutMs, tls, exclusive: true });
+  const hopListener = options.process && await listen({
+    host,
+    port: 0,
+    handler: withVersionHeader(handler, fleet.id),
+    streams: frontStreams((h) => withVersionHeader(h, fleet.id)),
+    idleTimeoutMs: config.idleTimeoutMs,
+    tls,
+    exclusive: true,
+  });
   serverUrl = listener.url;
   await fleet.join(hopListener ? withPort(config.replicaUrl ?? hopListener.url, hopListener.port) : config.replicaUrl ?? listener.url);
   health.set("", "SERVING");

@@ -1,5 +1,5 @@
 import { cors as connectCors } from "@connectrpc/connect";
-import type { RequestHandler } from "./listener.js";
+import type { NodeRequest, NodeResponse } from "./exchange.js";
 
 export interface CorsOptions {
   /** Origins ("https://app.example.com") browsers may call from; "*" allows any. */
@@ -22,7 +22,7 @@ const MAX_AGE_SECONDS = 7200;
  * Same-origin requests (the status page) and clients that send no Origin
  * (SDKs outside browsers, curl) pass untouched.
  */
-export function withCors(options: CorsOptions, next: RequestHandler): RequestHandler {
+export function withCors<Req extends NodeRequest, Res extends NodeResponse>(options: CorsOptions, next: (req: Req, res: Res) => void): (req: Req, res: Res) => void {
   const any = options.allowedOrigins.includes("*");
   const allowed = new Set(options.allowedOrigins.map((o) => o.toLowerCase()));
   const allowMethods = connectCors.allowedMethods.join(", ");

@@ -2,6 +2,8 @@ import http from "node:http";
 import http2 from "node:http2";
 import net from "node:net";
 import { once } from "node:events";
+import type { ExchangeHandler } from "./exchange.js";
+import { StreamRequest, StreamResponse } from "./h2-stream.js";
 
 /** A request handler that serves both HTTP/1.1 and HTTP/2 requests. */
 export type RequestHandler = (
@@ -19,6 +21,18 @@ export interface ListenerOptions {
   idleTimeoutMs: number;
   /** In a cluster worker, bind the port itself instead of sharing the primary's (a process's own address). */
   exclusive?: boolean;
+  /**
+   * HTTP/2 requests served on Node's core stream API instead of the
+   * compatibility API: those `claims` accepts (judging by the method, path
+   * and headers alone) go to `handler` as a StreamRequest/StreamResponse
+   * pair; every other stream reaches `options.handler` as before.
+   */
+  streams?: StreamHandler;
+}
+
+export interface StreamHandler {
+  claims(req: StreamRequest): boolean;
+  handler: ExchangeHandler<StreamRequest, StreamResponse>;
 }
 
 export interface Listener {
@@ -47,26 +61,29 @@ export async function listen(options: ListenerOptions): Promise<Listener> {
   const sessions = new Set<http2.Http2Session>();
   const h1Sockets = new Set<net.Socket>();
   const h1Requests = new WeakMap<net.Socket, number>();
-  const h2Responses = new WeakMap<http2.Http2Session, Set<http2.Http2ServerResponse>>();
+  // The responses not yet complete per session (compatibility and stream ones alike).
+  const h2Responses = new WeakMap<http2.Http2Session, Set<{ readonly writableEnded: boolean }>>();
   let closing = false;
 
   // Once a response is complete, a request body the handler did not read
   // (e.g. an oversized message it refused) is cut off with RST_STREAM(NO_ERROR),
   // as HTTP/2 allows; otherwise the half-open stream would hold the
   // connection, and a graceful close, open.
+  const trackStream = (stream: http2.ServerHttp2Stream, res: { readonly writableEnded: boolean }): (() => void) => {
+    const session = stream.session;
+    let open = session && h2Responses.get(session);
+    if (session && !open) h2Responses.set(session, (open = new Set()));
+    open?.add(res);
+    return () => {
+      if (!stream.closed && !stream.destroyed) stream.close(http2.constants.NGHTTP2_NO_ERROR);
+      open?.delete(res);
+      if (closing && session) destroyIfDone(session);
+    };
+  };
   const handler: RequestHandler = (req, res) => {
     if (req instanceof http2.Http2ServerRequest) {
-      const stream = req.stream;
-      const session = stream.session;
-      let open = session && h2Responses.get(session);
-      if (session && !open) h2Responses.set(session, (open = new Set()));
-      open?.add(res as http2.Http2ServerResponse);
       // A response ends with "finish" or, when its stream is torn down first, only "close".
-      const finished = () => {
-        if (!stream.closed && !stream.destroyed) stream.close(http2.constants.NGHTTP2_NO_ERROR);
-        open?.delete(res as http2.Http2ServerResponse);
-        if (closing && session) destroyIfDone(session);
-      };
+      const finished = trackStream(req.stream, res);
       res.once("finish", finished);
       res.once("close", finished);
     }
@@ -83,6 +100,7 @@ export async function listen(options: ListenerOptions): Promise<Listener> {
   const h2 = options.tls
     ? http2.createSecureServer({ ...options.tls, allowHTTP1: true }, handler)
     : http2.createServer({}, handler);
+  if (options.streams) claimStreams(h2, options.streams, trackStream);
   h2.on("session", (session: http2.Http2Session) => {
     sessions.add(session);
     session.once("close", () => sessions.delete(session));
@@ -173,6 +191,41 @@ export async function listen(options: ListenerOptions): Promise<Listener> {
     },
   };
 }
+
+/**
+ * Puts `streams` in front of the compatibility API on `h2`. Node's server
+ * serves that API from one 'stream' listener it adds with the 'request'
+ * handler (lib/internal/http2/compat.js `onServerStream`: it builds the
+ * request/response pair and emits 'request', 'checkContinue' or 'connect' on
+ * the server it is bound to); that listener is taken off and called for the
+ * streams `streams` does not claim, so they see exactly what they saw before.
+ */
+function claimStreams(
+  h2: http2.Http2Server | http2.Http2SecureServer,
+  streams: StreamHandler,
+  track: (stream: http2.ServerHttp2Stream, res: StreamResponse) => () => void,
+) {
+  const compat = h2.listeners("stream") as ((...args: unknown[]) => void)[];
+  if (compat.length !== 1) throw new Error(`expected Node's HTTP/2 server to serve its compatibility API from one 'stream' listener, found ${compat.length}`);
+  const serveCompat = compat[0]!;
+  h2.off("stream", serveCompat);
+  h2.on("stream", (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, flags: number, rawHeaders: string[]) => {
+    const req = new StreamRequest(stream, headers);
+    if (!streams.claims(req)) {
+      serveCompat.call(h2, stream, headers, flags, rawHeaders);
+      return;
+    }
+    // Errors (a reset by the client) end the call through "aborted"/"close"; unheard, one would crash the process.
+    stream.on("error", ignore);
+    const res = new StreamResponse(stream);
+    // Node itself resets (NO_ERROR) a stream whose answer is sent while its request body is still coming;
+    // the stream closes then, with its trailers sent (a reset of ours on "finish" could overtake them).
+    stream.once("close", track(stream, res));
+    streams.handler(req, res);
+  });
+}
+
+function ignore() {}
 
 function route(socket: net.Socket, h2: http2.Http2Server | http2.Http2SecureServer, h1: http.Server, idleTimeoutMs: number) {
   let buffered: Buffer = Buffer.alloc(0);

@@ -1,5 +1,3 @@
-import type { ServerResponse } from "node:http";
-import type { Http2ServerResponse } from "node:http2";
 import { type BinaryReadOptions, type DescMessage, fromBinary, type JsonReadOptions, type JsonWriteOptions } from "@bufbuild/protobuf";
 import {
   Code,
@@ -24,6 +22,7 @@ import { codeToHttpStatus, errorToJsonBytes, parseTimeout as parseConnectTimeout
 import { parseTimeout as parseGrpcTimeout, setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
 import { trailerFlag, trailerSerialize } from "@connectrpc/connect/protocol-grpc-web";
 import { compressedWithoutEncodingError, malformedMessageError, reservedFlagsError } from "../rpc/decode-guard.js";
+import type { NodeResponse } from "./exchange.js";
 import { encodeGrpcMessage } from "./grpc-message.js";
 import { COMPRESSED_FLAG, type NodeRequest, readBody, singleEnvelope, type WireKind, wireKind } from "./unary-wire.js";
 
@@ -40,8 +39,6 @@ import { COMPRESSED_FLAG, type NodeRequest, readBody, singleEnvelope, type WireK
  * gRPC over HTTP/1.1, odd content types) it declines, and connect-node
  * answers as before.
  */
-
-type NodeResponse = ServerResponse | Http2ServerResponse;
 
 export interface UnaryFrontOptions {
   /** The services whose unary methods the front serves (others' methods are ignored). */
@@ -68,7 +65,11 @@ interface Route {
 }
 
 /** Serves a request when it is a unary call the front knows; returns false to let the caller serve it. */
-export type UnaryFront = (req: NodeRequest, res: NodeResponse) => boolean;
+export interface UnaryFront {
+  (req: NodeRequest, res: NodeResponse): boolean;
+  /** Whether the front serves this request (by its method, path and headers), without serving it. */
+  claims(req: NodeRequest): boolean;
+}
 
 const COMPRESS_MIN_BYTES = 1024;
 const EMPTY = new Uint8Array(0);
@@ -90,14 +91,20 @@ export function createUnaryFront(options: UnaryFrontOptions): UnaryFront {
   }
   const compressMinBytes = options.compressMinBytes ?? COMPRESS_MIN_BYTES;
 
-  return (req, res) => {
-    if (req.method !== "POST") return false;
+  const match = (req: NodeRequest): [Route, WireKind] | undefined => {
+    if (req.method !== "POST") return undefined;
     const route = routes.get(req.url ?? "");
-    if (route === undefined) return false;
+    if (route === undefined) return undefined;
     const kind = wireKind(req.headers["content-type"]);
-    if (kind === undefined) return false;
+    if (kind === undefined) return undefined;
     // gRPC needs HTTP/2 trailers; connect-node answers gRPC over HTTP/1.1 as it always has.
-    if (kind.protocol === "grpc" && req.httpVersionMajor !== 2) return false;
+    if (kind.protocol === "grpc" && req.httpVersionMajor !== 2) return undefined;
+    return [route, kind];
+  };
+  const front: UnaryFront = (req, res) => {
+    const matched = match(req);
+    if (matched === undefined) return false;
+    const [route, kind] = matched;
     serve(route, kind, req, res).catch((e: unknown) => {
       options.onHandlerFailure?.(route.rpc, e);
       if (!res.headersSent) res.writeHead(500);
@@ -105,6 +112,8 @@ export function createUnaryFront(options: UnaryFrontOptions): UnaryFront {
     });
     return true;
   };
+  front.claims = (req) => match(req) !== undefined;
+  return front;
 
   async function serve(route: Route, kind: WireKind, req: NodeRequest, res: NodeResponse): Promise<void> {
     const { spec } = route;
@@ -200,8 +209,8 @@ export function createUnaryFront(options: UnaryFrontOptions): UnaryFront {
       if (text) trailer.set("grpc-message", encodeGrpcMessage(error.rawMessage));
     }
     res.writeHead(200, nodeHeaders(context.responseHeader) as never);
-    if (frame) (res as Http2ServerResponse).write(encodeEnvelope(frame.flags, frame.data));
-    (res as Http2ServerResponse).addTrailers(nodeHeaders(trailer));
+    if (frame) res.write(encodeEnvelope(frame.flags, frame.data));
+    res.addTrailers(nodeHeaders(trailer));
     res.end();
   }
 }

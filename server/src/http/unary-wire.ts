@@ -1,6 +1,5 @@
-import type { IncomingMessage } from "node:http";
-import type { Http2ServerRequest } from "node:http2";
 import { Code, ConnectError } from "@connectrpc/connect";
+import type { NodeRequest } from "./exchange.js";
 
 /**
  * The wire shapes of a unary call the front serves: which protocol and codec a
@@ -51,8 +50,8 @@ export function wireKind(contentType: string | undefined): WireKind | undefined 
   return undefined;
 }
 
-/** A request as Node hands it over: HTTP/1.1 or the HTTP/2 compatibility API. */
-export type NodeRequest = IncomingMessage | Http2ServerRequest;
+/** A request as Node hands it over: HTTP/1.1, the HTTP/2 compatibility API, or a core HTTP/2 stream's adapter. */
+export type { NodeRequest };
 
 function readMaxBytesError(readMaxBytes: number, size?: number): ConnectError {
   return new ConnectError(size === undefined

@@ -1,8 +1,8 @@
 // connectrpc/conformance's server under test: connectrpc.conformance.v1.ConformanceService
 // served through pyfleet's listener and unary front (the code that serves
-// pyfleet's own unary RPCs). The runner writes a ServerCompatRequest to stdin
-// and reads a ServerCompatResponse from stdout, each with a 4-byte big-endian
-// length prefix. The service's descriptors come from the runner's own .proto
+// pyfleet's own unary RPCs, over HTTP/2 on core streams). The runner writes a
+// ServerCompatRequest to stdin and reads a ServerCompatResponse from stdout,
+// each with a 4-byte big-endian length prefix. The service's descriptors come from the runner's own .proto
 // files (built by scripts/connect-conformance.mjs): nothing is generated here.
 //
 // Usage: node --import tsx server.ts <descriptor-set.binpb>
@@ -116,6 +116,8 @@ const listener = await listen({
     if (declinedLog) appendFileSync(declinedLog, `${JSON.stringify({ method: req.method, url: req.url, contentType: req.headers["content-type"] ?? "", http: req.httpVersion })}\n`);
     connect(req, res);
   },
+  // Over HTTP/2 the front's calls come on core streams, as in pyfleet's server.
+  streams: { claims: front.claims, handler: (req, res) => void front(req, res) },
 });
 const out = toBinary(message("ServerCompatResponse"), create(message("ServerCompatResponse"), { host: "127.0.0.1", port: listener.port }));
 const prefix = Buffer.alloc(4);

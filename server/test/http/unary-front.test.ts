@@ -21,7 +21,7 @@ import { toValue } from "../../src/rpc/pool-convert.js";
 
 const READ_MAX = 16 * 1024;
 const json = (value: Value | undefined) => value && toJson(ValueSchema, value);
-const seen = { front: 0, fallback: 0, signals: [] as unknown[], requestIds: [] as string[], auth: [] as (string | null)[] };
+const seen = { front: 0, streams: 0, fallback: 0, signals: [] as unknown[], requestIds: [] as string[], auth: [] as (string | null)[] };
 
 const impl: Partial<ServiceImpl<typeof PoolService>> = {
   async execute(req, ctx: HandlerContext) {
@@ -76,6 +76,14 @@ beforeAll(async () => {
         connect(req, res);
       }
     },
+    // Over HTTP/2 the front's calls come as core streams, the rest through the compatibility API as above.
+    streams: {
+      claims: front.claims,
+      handler: (req, res) => {
+        seen.streams++;
+        if (front(req, res)) seen.front++;
+      },
+    },
   });
 });
 afterAll(() => listener.close(1_000));
@@ -101,6 +109,7 @@ describe.each(Object.entries(transports))("the unary front over %s", (name, tran
   it("serves calls, errors with details, deadlines, cancellation, size limits, and leaves streams to connect-node", async () => {
     const client = createClient(PoolService, transport());
     const front = seen.front;
+    const streams = seen.streams;
     const fallback = seen.fallback;
 
     const ok = await client.execute({ tool: "echo", args: { text: "hi", n: 2 } }, { headers: { "x-request-id": "req-1", authorization: "Bearer k" } });
@@ -144,6 +153,8 @@ describe.each(Object.entries(transports))("the unary front over %s", (name, tran
     expect(chunks).toEqual(["streamed"]);
 
     expect(seen.front - front).toBe(8);
+    // Over HTTP/2 each of them came on a core stream.
+    expect(seen.streams - streams).toBe(name.includes("h2") ? 8 : 0);
     expect(seen.fallback - fallback).toBe(1);
   });
 });

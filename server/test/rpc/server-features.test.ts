@@ -127,6 +127,23 @@ describe("deadlines and cancellation reach Python", () => {
     expect((await pool.getPoolStats({})).stats?.restarts).toBe(0n);
   });
 
+  it("an HTTP/2 client that resets an Execute mid-call cancels the running sleep in Python", async () => {
+    const server = await startServer({ pools: [{ name: "default", size: 1, cancelGraceMs: 10_000 }] });
+    await server.ready();
+    const pool = clientFor(PoolService, server.url, "connect");
+    const before = (await pool.execute({ tool: "pid" })).result?.kind.value;
+    expect(before).toEqual(expect.any(Number));
+    const abort = new AbortController();
+    const call = connectError(pool.execute({ tool: "sleep", args: { seconds: 60 } }, { signal: abort.signal }));
+    // Once Python is running it, the client resets the stream (RST_STREAM CANCEL).
+    await expect.poll(() => server.pools.get("default").stats().workersBusy, { timeout: 10_000 }).toBe(1);
+    abort.abort();
+    expect((await call).code).toBe(Code.Canceled);
+    // One worker: this only runs once Python has stopped the sleep.
+    expect((await pool.execute({ tool: "pid" }, { timeoutMs: 5_000 })).result?.kind.value).toBe(before);
+    expect((await pool.getPoolStats({})).stats?.restarts).toBe(0n);
+  });
+
   it("leaving a stream cancels the generator in Python", async () => {
     const server = await startServer({ pools: [{ name: "default", size: 1, cancelGraceMs: 10_000 }] });
     await server.ready();
