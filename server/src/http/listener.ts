@@ -211,7 +211,8 @@ function claimStreams(
   h2.off("stream", serveCompat);
   h2.on("stream", (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, flags: number, rawHeaders: string[]) => {
     const req = new StreamRequest(stream, headers);
-    if (!streams.claims(req)) {
+    // Expect: 100-continue is the compatibility API's to answer (it sends the 100 first).
+    if (headers.expect !== undefined || !streams.claims(req)) {
       serveCompat.call(h2, stream, headers, flags, rawHeaders);
       return;
     }
