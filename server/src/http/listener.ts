@@ -216,6 +216,8 @@ function claimStreams(
       serveCompat.call(h2, stream, headers, flags, rawHeaders);
       return;
     }
+    // Reset by the client before this turn (its frames came in one read): its "aborted" is past, nobody waits for an answer.
+    if (stream.destroyed) return;
     // Errors (a reset by the client) end the call through "aborted"/"close"; unheard, one would crash the process.
     stream.on("error", ignore);
     const res = new StreamResponse(stream);

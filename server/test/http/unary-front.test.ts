@@ -21,7 +21,7 @@ import { toValue } from "../../src/rpc/pool-convert.js";
 
 const READ_MAX = 16 * 1024;
 const json = (value: Value | undefined) => value && toJson(ValueSchema, value);
-const seen = { front: 0, streams: 0, fallback: 0, signals: [] as unknown[], requestIds: [] as string[], auth: [] as (string | null)[] };
+const seen = { front: 0, streams: 0, fallback: 0, waiting: 0, signals: [] as unknown[], requestIds: [] as string[], auth: [] as (string | null)[] };
 
 const impl: Partial<ServiceImpl<typeof PoolService>> = {
   async execute(req, ctx: HandlerContext) {
@@ -33,6 +33,7 @@ const impl: Partial<ServiceImpl<typeof PoolService>> = {
     }
     if (req.tool === "crash") throw new Error("a bug");
     if (req.tool === "wait") {
+      seen.waiting++;
       // On a busy machine the client may be gone before the handler starts.
       if (!ctx.signal.aborted) await new Promise<void>((resolve) => ctx.signal.addEventListener("abort", () => resolve(), { once: true }));
       seen.signals.push(ctx.signal.reason);
@@ -138,8 +139,11 @@ describe.each(Object.entries(transports))("the unary front over %s", (name, tran
     expect((seen.signals.at(-1) as ConnectError).code).toBe(Code.DeadlineExceeded);
 
     const abort = new AbortController();
+    const waiting = seen.waiting;
     const cancelled = client.execute({ tool: "wait" }, { signal: abort.signal });
-    setTimeout(() => abort.abort(), 100);
+    // Once the handler runs (a reset the server never saw would reach no handler).
+    await expect.poll(() => seen.waiting, { timeout: 5_000 }).toBe(waiting + 1);
+    abort.abort();
     expect((await failure(cancelled)).code).toBe(Code.Canceled);
     await expect.poll(() => seen.signals.length, { timeout: 5_000 }).toBe(signals + 2);
     expect((seen.signals.at(-1) as ConnectError).code).toBe(Code.Canceled);
