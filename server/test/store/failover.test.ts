@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vites
 import { MockProvider, serveProvider } from "../../src/index.js";
 import { clientFor } from "../clients.js";
 import { until } from "../procs.js";
-import { type ServeProcess, startServe } from "../serve-process.js";
+import { nextLog, type ServeProcess, startServe } from "../serve-process.js";
 import { type PostgresServer, startPostgres } from "./postgres.js";
 
 let postgres: PostgresServer;
@@ -19,6 +19,8 @@ beforeAll(async () => {
   postgres = await startPostgres();
 }, 60_000);
 afterAll(() => postgres?.stop());
+
+const RUNS_UPKEEP = "this replica runs upkeep now";
 
 interface Replica extends ServeProcess {
   /** When this replica last logged that it runs upkeep (ms since epoch), if it did. */
@@ -32,7 +34,7 @@ async function startReplica(configFile: string): Promise<Replica> {
   const leadership: Pick<Replica, "leadingSince" | "leading"> = { leadingSince: undefined, leading: false };
   const served = await startServe(["-c", configFile], {
     onLog: (entry) => {
-      if (entry.msg === "this replica runs upkeep now") {
+      if (entry.msg === RUNS_UPKEEP) {
         leadership.leadingSince = Date.now();
         leadership.leading = true;
       }
@@ -105,18 +107,20 @@ describe("replica failover", () => {
       }
     };
     const load = [spawner(0), spawner(1)];
-    await until(() => requestIds.length >= 10 || undefined, 10_000, "some spawns before the kill");
+    await until(() => requestIds.length >= 10, 10_000, "some spawns before the kill");
+    // The first follower to log that it runs upkeep, listened for before the kill.
+    const nextLeader = Promise.race(followers.map((r) => nextLog(r, (e) => e.msg === RUNS_UPKEEP, 10_000, "that it runs upkeep").then(() => r)));
     const killedAt = Date.now();
     leader.child.kill("SIGKILL");
     await leader.exited;
-    const next = await until(() => followers.find((r) => r.leadingSince !== undefined && r.leadingSince >= killedAt), 10_000, "a new upkeep leader");
+    const next = await nextLeader;
     const moved = next.leadingSince! - killedAt;
-    await until(() => requestIds.length >= 40 || undefined, 20_000, "spawns after the kill");
+    await until(() => requestIds.length >= 40, 20_000, "spawns after the kill");
     stop = true;
     await Promise.all(load);
 
     // Upkeep runs again: the idle compute is terminated by the new leader.
-    await until(async () => (await clients[1]!.getCompute({ id: idle.id })).compute!.status === ComputeStatus.TERMINATED || undefined, 10_000, "the idle compute to be terminated");
+    await until(async () => (await clients[1]!.getCompute({ id: idle.id })).compute!.status === ComputeStatus.TERMINATED, 10_000, "the idle compute to be terminated");
     abort.abort();
     await watching;
     expect(errors).toEqual([]);
@@ -150,18 +154,18 @@ describe("replica failover", () => {
         }
       }
     })();
-    await until(() => ok > 5 || undefined, 10_000, "calls before the restart");
+    await until(() => ok > 5, 10_000, "calls before the restart");
     await postgres.kill();
-    await until(() => codes.length > 3 || undefined, 10_000, "calls to fail while Postgres is down");
+    await until(() => codes.length > 3, 10_000, "calls to fail while Postgres is down");
     const okBefore = ok;
     const restartedAt = Date.now();
     await postgres.start();
-    await until(() => ok > okBefore + 5 || undefined, 15_000, "calls to succeed again");
+    await until(() => ok > okBefore + 5, 15_000, "calls to succeed again");
     stop = true;
     await load;
     expect(new Set(codes)).toEqual(new Set([Code.Unavailable]));
     // Upkeep is elected again (it was lost with the connection), and spawning works.
-    await until(() => replicas.filter((r) => r.leading).length === 1 || undefined, 10_000, "one leader again");
+    await until(() => replicas.filter((r) => r.leading).length === 1, 10_000, "one leader again");
     expect(replicas.some((r) => r.leadingSince! > restartedAt)).toBe(true);
     expect((await client.spawnCompute({ spec: { gpu: "a4000", image: "img:1" } })).compute?.status).toBe(ComputeStatus.READY);
   }, 120_000);
