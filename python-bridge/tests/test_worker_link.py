@@ -54,6 +54,17 @@ def test_unary_calls_and_their_errors(harness: Harness) -> None:
     assert "ExecuteStream" in link.expect("error").message
 
 
+def test_arguments_and_results_nested_too_deeply_are_refused_and_the_worker_keeps_serving(harness: Harness) -> None:
+    _, link, _ = harness.start()
+    deep = "[" * 50_000 + "]" * 50_000
+    link.send(call=W.Call(id=1, tool="echo", args=f'{{"x": {deep}}}'.encode()))
+    err = link.expect("error")
+    assert (err.id, err.kind) == (1, W.ERROR_KIND_BAD_ARGUMENTS)
+    assert err.message == "args are nested too deeply for Python's JSON decoder; send flatter arguments"
+    link.call(2, "echo", {"x": 1})
+    assert link.result(2) == {"x": 1}
+
+
 def test_bytes_results_and_binary_args(harness: Harness) -> None:
     _, link, _ = harness.start()
     link.send(call=W.Call(id=1, tool="stream_bytes", args=b'{"n": 1, "size": 4}', stream=True, chunk_window=8))

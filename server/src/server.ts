@@ -28,6 +28,7 @@ import { rpcRequestHandler } from "./rpc/adapter.js";
 import { errorInterceptor } from "./rpc/errors.js";
 import { healthService } from "./rpc/health.js";
 import { observeInterceptor } from "./rpc/observe.js";
+import { executeExpress } from "./rpc/execute-express.js";
 import { poolService } from "./rpc/pool.js";
 import { registerReflection } from "./rpc/reflection.js";
 import { routeSessions } from "./rpc/session-routing.js";
@@ -195,6 +196,7 @@ export async function createServer(input: ServerConfigInput = {}, options: Creat
     for (const service of services) service.register(router);
     registerReflection(router, SERVED);
   };
+  const apiKeys = apiKeySet(config.auth.apiKeys);
   const shutdown = new AbortController();
   // connect-es links every in-flight request to this signal: many listeners is normal here.
   setMaxListeners(0, shutdown.signal);
@@ -210,11 +212,14 @@ export async function createServer(input: ServerConfigInput = {}, options: Creat
       observeInterceptor(logger, metrics),
       ...(telemetry.enabled ? [traceInterceptor(telemetry, [Health.typeName, WorkerLinkService.typeName])] : []),
       errorInterceptor,
-      authInterceptor(apiKeySet(config.auth.apiKeys)),
+      authInterceptor(apiKeys),
     ],
     onHandlerFailure,
   };
-  const front = createUnaryFront({ ...rpcOptions, services: services.map((s) => s.spec), acceptCompression: [compressionGzip, compressionBrotli] });
+  // Execute's express lane skips connect-es's handler machinery (see rpc/execute-express.ts); traced calls take the general path.
+  // PYFLEET_UNARY_FRONT=general keeps the front but without express lanes (to compare).
+  const express = new Map(telemetry.enabled || process.env.PYFLEET_UNARY_FRONT === "general" ? [] : [[`/${PoolService.typeName}/Execute`, executeExpress({ pools: registry, keys: apiKeys, logger, metrics, router: sessionRouter })]]);
+  const front = createUnaryFront({ ...rpcOptions, services: services.map((s) => s.spec), acceptCompression: [compressionGzip, compressionBrotli], express });
   const connectHandler: RequestHandler = rpcRequestHandler({
     ...rpcOptions,
     routes,

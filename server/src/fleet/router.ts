@@ -31,16 +31,23 @@ export class SessionRouter {
    * awaiting anything when the session is plainly here (the common case).
    */
   route(sessionId: string, tenant: string, ctx: HandlerContext): undefined | Promise<Hop | undefined> {
-    if (sessionId === "") return undefined;
     const hop = ctx.requestHeader.get(HOP_HEADER);
-    if (hop !== null) {
-      if (hop !== this.fleet.id) throw serverGone(sessionId, hop);
-      return undefined;
-    }
+    if (this.servesHere(sessionId, tenant, hop)) return undefined;
+    if (hop !== null) throw serverGone(sessionId, hop);
+    return this.remote(sessionId, tenant, replicaOfSession(sessionId), ctx);
+  }
+
+  /**
+   * Whether a call for `sessionId` is plainly served here, without asking
+   * the store: no session, a session this replica holds or whose id names
+   * it, or a call that took its hop to this replica (`hop`: the request's
+   * hop header, or null).
+   */
+  servesHere(sessionId: string, tenant: string, hop: string | null): boolean {
+    if (sessionId === "") return true;
+    if (hop !== null) return hop === this.fleet.id;
     const named = replicaOfSession(sessionId);
-    if (named === this.fleet.id) return undefined;
-    if (named === undefined && this.isLocal(sessionId, tenant)) return undefined;
-    return this.remote(sessionId, tenant, named, ctx);
+    return named === this.fleet.id || (named === undefined && this.isLocal(sessionId, tenant));
   }
 
   private async remote(sessionId: string, tenant: string, named: string | undefined, ctx: HandlerContext): Promise<Hop | undefined> {

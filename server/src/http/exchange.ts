@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from "node:http";
+import type { Socket } from "node:net";
 
 /*
  * What the unary front and the wrappers around it (CORS, the version header)
@@ -18,6 +19,8 @@ export interface NodeRequest {
   /** Lower-cased names; over HTTP/2 the pseudo-headers (`:authority`...) too. */
   readonly headers: IncomingHttpHeaders;
   readonly httpVersionMajor: number;
+  /** HTTP/1.1's connection (the HTTP/2 stream adapter has none). */
+  readonly socket?: Socket | null | undefined;
   /** The body: "data" (Buffer), "end", "error", "aborted". */
   on(event: string, listener: Listener): unknown;
   once(event: string, listener: Listener): unknown;

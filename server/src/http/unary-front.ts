@@ -2,8 +2,6 @@ import { type BinaryReadOptions, type DescMessage, fromBinary, type JsonReadOpti
 import {
   Code,
   ConnectError,
-  createContextValues,
-  type HandlerContext,
   type Interceptor,
   type MethodImplSpec,
   type ServiceImplSpec,
@@ -22,7 +20,9 @@ import { codeToHttpStatus, errorToJsonBytes, parseTimeout as parseConnectTimeout
 import { parseTimeout as parseGrpcTimeout, setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
 import { trailerFlag, trailerSerialize } from "@connectrpc/connect/protocol-grpc-web";
 import { compressedWithoutEncodingError, malformedMessageError, reservedFlagsError } from "../rpc/decode-guard.js";
+import { callSignal, connectionSignal, handlerContext, type ResponseMeta, responseMeta, single } from "./call-context.js";
 import type { NodeResponse } from "./exchange.js";
+import type { ExpressAnswer, ExpressMethod } from "./express.js";
 import { encodeGrpcMessage } from "./grpc-message.js";
 import { COMPRESSED_FLAG, type NodeRequest, readBody, singleEnvelope, type WireKind, wireKind } from "./unary-wire.js";
 
@@ -54,6 +54,8 @@ export interface UnaryFrontOptions {
   shutdownSignal?: AbortSignal;
   /** Called when a response could not be written (the client went away, or a bug). */
   onHandlerFailure?(rpc: string, error: unknown): void;
+  /** Methods served by their express lane when it takes the call, by path ("/package.Service/Method"). */
+  express?: ReadonlyMap<string, ExpressMethod>;
 }
 
 type UnarySpec = Extract<MethodImplSpec, { kind: "unary" }>;
@@ -62,7 +64,11 @@ interface Route {
   spec: UnarySpec;
   rpc: string;
   serialization: MethodSerializationLookup<DescMessage, DescMessage>;
+  express: ExpressMethod | undefined;
 }
+
+type Negotiated = ReturnType<typeof compressionNegotiate>;
+type Timeout = { timeoutMs?: number | undefined; error?: ConnectError | undefined };
 
 /** Serves a request when it is a unary call the front knows; returns false to let the caller serve it. */
 export interface UnaryFront {
@@ -73,14 +79,18 @@ export interface UnaryFront {
 
 const COMPRESS_MIN_BYTES = 1024;
 const EMPTY = new Uint8Array(0);
+/** The trailer block of a successful gRPC-Web response. */
+const OK_TRAILER = trailerSerialize(new Headers({ "grpc-status": "0" }));
 
 export function createUnaryFront(options: UnaryFrontOptions): UnaryFront {
   const routes = new Map<string, Route>();
   for (const service of options.services) {
     for (const spec of Object.values(service.methods)) {
       if (spec.kind !== "unary") continue;
-      routes.set(`/${service.service.typeName}/${spec.method.name}`, {
+      const path = `/${service.service.typeName}/${spec.method.name}`;
+      routes.set(path, {
         spec,
+        express: options.express?.get(path),
         rpc: `${service.service.typeName}/${spec.method.name}`,
         serialization: createMethodSerializationLookup(spec.method, options.binaryOptions, options.jsonOptions, {
           readMaxBytes: options.readMaxBytes,
@@ -116,7 +126,6 @@ export function createUnaryFront(options: UnaryFrontOptions): UnaryFront {
   return front;
 
   async function serve(route: Route, kind: WireKind, req: NodeRequest, res: NodeResponse): Promise<void> {
-    const { spec } = route;
     const headers = req.headers;
     const connect = kind.protocol === "connect";
     const timeout = connect
@@ -125,16 +134,32 @@ export function createUnaryFront(options: UnaryFrontOptions): UnaryFront {
     const compression = connect
       ? compressionNegotiate(options.acceptCompression, single(headers["content-encoding"]), single(headers["accept-encoding"]), "accept-encoding")
       : compressionNegotiate(options.acceptCompression, single(headers["grpc-encoding"]), single(headers["grpc-accept-encoding"]), "grpc-accept-encoding");
+    if (route.express === undefined || compression.error || timeout.error) return serveGeneral(route, kind, req, res, timeout, compression);
+    const arrived = Date.now();
+    let message: Uint8Array;
+    try {
+      message = await readMessage(kind, req, compression.request);
+    } catch (e) {
+      return serveGeneral(route, kind, req, res, timeout, compression, { error: e });
+    }
+    const timeoutMs = timeout.timeoutMs === undefined ? undefined : timeout.timeoutMs - (Date.now() - arrived);
+    // A deadline that passed while the body arrived is the general path's to answer, as it always has.
+    if (timeoutMs !== undefined && timeoutMs <= 0) return serveGeneral(route, kind, req, res, { timeoutMs }, compression, { message });
+    if (await serveExpress(route.express, kind, message, req, res, timeoutMs, compression.response)) return;
+    return serveGeneral(route, kind, req, res, timeout, compression, { message });
+  }
 
-    const context = handlerContext(route.spec, kind, req, res, timeout.timeoutMs, options.shutdownSignal);
-    if (!connect && compression.response) context.responseHeader.set("grpc-encoding", compression.response.name);
-
+  /** Connect-es's way: a handler context, the interceptors, the service implementation. `read` is the body when already read (or why it could not be). */
+  async function serveGeneral(route: Route, kind: WireKind, req: NodeRequest, res: NodeResponse, timeout: Timeout, compression: Negotiated, read?: { message?: Uint8Array; error?: unknown }): Promise<void> {
+    const { spec } = route;
+    const context = handlerContext(route.spec, kind, req, res, timeout.timeoutMs, options.shutdownSignal, compression.response);
     let message: Uint8Array | undefined;
     let error: ConnectError | undefined;
     try {
       if (compression.error) throw compression.error;
       if (timeout.error) throw timeout.error;
-      const input = await readInput(route, kind, req, compression.request);
+      if (read?.error !== undefined) throw read.error;
+      const input = decodeInput(route, kind, read?.message ?? await readMessage(kind, req, compression.request));
       const output = await invokeUnaryImplementation(spec, context, input, options.interceptors);
       message = route.serialization.getO(kind.binary).serialize(output);
     } catch (e) {
@@ -144,12 +169,42 @@ export function createUnaryFront(options: UnaryFrontOptions): UnaryFront {
       context.finish();
     }
     if (res.destroyed) return;
-    if (connect) await writeConnect(context, res, message, error, compression.response);
+    if (kind.protocol === "connect") await writeConnect(context, res, message, error, compression.response);
     else await writeEnveloped(kind, context, res, message, error, compression.response);
   }
 
-  async function readInput(route: Route, kind: WireKind, req: NodeRequest, compression: Compression | null) {
-    const desc: DescMessage = route.spec.method.input;
+  /** The express lane (see ExpressMethod): false when it leaves the call to the general path. */
+  async function serveExpress(method: ExpressMethod, kind: WireKind, message: Uint8Array, req: NodeRequest, res: NodeResponse, timeoutMs: number | undefined, compression: Compression | null): Promise<boolean> {
+    const signal = req.httpVersionMajor === 1 && req.socket ? connectionSignal(req.socket, options.shutdownSignal) : callSignal(res, undefined, options.shutdownSignal);
+    let answer: ExpressAnswer;
+    try {
+      const pending = method.serve({ binary: kind.binary, message, headers: req.headers, timeoutMs, signal: signal.signal });
+      if (pending === undefined) {
+        signal.finish();
+        return false;
+      }
+      answer = await pending;
+      if (answer.message.byteLength > options.writeMaxBytes) {
+        throw new ConnectError(`message size ${answer.message.byteLength} is larger than configured writeMaxBytes ${options.writeMaxBytes}`, Code.ResourceExhausted);
+      }
+    } catch (e) {
+      signal.finish();
+      if (res.destroyed) return true;
+      const error = e instanceof ConnectError ? e : new ConnectError("internal error", Code.Internal, undefined, undefined, e);
+      const meta = responseMeta(kind, compression);
+      if (kind.protocol === "connect") await writeConnect(meta, res, undefined, error, compression);
+      else await writeEnveloped(kind, meta, res, undefined, error, compression);
+      return true;
+    }
+    signal.finish();
+    if (res.destroyed) return true;
+    if (kind.protocol === "connect") await writeConnectAnswer(kind, res, answer, compression);
+    else await writeEnvelopedAnswer(kind, res, answer, compression);
+    return true;
+  }
+
+  /** The request message's bytes: the body (Connect) or its one envelope (gRPC, gRPC-Web), decompressed. */
+  async function readMessage(kind: WireKind, req: NodeRequest, compression: Compression | null): Promise<Uint8Array> {
     let bytes: Uint8Array;
     let compressed: boolean;
     if (kind.protocol === "connect") {
@@ -164,6 +219,11 @@ export function createUnaryFront(options: UnaryFrontOptions): UnaryFront {
       if (compressed && compression === null) throw compressedWithoutEncodingError();
     }
     if (compressed && compression !== null) bytes = await compression.decompress(bytes, options.readMaxBytes);
+    return bytes;
+  }
+
+  function decodeInput(route: Route, kind: WireKind, bytes: Uint8Array) {
+    const desc: DescMessage = route.spec.method.input;
     if (!kind.binary) return route.serialization.getI(false).parse(bytes);
     try {
       return fromBinary(desc, bytes, options.binaryOptions);
@@ -172,7 +232,37 @@ export function createUnaryFront(options: UnaryFrontOptions): UnaryFront {
     }
   }
 
-  async function writeConnect(context: HandlerContext, res: NodeResponse, message: Uint8Array | undefined, error: ConnectError | undefined, compression: Compression | null) {
+  /** A successful express answer over Connect: as writeConnect writes one, from plain headers. */
+  async function writeConnectAnswer(kind: WireKind, res: NodeResponse, answer: ExpressAnswer, compression: Compression | null) {
+    let body = answer.message;
+    const header: Record<string, string> = { ...answer.headers, "content-type": kind.contentType };
+    if (compression && body.byteLength >= compressMinBytes) {
+      body = await compression.compress(body);
+      header["content-encoding"] = compression.name;
+    }
+    header["content-length"] = String(body.byteLength);
+    res.writeHead(200, header as never);
+    res.end(body);
+  }
+
+  /** A successful express answer over gRPC or gRPC-Web: as writeEnveloped writes one. */
+  async function writeEnvelopedAnswer(kind: WireKind, res: NodeResponse, answer: ExpressAnswer, compression: Compression | null) {
+    const header: Record<string, string> = { ...answer.headers, "content-type": kind.contentType };
+    if (compression) header["grpc-encoding"] = compression.name;
+    const frame = await envelopeCompress({ flags: 0, data: answer.message }, compression, compressMinBytes);
+    const body = encodeEnvelope(frame.flags, frame.data);
+    res.writeHead(200, header as never);
+    if (kind.protocol === "grpc-web") {
+      const end = await envelopeCompress({ flags: trailerFlag, data: OK_TRAILER }, compression, compressMinBytes);
+      res.end(Buffer.concat([body, encodeEnvelope(end.flags, end.data)]));
+      return;
+    }
+    res.write(body);
+    res.addTrailers({ "grpc-status": "0" });
+    res.end();
+  }
+
+  async function writeConnect(context: ResponseMeta, res: NodeResponse, message: Uint8Array | undefined, error: ConnectError | undefined, compression: Compression | null) {
     let status = 200;
     let body: Uint8Array;
     if (error === undefined) {
@@ -193,7 +283,7 @@ export function createUnaryFront(options: UnaryFrontOptions): UnaryFront {
     res.end(body);
   }
 
-  async function writeEnveloped(kind: WireKind, context: HandlerContext, res: NodeResponse, message: Uint8Array | undefined, error: ConnectError | undefined, compression: Compression | null) {
+  async function writeEnveloped(kind: WireKind, context: ResponseMeta, res: NodeResponse, message: Uint8Array | undefined, error: ConnectError | undefined, compression: Compression | null) {
     const trailer = context.responseTrailer;
     if (error !== undefined) setTrailerStatus(trailer, error);
     const frame = message && (await envelopeCompress({ flags: 0, data: message }, compression, compressMinBytes));
@@ -215,80 +305,6 @@ export function createUnaryFront(options: UnaryFrontOptions): UnaryFront {
   }
 }
 
-/**
- * A handler context like connect-es's createHandlerContext, on one abort
- * controller instead of three: its signal aborts when the deadline passes,
- * the client goes away, the server shuts down, or the handler failed.
- * Unlike connect-es, a handler that returned normally does not see its signal
- * abort afterwards (`finish` only detaches the triggers): a unary handler has
- * released its listeners by then, and dispatching an abort event nobody hears
- * cost about 10 µs of every call (a profile of `npm run bench -- --only e2e`).
- */
-function handlerContext(spec: UnarySpec, kind: WireKind, req: NodeRequest, res: NodeResponse, timeoutMs: number | undefined, shutdown: AbortSignal | undefined): HandlerContext & { abort(reason: unknown): void; finish(): void } {
-  const controller = new AbortController();
-  let timer: NodeJS.Timeout | undefined;
-  let deadline = 0;
-  // The response closes before the RPC is over only when the client went
-  // away (Node's HTTP/2 compatibility layer reports such a response finished).
-  const onClose = () => abort(new ConnectError("the client cancelled the request", Code.Canceled));
-  const onShutdown = () => abort(new ConnectError("the server is shutting down", Code.Unavailable));
-  let finished = false;
-  function finish() {
-    if (finished) return;
-    finished = true;
-    clearTimeout(timer);
-    res.off("close", onClose);
-    shutdown?.removeEventListener("abort", onShutdown);
-  }
-  function abort(reason: unknown) {
-    if (finished || controller.signal.aborted) return;
-    finish();
-    controller.abort(reason);
-  }
-  if (timeoutMs !== undefined) {
-    deadline = Date.now() + timeoutMs;
-    const expire = () => abort(new ConnectError("the operation timed out", Code.DeadlineExceeded));
-    if (timeoutMs <= 0) expire();
-    else timer = setTimeout(expire, timeoutMs);
-  }
-  if (shutdown?.aborted) onShutdown();
-  else shutdown?.addEventListener("abort", onShutdown);
-  res.once("close", onClose);
-  const headers = req.headers;
-  return {
-    service: spec.method.parent,
-    method: spec.method,
-    protocolName: kind.protocol,
-    requestMethod: "POST",
-    url: `http://${single(headers[":authority"]) ?? single(headers.host) ?? "localhost"}${req.url}`,
-    signal: controller.signal,
-    timeoutMs: () => (timeoutMs === undefined ? undefined : deadline - Date.now()),
-    requestHeader: webHeaders(req),
-    responseHeader: new Headers({ "content-type": kind.contentType }),
-    responseTrailer: kind.protocol === "connect" ? new Headers() : new Headers({ "grpc-status": "0" }),
-    values: createContextValues(),
-    abort,
-    finish,
-  };
-}
-
-function single(value: string | string[] | undefined): string | null {
-  if (value === undefined) return null;
-  return typeof value === "string" ? value : value.join(", ");
-}
-
-/** The request's headers as Fetch Headers, for the handler context (HTTP/2 pseudo-headers left out). */
-function webHeaders(req: NodeRequest): Headers {
-  const out = new Headers();
-  const raw = req.headers;
-  for (const key in raw) {
-    if (key.charCodeAt(0) === 58 /* ":" */) continue;
-    const value = raw[key];
-    if (typeof value === "string") out.append(key, value);
-    else if (Array.isArray(value)) for (const v of value) out.append(key, v);
-  }
-  return out;
-}
 
 function nodeHeaders(headers: Headers): Record<string, string> {
   const out: Record<string, string> = {};

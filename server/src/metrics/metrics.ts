@@ -8,6 +8,8 @@ export interface Metrics {
   readonly registry: Registry;
   readonly rpcRequests: Counter<"method" | "code">;
   readonly rpcSeconds: Histogram<"method" | "code">;
+  /** Counts one RPC and its latency by method and code. */
+  recordRpc(method: string, code: string, seconds: number): void;
 }
 
 export interface MetricsSources {
@@ -145,7 +147,20 @@ export function createMetrics(sources: MetricsSources): Metrics {
     });
   }
 
-  return { registry, rpcRequests, rpcSeconds };
+  // Each method and code's series, bound once: prom-client hashes a label object on every inc and observe.
+  const rpcSeries = new Map<string, { requests: Counter.Internal; seconds: Histogram.Internal<"method" | "code"> }>();
+  const recordRpc = (method: string, code: string, seconds: number) => {
+    const key = `${method} ${code}`;
+    let series = rpcSeries.get(key);
+    if (series === undefined) {
+      series = { requests: rpcRequests.labels({ method, code }), seconds: rpcSeconds.labels({ method, code }) };
+      rpcSeries.set(key, series);
+    }
+    series.requests.inc();
+    series.seconds.observe(seconds);
+  };
+
+  return { registry, rpcRequests, rpcSeconds, recordRpc };
 }
 
 /** Statuses a provider bills for. */

@@ -113,8 +113,10 @@ export class Scheduler {
     if (options.signal) {
       const signal = options.signal;
       if (signal.aborted) {
-        core.counters.error("canceled");
-        throw new PyfleetError("canceled", "the call was cancelled before it started");
+        // The reason may say why (e.g. the RPC's deadline passed while its request arrived).
+        const reason = signal.reason instanceof PyfleetError ? signal.reason : new PyfleetError("canceled", "the call was cancelled before it started");
+        core.counters.error(reason.code);
+        throw reason;
       }
       call.signalGroup = this.callsOf(signal);
       call.signalGroup.add(call);

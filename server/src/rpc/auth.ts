@@ -12,21 +12,27 @@ const OPEN_SERVICES = new Set([
 ]);
 
 /**
- * API-key authentication: `Authorization: Bearer <key>`; the key's name
- * becomes the request's tenant. With no keys configured every request is
- * the tenant "".
+ * The tenant a request acts for, from its `Authorization: Bearer <key>`
+ * header: the key's name. Undefined when the server has no keys or the
+ * service is open to all (the request is then the tenant ""). Throws
+ * UNAUTHENTICATED for a missing or unknown key.
  */
+export function authenticate(keys: SecretSet<string>, service: string, authorization: string | null | undefined): string | undefined {
+  if (keys.size === 0 || OPEN_SERVICES.has(service)) return undefined;
+  const match = /^Bearer\s+(.+)$/i.exec((authorization ?? "").trim());
+  if (!match) {
+    throw new PyfleetError("unauthenticated", "missing API key: send the header `Authorization: Bearer <key>`");
+  }
+  const tenant = keys.match(match[1]!.trim());
+  if (tenant === undefined) throw new PyfleetError("unauthenticated", "unknown API key; check the key you were given");
+  return tenant;
+}
+
+/** API-key authentication (see authenticate): the key's name becomes the request's tenant. */
 export function authInterceptor(keys: SecretSet<string>): Interceptor {
   return (next) => async (req) => {
-    if (keys.size === 0 || OPEN_SERVICES.has(req.service.typeName)) return next(req);
-    const header = req.header.get("authorization") ?? "";
-    const match = /^Bearer\s+(.+)$/i.exec(header.trim());
-    if (!match) {
-      throw new PyfleetError("unauthenticated", "missing API key: send the header `Authorization: Bearer <key>`");
-    }
-    const tenant = keys.match(match[1]!.trim());
-    if (tenant === undefined) throw new PyfleetError("unauthenticated", "unknown API key; check the key you were given");
-    req.contextValues.set(tenantKey, tenant);
+    const tenant = authenticate(keys, req.service.typeName, req.header.get("authorization"));
+    if (tenant !== undefined) req.contextValues.set(tenantKey, tenant);
     return next(req);
   };
 }

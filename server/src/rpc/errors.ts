@@ -11,7 +11,7 @@ function toConnectError(e: PyfleetError): ConnectError {
 }
 
 /** Maps any error thrown by a handler: PyfleetError by its code; anything unexpected to INTERNAL. */
-function asConnectError(e: unknown): ConnectError {
+export function asConnectError(e: unknown): ConnectError {
   if (e instanceof PyfleetError) return toConnectError(e);
   if (e instanceof ConnectError) return e;
   return new ConnectError("internal error; the server log has the details", Code.Internal, undefined, undefined, e);

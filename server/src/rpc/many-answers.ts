@@ -3,7 +3,8 @@ import { WireType } from "@bufbuild/protobuf/wire";
 import { type ExecuteManyResponse, ExecuteManyResponseSchema } from "@pyfleet/sdk/gen/pyfleet/pool/v1/pool_pb";
 import type { PyfleetError } from "../errors.js";
 import type { CallResult } from "../pool/index.js";
-import { fieldSize, varintFieldSize, varintSize, writeBytesField, writeLengthPrefix, writeStringField, writeVarint, writeVarintField } from "../wire.js";
+import { fieldSize, varintSize, writeLengthPrefix, writeStringField, writeVarint } from "../wire.js";
+import { isJsonResult, jsonResultSize, writeJsonResult } from "./execute-wire.js";
 import { resultToProto } from "./pool-convert.js";
 
 /** A finished ExecuteMany call, as plain data until it is written. */
@@ -27,15 +28,6 @@ export function answerToProto(answer: Answer): ExecuteManyResponse {
 const ANSWERS = 4; // ExecuteManyResponse.answers
 const ANSWER_ID = 0x0a; // ExecuteManyResponse.id = 1
 const ANSWER_RESULT = 0x12; // ExecuteManyResponse.result = 2
-const RESULT_INFO = 0x1a; // ExecuteResponse.info = 3
-const RESULT_JSON = 0x22; // ExecuteResponse.result_json = 4
-const INFO_WORKER_ID = 0x0a;
-const INFO_WORKER_PID = 0x10;
-const INFO_ATTEMPTS = 0x18;
-const INFO_QUEUED = 0x22;
-const INFO_RAN = 0x2a;
-const DURATION_SECONDS = 0x08;
-const DURATION_NANOS = 0x10;
 
 /**
  * Several answers in one message (`answers`). The common answer, a result as
@@ -53,54 +45,20 @@ export function answersMessage(answers: Answer[]): ExecuteManyResponse {
 
 /** An answer as a length-prefixed ExecuteManyResponse. */
 function answerBytes(answer: Answer): Uint8Array {
-  if (answer.error || !answer.asJson || !answer.result.json || answer.result.info.workerPid < 0) {
+  if (answer.error || !answer.asJson || !isJsonResult(answer.result)) {
     const body = toBinary(ExecuteManyResponseSchema, answerToProto(answer));
     const out = Buffer.allocUnsafe(varintSize(body.length) + body.length);
     out.set(body, writeVarint(out, 0, body.length));
     return out;
   }
-  const { id, result: { json, info } } = answer;
+  const { id, result } = answer;
   const idLen = Buffer.byteLength(id);
-  const workerLen = Buffer.byteLength(info.workerId);
-  const queued = durationOf(info.queuedMs);
-  const ran = durationOf(info.ranMs);
-  const infoLen = (workerLen > 0 ? fieldSize(workerLen) : 0)
-    + (info.workerPid !== 0 ? varintFieldSize(info.workerPid) : 0)
-    + (info.attempts !== 0 ? varintFieldSize(info.attempts) : 0)
-    + fieldSize(durationSize(queued)) + fieldSize(durationSize(ran));
-  const resultLen = fieldSize(infoLen) + fieldSize(json.length);
+  const resultLen = jsonResultSize(result);
   const bodyLen = (idLen > 0 ? fieldSize(idLen) : 0) + fieldSize(resultLen);
-
   const buf = Buffer.allocUnsafe(varintSize(bodyLen) + bodyLen);
   let o = writeVarint(buf, 0, bodyLen);
   if (idLen > 0) o = writeStringField(buf, o, ANSWER_ID, id, idLen);
   o = writeLengthPrefix(buf, o, ANSWER_RESULT, resultLen);
-  o = writeLengthPrefix(buf, o, RESULT_INFO, infoLen);
-  if (workerLen > 0) o = writeStringField(buf, o, INFO_WORKER_ID, info.workerId, workerLen);
-  if (info.workerPid !== 0) o = writeVarintField(buf, o, INFO_WORKER_PID, info.workerPid);
-  if (info.attempts !== 0) o = writeVarintField(buf, o, INFO_ATTEMPTS, info.attempts);
-  o = writeDuration(buf, o, INFO_QUEUED, queued);
-  o = writeDuration(buf, o, INFO_RAN, ran);
-  // A string field's bytes are its UTF-8 text: the worker's JSON goes as it came.
-  writeBytesField(buf, o, RESULT_JSON, json);
+  writeJsonResult(buf, o, result);
   return buf;
-}
-
-/** As durationFromMs(Math.round(ms)) has it, for ms >= 0. */
-function durationOf(ms: number): { seconds: number; nanos: number } {
-  const whole = Math.max(0, Math.round(ms));
-  const seconds = Math.floor(whole / 1000);
-  return { seconds, nanos: (whole - seconds * 1000) * 1_000_000 };
-}
-
-function durationSize(d: { seconds: number; nanos: number }): number {
-  return (d.seconds !== 0 ? varintFieldSize(d.seconds) : 0) + (d.nanos !== 0 ? varintFieldSize(d.nanos) : 0);
-}
-
-/** A Duration field: tag, length, its non-zero fields. */
-function writeDuration(buf: Buffer, o: number, tag: number, d: { seconds: number; nanos: number }): number {
-  o = writeLengthPrefix(buf, o, tag, durationSize(d));
-  if (d.seconds !== 0) o = writeVarintField(buf, o, DURATION_SECONDS, d.seconds);
-  if (d.nanos !== 0) o = writeVarintField(buf, o, DURATION_NANOS, d.nanos);
-  return o;
 }

@@ -27,7 +27,8 @@ import { callOptions, domainSignal } from "./call-options.js";
 import { executeMany } from "./execute-many.js";
 import { logBatchToProto, minLevelFromProto } from "./logs-convert.js";
 import { affinityFromProto, doneToProto, eventToProto, resultToProto, sessionToProto, statsToProto, toValue } from "./pool-convert.js";
-import { tenantOf } from "./context.js";
+import { requestIdKey, rpcSpanKey, tenantOf } from "./context.js";
+import { startExecute } from "./execute-call.js";
 import { callArgs, durationMs, required, requiredMessage } from "./validate.js";
 
 export interface PoolServiceOptions {
@@ -54,11 +55,15 @@ export function poolService(pools: PoolRegistry, options: PoolServiceOptions): P
 
   return {
     async execute(req, ctx) {
-      const pool = pools.get(req.pool);
       const abort = domainSignal(ctx.signal);
       try {
-        const { args, argsJson } = callArgs(req);
-        const result = await pool.call(required(req.tool, "tool"), args, callOptions(ctx, req, durationMs(req.timeout, "timeout"), abort.signal, argsJson));
+        const result = await startExecute(pools, req, {
+          owner: tenantOf(ctx),
+          signal: abort.signal,
+          requestId: ctx.values.get(requestIdKey),
+          timeoutMs: ctx.timeoutMs(),
+          trace: ctx.values.get(rpcSpanKey),
+        });
         return resultToProto(result, req.resultAsJson);
       } finally {
         abort.release();

@@ -7,10 +7,11 @@
 //
 // Usage: node --import tsx server.ts <descriptor-set.binpb>
 import { appendFileSync, readFileSync } from "node:fs";
-import { create, createFileRegistry, type DescMessage, fromBinary, type Message, toBinary } from "@bufbuild/protobuf";
+import { create, createFileRegistry, type DescMessage, fromBinary, fromJsonString, type Message, toBinary, toJsonString } from "@bufbuild/protobuf";
 import { anyPack, type Any, FileDescriptorSetSchema } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, createServiceImplSpec, type HandlerContext } from "@connectrpc/connect";
 import { compressionBrotli, compressionGzip } from "@connectrpc/connect-node";
+import type { ExpressCall, ExpressMethod } from "../../src/http/express.js";
 import { listen } from "../../src/http/listener.js";
 import { createUnaryFront } from "../../src/http/unary-front.js";
 import { rpcRequestHandler } from "../../src/rpc/adapter.js";
@@ -68,6 +69,51 @@ async function unary(req: UnaryLike, ctx: HandlerContext, response: DescMessage)
   return create(response, { payload: create(Payload, { requestInfo: info, ...(def.response.case === "responseData" ? { data: def.response.value } : {}) }) });
 }
 
+/**
+ * The same methods on the front's express lane (as pyfleet's Execute is
+ * served), so that the suite checks that lane's answers too: it takes every
+ * call except those that ask for custom response headers or trailers (the
+ * lane's answers carry only a message and plain headers), which it declines
+ * to the general path above.
+ */
+function expressLane(request: DescMessage, response: DescMessage): ExpressMethod {
+  const utf8 = new TextDecoder();
+  return {
+    serve(call: ExpressCall) {
+      let req: UnaryLike;
+      try {
+        req = (call.binary ? fromBinary(request, call.message) : fromJsonString(request, utf8.decode(call.message), { registry })) as UnaryLike;
+      } catch {
+        return undefined;
+      }
+      const def = req.responseDefinition;
+      if (def !== undefined && (def.responseHeaders.length > 0 || def.responseTrailers.length > 0)) return undefined;
+      const headers: Header[] = [];
+      for (const [name, value] of Object.entries(call.headers)) {
+        if (name.startsWith(":") || value === undefined) continue;
+        for (const v of Array.isArray(value) ? value : [value]) headers.push({ name, value: [v] });
+      }
+      const info = create(RequestInfo, {
+        requestHeaders: headers,
+        ...(call.timeoutMs !== undefined ? { timeoutMs: BigInt(Math.max(0, Math.round(call.timeoutMs))) } : {}),
+        requests: [anyPack(request, req)],
+      });
+      return (async () => {
+        if (def?.response.case === "error") {
+          const e = def.response.value;
+          const error = new ConnectError(e.message ?? "", e.code as Code);
+          for (const detail of e.details) error.details.push({ type: detail.typeUrl.slice(detail.typeUrl.lastIndexOf("/") + 1), value: detail.value });
+          error.details.push({ desc: RequestInfo, value: info });
+          throw error;
+        }
+        if (def !== undefined && def.responseDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, def.responseDelayMs));
+        const out = create(response, { payload: create(Payload, { requestInfo: info, ...(def?.response.case === "responseData" ? { data: def.response.value } : {}) }) });
+        return { message: call.binary ? toBinary(response, out) : new TextEncoder().encode(toJsonString(response, out, { registry })), headers: {} };
+      })();
+    },
+  };
+}
+
 const impl = {
   unary: (req: UnaryLike, ctx: HandlerContext) => unary(req, ctx, message("UnaryResponse")),
   idempotentUnary: (req: UnaryLike, ctx: HandlerContext) => unary(req, ctx, message("IdempotentUnaryResponse")),
@@ -94,6 +140,10 @@ const front = createUnaryFront({
   writeMaxBytes: 0xffffffff,
   // JSON of the google.protobuf.Any in a payload needs the types it may hold.
   jsonOptions: { registry },
+  express: new Map([
+    [`/${service.typeName}/Unary`, expressLane(message("UnaryRequest"), message("UnaryResponse"))],
+    [`/${service.typeName}/IdempotentUnary`, expressLane(message("IdempotentUnaryRequest"), message("IdempotentUnaryResponse"))],
+  ]),
 });
 // What the front declines goes to connect-node, exactly as in pyfleet's server;
 // each such request is logged (PYFLEET_DECLINED_LOG) so the test can check that

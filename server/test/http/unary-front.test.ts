@@ -21,7 +21,16 @@ import { toValue } from "../../src/rpc/pool-convert.js";
 
 const READ_MAX = 16 * 1024;
 const json = (value: Value | undefined) => value && toJson(ValueSchema, value);
-const seen = { front: 0, streams: 0, fallback: 0, waiting: 0, signals: [] as unknown[], requestIds: [] as string[], auth: [] as (string | null)[] };
+const seen = { front: 0, streams: 0, fallback: 0, signals: [] as unknown[], requestIds: [] as string[], auth: [] as (string | null)[] };
+function deferred() {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => (resolve = r));
+  return { promise, resolve };
+}
+/** Resolves when the next "wait" call reaches the handler. */
+let waitStarted = deferred();
+/** Resolves when a "wait" call's signal aborted. */
+let waitEnded = deferred();
 
 const impl: Partial<ServiceImpl<typeof PoolService>> = {
   async execute(req, ctx: HandlerContext) {
@@ -33,10 +42,11 @@ const impl: Partial<ServiceImpl<typeof PoolService>> = {
     }
     if (req.tool === "crash") throw new Error("a bug");
     if (req.tool === "wait") {
-      seen.waiting++;
+      waitStarted.resolve();
       // On a busy machine the client may be gone before the handler starts.
       if (!ctx.signal.aborted) await new Promise<void>((resolve) => ctx.signal.addEventListener("abort", () => resolve(), { once: true }));
       seen.signals.push(ctx.signal.reason);
+      waitEnded.resolve();
       throw ctx.signal.reason;
     }
     if (req.tool === "big") return create(ExecuteResponseSchema, { result: toValue({ text: "y".repeat(Number(args.size ?? 4096)) }) });
@@ -139,13 +149,15 @@ describe.each(Object.entries(transports))("the unary front over %s", (name, tran
     expect((seen.signals.at(-1) as ConnectError).code).toBe(Code.DeadlineExceeded);
 
     const abort = new AbortController();
-    const waiting = seen.waiting;
+    waitStarted = deferred();
+    waitEnded = deferred();
     const cancelled = client.execute({ tool: "wait" }, { signal: abort.signal });
-    // Once the handler runs (a reset the server never saw would reach no handler).
-    await expect.poll(() => seen.waiting, { timeout: 5_000 }).toBe(waiting + 1);
+    // Cancel once the call is in the handler, so that it is the server that sees the client go.
+    await waitStarted.promise;
     abort.abort();
     expect((await failure(cancelled)).code).toBe(Code.Canceled);
-    await expect.poll(() => seen.signals.length, { timeout: 5_000 }).toBe(signals + 2);
+    await waitEnded.promise;
+    expect(seen.signals.length).toBe(signals + 2);
     expect((seen.signals.at(-1) as ConnectError).code).toBe(Code.Canceled);
 
     const tooBig = await failure(client.execute({ tool: "echo", args: { blob: "x".repeat(READ_MAX * 2) } }));

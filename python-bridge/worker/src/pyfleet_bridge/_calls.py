@@ -120,6 +120,8 @@ def bind(info: ToolInfo, call: worker_pb2.Call) -> dict[str, Any]:
         args = _loads(call.args.decode()) if call.args else {}
     except (ValueError, UnicodeDecodeError) as e:
         raise ValueError(f"args are not valid JSON: {e}") from None
+    except RecursionError:
+        raise ValueError("args are nested too deeply for Python's JSON decoder; send flatter arguments") from None
     if not isinstance(args, dict):
         raise ValueError("args must be a JSON object of keyword arguments")
     for name, blob in call.binary_args.items():

@@ -26,6 +26,8 @@ def serialize(value: Any) -> tuple[bytes, bool]:
         return _dumps(value).encode(), False
     except (TypeError, ValueError) as e:
         raise NotSerializable(f"value of type {type(value).__qualname__} is neither JSON-serializable nor bytes: {e}") from None
+    except RecursionError:
+        raise NotSerializable(f"value of type {type(value).__qualname__} is nested too deeply to write as JSON") from None
 
 
 def decode(payload: worker_pb2.Payload) -> Any:

@@ -197,6 +197,9 @@ class Runtime:
         except Refused as refused:
             self._error(call.id, refused.kind, str(refused))
             return None
+        except Exception as e:  # noqa: BLE001 - a call the runtime cannot take must not end the thread that reads the link
+            self._error(call.id, K.ERROR_KIND_INTERNAL, f"the worker could not take the call: {type(e).__name__}: {e}")
+            return None
         info = st.info
         if info.batch_size:
             return self._gather(st)
