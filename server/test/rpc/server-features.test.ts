@@ -114,42 +114,41 @@ describe("validation and limits", () => {
 });
 
 describe("deadlines and cancellation reach Python", () => {
-  it("a gRPC deadline cancels the running sleep in Python", async () => {
+  /** A server with one worker, a client of it, and the worker's pid. */
+  async function oneWorker(protocol: "grpc" | "connect") {
     const server = await startServer({ pools: [{ name: "default", size: 1, cancelGraceMs: 10_000 }] });
     await server.ready();
-    const pool = clientFor(PoolService, server.url, "grpc");
-    const before = (await pool.execute({ tool: "pid" })).result?.kind.value;
-    expect(before).toEqual(expect.any(Number));
+    const pool = clientFor(PoolService, server.url, protocol);
+    const pid = (await pool.execute({ tool: "pid" })).result?.kind.value;
+    expect(pid).toEqual(expect.any(Number));
+    /** With one worker, a call only runs once Python has stopped the one before; the same worker answers it. */
+    const expectWorkerFree = async () => {
+      expect((await pool.execute({ tool: "pid" }, { timeoutMs: 5_000 })).result?.kind.value).toBe(pid);
+      expect((await pool.getPoolStats({})).stats?.restarts).toBe(0n);
+    };
+    return { server, pool, expectWorkerFree };
+  }
+
+  it("a gRPC deadline cancels the running sleep in Python", async () => {
+    const { pool, expectWorkerFree } = await oneWorker("grpc");
     const error = await connectError(pool.execute({ tool: "sleep", args: { seconds: 60 } }, { timeoutMs: 300 }));
     expect(error.code).toBe(Code.DeadlineExceeded);
-    // One worker: this only runs once Python has stopped the sleep.
-    expect((await pool.execute({ tool: "pid" }, { timeoutMs: 5_000 })).result?.kind.value).toBe(before);
-    expect((await pool.getPoolStats({})).stats?.restarts).toBe(0n);
+    await expectWorkerFree();
   });
 
   it("an HTTP/2 client that resets an Execute mid-call cancels the running sleep in Python", async () => {
-    const server = await startServer({ pools: [{ name: "default", size: 1, cancelGraceMs: 10_000 }] });
-    await server.ready();
-    const pool = clientFor(PoolService, server.url, "connect");
-    const before = (await pool.execute({ tool: "pid" })).result?.kind.value;
-    expect(before).toEqual(expect.any(Number));
+    const { server, pool, expectWorkerFree } = await oneWorker("connect");
     const abort = new AbortController();
     const call = connectError(pool.execute({ tool: "sleep", args: { seconds: 60 } }, { signal: abort.signal }));
     // Once Python is running it, the client resets the stream (RST_STREAM CANCEL).
     await expect.poll(() => server.pools.get("default").stats().workersBusy, { timeout: 10_000 }).toBe(1);
     abort.abort();
     expect((await call).code).toBe(Code.Canceled);
-    // One worker: this only runs once Python has stopped the sleep.
-    expect((await pool.execute({ tool: "pid" }, { timeoutMs: 5_000 })).result?.kind.value).toBe(before);
-    expect((await pool.getPoolStats({})).stats?.restarts).toBe(0n);
+    await expectWorkerFree();
   });
 
   it("leaving a stream cancels the generator in Python", async () => {
-    const server = await startServer({ pools: [{ name: "default", size: 1, cancelGraceMs: 10_000 }] });
-    await server.ready();
-    const pool = clientFor(PoolService, server.url, "connect");
-    const before = (await pool.execute({ tool: "pid" })).result?.kind.value;
-    expect(before).toEqual(expect.any(Number));
+    const { pool, expectWorkerFree } = await oneWorker("connect");
     const abort = new AbortController();
     let read = 0;
     const error = await (async () => {
@@ -158,7 +157,7 @@ describe("deadlines and cancellation reach Python", () => {
       }
     })().catch((e: unknown) => e);
     expect(ConnectError.from(error).code).toBe(Code.Canceled);
-    expect((await pool.execute({ tool: "pid" }, { timeoutMs: 5_000 })).result?.kind.value).toBe(before);
+    await expectWorkerFree();
   });
 });
 
