@@ -2,6 +2,7 @@ import type { BinaryReadOptions } from "@bufbuild/protobuf";
 import { PoolService } from "@pyfleet/sdk/gen/pyfleet/pool/v1/pool_pb";
 import type { SecretSet } from "../auth/index.js";
 import { HOP_HEADER, type SessionRouter } from "../fleet/index.js";
+import { single } from "../http/call-context.js";
 import type { ExpressAnswer, ExpressCall, ExpressMethod } from "../http/express.js";
 import type { Logger } from "../log/index.js";
 import type { Metrics } from "../metrics/index.js";
@@ -83,9 +84,4 @@ export function executeExpress(options: ExecuteExpressOptions): ExpressMethod {
       return run(req, call, tenant, requestId, started, argsText);
     },
   };
-}
-
-function single(value: string | string[] | undefined): string | null {
-  if (value === undefined) return null;
-  return typeof value === "string" ? value : value.join(", ");
 }
