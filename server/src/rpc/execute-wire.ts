@@ -1,18 +1,20 @@
-import { type BinaryReadOptions, fromBinary, type JsonObject, toBinary, toJsonString } from "@bufbuild/protobuf";
+import { type BinaryReadOptions, fromBinary, type JsonObject, type JsonValue, toBinary, toJsonString } from "@bufbuild/protobuf";
 import { ExecuteRequestSchema, ExecuteResponseSchema } from "@pyfleet/sdk/gen/pyfleet/pool/v1/pool_pb";
 import type { CallInfo, CallResult } from "../pool/index.js";
 import { fieldSize, varintFieldSize, writeBytesField, writeLengthPrefix, writeStringField, writeVarintField } from "../wire.js";
 import type { ExecuteFields } from "./execute-call.js";
 import { resultToProto } from "./pool-convert.js";
+import { DECLINED, readStruct, valueSize, WireReader, writeValue } from "./struct-wire.js";
 
 /**
  * Execute's request and response in wire form, without protobuf-es messages
  * on the common path. protobuf-es builds a Struct of Values from the
  * arguments and a Value from the result, then walks them again to write
- * JSON: several times what the rest of a call costs the server. These read
- * and write the same text and bytes (tests compare them with protobuf-es's
- * over many inputs); whatever is not the common shape returns undefined
- * here, and the caller serves it the general way.
+ * JSON or bytes: several times what the rest of a call costs the server.
+ * These read and write the same text and bytes (tests compare them with
+ * protobuf-es's over many inputs; struct-wire.ts has the binary Struct and
+ * Value); whatever is not the common shape goes through protobuf-es, or
+ * returns undefined here and the caller serves it the general way.
  */
 
 const NO_BINARY_ARGS: { [key: string]: Uint8Array } = Object.freeze({}) as { [key: string]: Uint8Array };
@@ -131,8 +133,17 @@ function plainJson(text: string, maxDepth: number): boolean {
 
 const FIELD_BITS: Record<Field, number> = { pool: 0, tool: 1, args: 2, argsJson: 3, sessionId: 4, idempotent: 5, resultAsJson: 6 };
 
-/** An ExecuteRequest from protobuf binary, or undefined when it does not parse (the general path reports why). */
+/**
+ * An ExecuteRequest from protobuf binary, or undefined when it does not
+ * parse (the general path reports why). The common shape is read by hand
+ * (see readExecuteRequest); any other goes through protobuf-es.
+ */
 export function executeFromBinary(body: Uint8Array, options?: Partial<BinaryReadOptions>): ExecuteFields | undefined {
+  try {
+    return readExecuteRequest(Buffer.from(body.buffer, body.byteOffset, body.byteLength));
+  } catch (e) {
+    if (e !== DECLINED) throw e;
+  }
   try {
     return fromBinary(ExecuteRequestSchema, body, options);
   } catch {
@@ -140,15 +151,63 @@ export function executeFromBinary(body: Uint8Array, options?: Partial<BinaryRead
   }
 }
 
-// Past this many characters a result could hold a number JSON.parse makes
-// Infinity (309 digits), which a Value cannot carry, or nest deeper than
-// protobuf-es's Value takes (100): the general path decides.
+// ExecuteRequest's tags read by hand: binary_args (4), timeout (7) and unknown fields are declined.
+const REQUEST_POOL = 0x0a;
+const REQUEST_TOOL = 0x12;
+const REQUEST_ARGS = 0x1a;
+const REQUEST_SESSION_ID = 0x2a;
+const REQUEST_IDEMPOTENT = 0x30;
+const REQUEST_ARGS_JSON = 0x42;
+const REQUEST_RESULT_AS_JSON = 0x48;
+
+/** An ExecuteRequest of the fields above, each at most once, in canonical encoding; throws DECLINED for anything else. */
+export function readExecuteRequest(buf: Buffer): ExecuteFields {
+  const req: ExecuteFields = { pool: "", tool: "", args: undefined, argsJson: "", binaryArgs: NO_BINARY_ARGS, sessionId: "", idempotent: false, timeout: undefined, resultAsJson: false };
+  const r = new WireReader(buf);
+  let seen = 0;
+  while (r.pos < r.end) {
+    const tag = buf[r.pos++]!;
+    // One bit per field number: a field written twice (protobuf keeps the last, or merges) is declined.
+    const bit = 1 << (tag >> 3);
+    if ((seen & bit) !== 0) throw DECLINED;
+    seen |= bit;
+    switch (tag) {
+      case REQUEST_POOL:
+        req.pool = r.string();
+        break;
+      case REQUEST_TOOL:
+        req.tool = r.string();
+        break;
+      case REQUEST_ARGS:
+        req.args = readStruct(r, r.delimited());
+        break;
+      case REQUEST_SESSION_ID:
+        req.sessionId = r.string();
+        break;
+      case REQUEST_IDEMPOTENT:
+        req.idempotent = r.bool();
+        break;
+      case REQUEST_ARGS_JSON:
+        req.argsJson = r.string();
+        break;
+      case REQUEST_RESULT_AS_JSON:
+        req.resultAsJson = r.bool();
+        break;
+      default:
+        throw DECLINED;
+    }
+  }
+  return req;
+}
+
+// Past this many characters a result could nest deeper than protobuf-es's
+// Value takes (100): the general path decides.
 const SHORT_RESULT = 200;
 
 /** The ExecuteResponse for a result as Connect JSON text, as protobuf-es's toJsonString writes it. */
 export function executeResponseJson(result: CallResult, asJson: boolean): string {
   const { json, info } = result;
-  if (json === undefined || (!asJson && json.length > SHORT_RESULT) || !plainInfo(info)) {
+  if (json === undefined || (!asJson && (json.length > SHORT_RESULT || !finite(result.value))) || !plainInfo(info)) {
     return toJsonString(ExecuteResponseSchema, resultToProto(result, asJson));
   }
   const infoJson = callInfoJson(info);
@@ -156,11 +215,36 @@ export function executeResponseJson(result: CallResult, asJson: boolean): string
   return `{"result":${JSON.stringify(result.value)},"info":${infoJson}}`;
 }
 
+/** Whether a JSON value holds only finite numbers (JSON.parse reads 1e400 as Infinity, which a Value cannot carry). */
+function finite(value: JsonValue): boolean {
+  if (typeof value === "number") return Number.isFinite(value);
+  if (typeof value !== "object" || value === null) return true;
+  if (Array.isArray(value)) return value.every(finite);
+  for (const key in value) if (!finite(value[key]!)) return false;
+  return true;
+}
+
 /** The ExecuteResponse for a result as protobuf binary, as toBinary writes it. */
 export function executeResponseBinary(result: CallResult, asJson: boolean): Uint8Array {
-  if (!asJson || !isJsonResult(result)) return toBinary(ExecuteResponseSchema, resultToProto(result, asJson));
-  const buf = Buffer.allocUnsafe(jsonResultSize(result));
-  writeJsonResult(buf, 0, result);
+  if (!isJsonResult(result)) return toBinary(ExecuteResponseSchema, resultToProto(result, asJson));
+  if (asJson) {
+    const buf = Buffer.allocUnsafe(jsonResultSize(result));
+    writeJsonResult(buf, 0, result);
+    return buf;
+  }
+  const sizes: number[] = [];
+  let valueBody: number;
+  try {
+    valueBody = valueSize(result.value, sizes);
+  } catch (e) {
+    if (e !== DECLINED) throw e;
+    return toBinary(ExecuteResponseSchema, resultToProto(result, asJson));
+  }
+  const infoSize = callInfoSize(result.info);
+  const buf = Buffer.allocUnsafe(fieldSize(valueBody) + fieldSize(infoSize));
+  let o = writeLengthPrefix(buf, 0, RESPONSE_RESULT, valueBody);
+  o = writeValue(buf, o, result.value, sizes, { i: 0 });
+  writeCallInfo(buf, o, result.info, infoSize);
   return buf;
 }
 
@@ -179,18 +263,20 @@ export function jsonResultSize(result: JsonResult): number {
 
 /** Writes an ExecuteResponse body carrying `result_json` and `info` at `o`, as toBinary would; returns the end. */
 export function writeJsonResult(buf: Buffer, o: number, result: JsonResult): number {
-  const { info, json } = result;
+  o = writeCallInfo(buf, o, result.info, callInfoSize(result.info));
+  // A string field's bytes are its UTF-8 text: the worker's JSON goes as it came.
+  return writeBytesField(buf, o, RESPONSE_RESULT_JSON, result.json);
+}
+
+/** Writes ExecuteResponse.info (`size` its body's size) at `o`; returns the end. */
+function writeCallInfo(buf: Buffer, o: number, info: CallInfo, size: number): number {
   const workerLen = Buffer.byteLength(info.workerId);
-  const queued = durationOf(info.queuedMs);
-  const ran = durationOf(info.ranMs);
-  o = writeLengthPrefix(buf, o, RESPONSE_INFO, callInfoSize(info));
+  o = writeLengthPrefix(buf, o, RESPONSE_INFO, size);
   if (workerLen > 0) o = writeStringField(buf, o, INFO_WORKER_ID, info.workerId, workerLen);
   if (info.workerPid !== 0) o = writeVarintField(buf, o, INFO_WORKER_PID, info.workerPid);
   if (info.attempts !== 0) o = writeVarintField(buf, o, INFO_ATTEMPTS, info.attempts);
-  o = writeDuration(buf, o, INFO_QUEUED, queued);
-  o = writeDuration(buf, o, INFO_RAN, ran);
-  // A string field's bytes are its UTF-8 text: the worker's JSON goes as it came.
-  return writeBytesField(buf, o, RESPONSE_RESULT_JSON, json);
+  o = writeDuration(buf, o, INFO_QUEUED, durationOf(info.queuedMs));
+  return writeDuration(buf, o, INFO_RAN, durationOf(info.ranMs));
 }
 
 function callInfoSize(info: CallInfo): number {
@@ -202,6 +288,7 @@ function callInfoSize(info: CallInfo): number {
 }
 
 // Tags: (field number << 3) | wire type (0 varint, 2 length-delimited).
+const RESPONSE_RESULT = 0x0a; // ExecuteResponse.result = 1
 const RESPONSE_INFO = 0x1a; // ExecuteResponse.info = 3
 const RESPONSE_RESULT_JSON = 0x22; // ExecuteResponse.result_json = 4
 const INFO_WORKER_ID = 0x0a;

@@ -1,8 +1,8 @@
-import { create, fromJsonString, toBinary, toJsonString } from "@bufbuild/protobuf";
+import { create, fromBinary, fromJsonString, toBinary, toJsonString } from "@bufbuild/protobuf";
 import { ExecuteRequestSchema, ExecuteResponseSchema } from "@pyfleet/sdk/gen/pyfleet/pool/v1/pool_pb";
 import { describe, expect, it } from "vitest";
 import { CallResult } from "../../src/pool/index.js";
-import { executeFromBinary, executeFromJson, executeResponseBinary, executeResponseJson } from "../../src/rpc/execute-wire.js";
+import { executeFromBinary, executeFromJson, executeResponseBinary, executeResponseJson, readExecuteRequest } from "../../src/rpc/execute-wire.js";
 import { resultToProto } from "../../src/rpc/pool-convert.js";
 
 /*
@@ -100,10 +100,88 @@ describe("Execute requests read from Connect JSON by hand", () => {
     }
   });
 
-  it("reads protobuf binary through protobuf-es, and declines what does not parse", () => {
+  it("reads protobuf binary through protobuf-es when the hand reader declines it, and declines what does not parse", () => {
     const req = create(ExecuteRequestSchema, { tool: "echo", args: { a: 1 }, sessionId: "s", timeout: { seconds: 2n } });
     expect(fieldsOf(executeFromBinary(toBinary(ExecuteRequestSchema, req))!)).toEqual(fieldsOf(req));
     expect(executeFromBinary(new Uint8Array([0x0a, 0x05, 0x61]))).toBeUndefined();
+  });
+});
+
+/** protobuf-es's reading of binary input, or undefined where it refuses it. */
+function generalReadBinary(bytes: Uint8Array) {
+  try {
+    return fromBinary(ExecuteRequestSchema, bytes);
+  } catch {
+    return undefined;
+  }
+}
+
+const hex = (text: string) => Buffer.from(text.replace(/\s/g, ""), "hex");
+/** The binary requests of the common shape: the JSON ones above (those protobuf-es reads) as protobuf-es writes them. */
+const TAKEN_BINARY = TAKEN.map((text) => generalRead(text)).filter((req) => !(req.args !== undefined && req.argsJson !== "")).map((req) => toBinary(ExecuteRequestSchema, req));
+
+/** Binary inputs the hand reader leaves to protobuf-es (which reads some and refuses others). */
+const DECLINED_BINARY: [string, Buffer][] = [
+  ["a timeout", Buffer.from(toBinary(ExecuteRequestSchema, create(ExecuteRequestSchema, { tool: "t", timeout: { seconds: 1n } })))],
+  ["binary arguments", Buffer.from(toBinary(ExecuteRequestSchema, create(ExecuteRequestSchema, { tool: "t", binaryArgs: { b: new Uint8Array([1]) } })))],
+  ["an unknown field", hex("12 01 74  50 01")],
+  ["a field written twice", hex("12 01 74  12 01 75")],
+  ["args written twice (protobuf merges them)", hex("1a 00  1a 00")],
+  ["a boolean as a two-byte varint", hex("30 81 00")],
+  ["a boolean of 2", hex("30 02")],
+  ["invalid UTF-8 in a string", hex("12 02 c3 28")],
+  ["a length past the end", hex("12 05 61")],
+  ["a repeated key in args", hex("1a 12  0a 07 0a 01 78 12 02 08 00  0a 07 0a 01 78 12 02 08 00")],
+  ["a Value with no kind", hex("1a 05  0a 03 0a 01 78")],
+  ["a Value with no kind (empty value field)", hex("1a 07  0a 05 0a 01 78 12 00")],
+  ["a Value with two kinds", hex("1a 0b  0a 09 0a 01 78 12 04 20 01 20 00")],
+  ["a map entry with its value first", hex("1a 08  0a 06 12 02 20 01 0a 00")],
+  ["a map entry without its key", hex("1a 06  0a 04 12 02 20 01")],
+  ["NaN", hex("1a 10  0a 0e 0a 01 78 12 09 11 000000000000f87f")],
+  ["Infinity", hex("1a 10  0a 0e 0a 01 78 12 09 11 000000000000f07f")],
+  ["a null_value of 1", hex("1a 09  0a 07 0a 01 78 12 02 08 01")],
+  ["__proto__ as a key", hex("1a 11  0a 0f 0a 09 5f5f70726f746f5f5f 12 02 08 00")],
+  ["nesting past 32", Buffer.from(toBinary(ExecuteRequestSchema, create(ExecuteRequestSchema, { tool: "t", args: { x: JSON.parse(`${"[".repeat(40)}${"]".repeat(40)}`) } })))],
+];
+
+describe("Execute requests read from protobuf binary by hand", () => {
+  it.each(TAKEN_BINARY.map((bytes) => [Buffer.from(bytes).toString("hex"), bytes] as const))("reads %s exactly as protobuf-es does", (_, bytes) => {
+    const ours = readExecuteRequest(Buffer.from(bytes));
+    expect(fieldsOf(ours)).toEqual(fieldsOf(fromBinary(ExecuteRequestSchema, bytes)));
+    expect(fieldsOf(executeFromBinary(bytes)!)).toEqual(fieldsOf(ours));
+  });
+
+  it.each(DECLINED_BINARY)("leaves %s to protobuf-es", (_, bytes) => {
+    expect(() => readExecuteRequest(bytes)).toThrow();
+    const general = generalReadBinary(bytes);
+    expect(executeFromBinary(bytes) && fieldsOf(executeFromBinary(bytes)!)).toEqual(general && fieldsOf(general));
+  });
+
+  it("reads every mutation of a request exactly as protobuf-es does, or as it refuses it", () => {
+    const base = Buffer.from(toBinary(ExecuteRequestSchema, generalRead('{"pool":"p","tool":"echo","sessionId":"s","idempotent":true,"args":{"b":1,"a":[2.5,null,true,"☃",{"k":{}}]}}')));
+    let random = 7;
+    const next = () => (random = (random * 1103515245 + 12345) % 2 ** 31);
+    let taken = 0;
+    for (let round = 0; round < 3000; round++) {
+      const bytes = Buffer.from(base);
+      for (let flips = 1 + (next() % 3); flips > 0; flips--) {
+        const at = next() % bytes.length;
+        bytes[at] = bytes[at]! ^ (1 << (next() % 8));
+      }
+      const input = round % 5 === 0 ? bytes.subarray(0, next() % bytes.length) : bytes;
+      let ours;
+      try {
+        ours = readExecuteRequest(input);
+        taken++;
+      } catch {
+        continue;
+      }
+      const general = generalReadBinary(input);
+      expect(general, `protobuf-es refuses ${input.toString("hex")}`).toBeDefined();
+      expect(fieldsOf(ours)).toEqual(fieldsOf(general!));
+    }
+    // The mutations must not all have been declined: many flips land inside strings and numbers.
+    expect(taken).toBeGreaterThan(250);
   });
 });
 
@@ -120,6 +198,12 @@ const RESULTS = [
   new CallResult(utf8.encode(`[${"9".repeat(320)}]`), undefined, info()),
   new CallResult(undefined, new Uint8Array([0, 1, 255]), info()),
   new CallResult(utf8.encode("1"), undefined, info({ workerPid: -1, queuedMs: -2 })),
+  new CallResult(utf8.encode('{"": "", "e": [], "o": {}, "f": false, "t": true, "n": null, "x": -1.5e-300, "lone": "\\ud800", "big": 1e308}'), undefined, info()),
+  new CallResult(utf8.encode(`{"s": "${"é".repeat(100)}", "l": [${Array.from({ length: 200 }, (_, i) => i).join(",")}]}`), undefined, info()),
+  new CallResult(utf8.encode(`${"[".repeat(31)}1${"]".repeat(31)}`), undefined, info()),
+  new CallResult(utf8.encode(`${"[".repeat(40)}1${"]".repeat(40)}`), undefined, info()),
+  new CallResult(utf8.encode(`${'{"a":'.repeat(40)}1${"}".repeat(40)}`), undefined, info()),
+  new CallResult(utf8.encode("1e400"), undefined, info()),
 ];
 
 describe("Execute responses written by hand", () => {
