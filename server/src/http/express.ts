@@ -26,8 +26,14 @@ export interface ExpressCall {
   readonly headers: IncomingHttpHeaders;
   /** The deadline the client set, in ms from when the request arrived; undefined for none. */
   readonly timeoutMs: number | undefined;
-  /** Aborts when the client goes away or the server shuts down. */
+  /**
+   * Aborts when the client goes away or the server shuts down. It may be
+   * shared by the calls of one connection: a client that cancels this call
+   * alone (an HTTP/2 stream reset) is told through `handle`.
+   */
   readonly signal: AbortSignal;
+  /** Whoever runs the call sets `cancel`; the front calls it when the client cancels this call alone. */
+  readonly handle: { cancel?: (() => void) | undefined };
 }
 
 export interface ExpressAnswer {

@@ -20,7 +20,7 @@ import { codeToHttpStatus, errorToJsonBytes, parseTimeout as parseConnectTimeout
 import { parseTimeout as parseGrpcTimeout, setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
 import { trailerFlag, trailerSerialize } from "@connectrpc/connect/protocol-grpc-web";
 import { compressedWithoutEncodingError, malformedMessageError, reservedFlagsError } from "../rpc/decode-guard.js";
-import { callSignal, connectionSignal, handlerContext, type ResponseMeta, responseMeta, single } from "./call-context.js";
+import { expressSignal, handlerContext, type ResponseMeta, responseMeta, single } from "./call-context.js";
 import type { NodeResponse } from "./exchange.js";
 import type { ExpressAnswer, ExpressMethod } from "./express.js";
 import { encodeGrpcMessage } from "./grpc-message.js";
@@ -175,10 +175,10 @@ export function createUnaryFront(options: UnaryFrontOptions): UnaryFront {
 
   /** The express lane (see ExpressMethod): false when it leaves the call to the general path. */
   async function serveExpress(method: ExpressMethod, kind: WireKind, message: Uint8Array, req: NodeRequest, res: NodeResponse, timeoutMs: number | undefined, compression: Compression | null): Promise<boolean> {
-    const signal = req.httpVersionMajor === 1 && req.socket ? connectionSignal(req.socket, options.shutdownSignal) : callSignal(res, undefined, options.shutdownSignal);
+    const signal = expressSignal(req, res, options.shutdownSignal);
     let answer: ExpressAnswer;
     try {
-      const pending = method.serve({ binary: kind.binary, message, headers: req.headers, timeoutMs, signal: signal.signal });
+      const pending = method.serve({ binary: kind.binary, message, headers: req.headers, timeoutMs, signal: signal.signal, handle: signal.handle });
       if (pending === undefined) {
         signal.finish();
         return false;

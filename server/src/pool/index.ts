@@ -5,7 +5,7 @@ export { defaultPython, poolConfigSchema, resolvePoolConfig, type PoolConfig, ty
 export type { PoolEvent, PoolEventKind } from "./events.js";
 export { LinkServer, StreamLink, type Link } from "./link/index.js";
 export { PoolRegistry } from "./registry.js";
-export { CallResult, ChunkEvent, type CallInfo, type ExecuteOptions, type StreamEvent, type ToolStream } from "./calls.js";
+export { CallResult, ChunkEvent, type CallHandle, type CallInfo, type ExecuteOptions, type StreamEvent, type ToolStream } from "./calls.js";
 export { Pool, type PoolDeps } from "./pool.js";
 export { runPipelined, type PipelinedCall, type PipelineOptions } from "./pipeline.js";
 export type { CallObserver, PoolStatsSnapshot, WorkerSummary } from "./stats.js";

@@ -121,6 +121,7 @@ export class Scheduler {
       call.signalGroup = this.callsOf(signal);
       call.signalGroup.add(call);
     }
+    if (options.handle) options.handle.cancel = () => this.fail(call, new PyfleetError("canceled", `call to "${tool}" was cancelled by the caller`));
     // Spans start once the call is taken (every later end path reaches the trace).
     if (options.trace !== undefined) call.trace = options.trace.call(core.name, tool, session?.id ?? "");
     if (call.deadline !== undefined) {

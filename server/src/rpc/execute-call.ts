@@ -1,6 +1,6 @@
 import type { Duration } from "@bufbuild/protobuf/wkt";
 import type { JsonObject } from "@bufbuild/protobuf";
-import type { CallResult, PoolRegistry } from "../pool/index.js";
+import type { CallHandle, CallResult, PoolRegistry } from "../pool/index.js";
 import type { CallTracer } from "../telemetry/index.js";
 import { callArgs, durationMs, earliest, required } from "./validate.js";
 
@@ -23,6 +23,8 @@ export interface ExecuteCaller {
   owner: string;
   /** Aborts the call (a PyfleetError reason says why; any other means the caller cancelled). */
   signal: AbortSignal;
+  /** Cancels this call alone when `signal` is shared (see CallHandle). */
+  handle?: CallHandle | undefined;
   requestId: string;
   /** The RPC's deadline, in ms from now; undefined for none. */
   timeoutMs: number | undefined;
@@ -46,6 +48,7 @@ export function startExecute(pools: PoolRegistry, req: ExecuteFields, caller: Ex
     argsJson: argsJson ?? caller.argsText,
     owner: caller.owner,
     signal: caller.signal,
+    handle: caller.handle,
     requestId: caller.requestId,
     idempotent: req.idempotent,
     binaryArgs: req.binaryArgs,

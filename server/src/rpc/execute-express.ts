@@ -42,7 +42,7 @@ export function executeExpress(options: ExecuteExpressOptions): ExpressMethod {
 
   async function run(req: ExecuteFields, call: ExpressCall, tenant: string, requestId: string, started: number, argsText: Buffer | undefined): Promise<ExpressAnswer> {
     try {
-      const result = await startExecute(pools, req, { owner: tenant, signal: call.signal, requestId, timeoutMs: call.timeoutMs, argsText });
+      const result = await startExecute(pools, req, { owner: tenant, signal: call.signal, handle: call.handle, requestId, timeoutMs: call.timeoutMs, argsText });
       const message = call.binary ? executeResponseBinary(result, req.resultAsJson) : Buffer.from(executeResponseJson(result, req.resultAsJson));
       recordRpc(logger, metrics, { method: METHOD, started, requestId, tenant });
       return { message, headers: { "x-request-id": requestId } };

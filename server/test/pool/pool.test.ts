@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { execa } from "execa";
 import { describe, expect, it } from "vitest";
 import { PyfleetError } from "../../src/errors.js";
-import type { StreamEvent } from "../../src/pool/index.js";
+import type { CallHandle, StreamEvent } from "../../src/pool/index.js";
 import { isAlive, parentOf, until, waitForExit } from "../procs.js";
 import { rejection } from "../helpers.js";
 import { nextEvent, pidOf, startPool } from "./helpers.js";
@@ -112,6 +112,22 @@ describe("deadlines and cancellation", () => {
     // A call started after the signal aborted fails with its reason too.
     expect(await rejection(pool.execute("echo", {}, { signal: abort.signal }), PyfleetError)).toMatchObject({ code: "deadline_exceeded", message: "the stream's deadline passed" });
     expect(await pool.execute("add", { a: 2, b: 2 })).toBe(4);
+  });
+
+  it("a call's handle cancels it alone; the calls sharing its signal run on", async () => {
+    const pool = await startPool({ cancelGraceMs: 10_000 });
+    const before = await pidOf(pool);
+    const shared = new AbortController().signal;
+    const handle: CallHandle = {};
+    const cancelled = pool.execute("sleep", { seconds: 60 }, { signal: shared, handle });
+    const other = pool.execute("add", { a: 1, b: 2 }, { signal: shared });
+    handle.cancel!();
+    expect(await rejection(cancelled, PyfleetError)).toMatchObject({ code: "canceled", message: 'call to "sleep" was cancelled by the caller' });
+    expect(await other).toBe(3);
+    // Python stopped the sleep: the worker is free (the same pid answers), and a late cancel does nothing.
+    expect(await pidOf(pool)).toBe(before);
+    handle.cancel!();
+    expect(pool.stats().restarts).toBe(0);
   });
 
   it("a queued call whose deadline passes gets DEADLINE_EXCEEDED", async () => {
