@@ -84,7 +84,9 @@ export async function closedLoop(concurrency: number, ms: number, fn: () => Prom
  * far (merged) satisfy `ready` (default: a "url" was printed).
  */
 export async function startChild(command: string, args: string[], env: Record<string, string> = {},
-  ready: (info: Record<string, unknown>) => boolean = (info) => Boolean(info.url)): Promise<{ child: ChildProcess; info: Record<string, unknown> }> {
+  ready: (info: Record<string, unknown>) => boolean = (info) => Boolean(info.url),
+  /** Each JSON line the child prints before it is ready (`info` merges them). */
+  onLine?: (line: Record<string, unknown>) => void): Promise<{ child: ChildProcess; info: Record<string, unknown> }> {
   const child = spawn(command, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ["pipe", "pipe", "inherit"] });
   const info = await new Promise<Record<string, unknown>>((resolve, reject) => {
     let buffer = "";
@@ -92,11 +94,14 @@ export async function startChild(command: string, args: string[], env: Record<st
     const onData = (chunk: Buffer) => {
       buffer += chunk.toString();
       for (const line of buffer.split("\n").slice(0, -1)) {
+        let parsed: Record<string, unknown>;
         try {
-          Object.assign(seen, JSON.parse(line) as Record<string, unknown>);
+          parsed = JSON.parse(line) as Record<string, unknown>;
         } catch {
-          // not JSON
+          continue; // not JSON
         }
+        Object.assign(seen, parsed);
+        onLine?.(parsed);
       }
       buffer = buffer.slice(buffer.lastIndexOf("\n") + 1);
       if (ready(seen)) {

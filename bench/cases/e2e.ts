@@ -3,6 +3,7 @@ import { ExecuteRequestSchema } from "@pyfleet/sdk/gen/pyfleet/pool/v1/pool_pb";
 import { ensureH2load, h2load, type H2loadResult, SIZING_MARGIN, warmAndSize } from "../h2load.js";
 import { type BenchOptions, type BenchResult, buildServer, median, round, runLoad, startPyfleet, stopChild } from "../lib.js";
 import { peersPython, startConnectEcho, startFastApi, startNodeRaw, startNodeRawH2, startRay } from "../peers.js";
+import { serveProcesses } from "./scale.js";
 
 /*
  * The whole server beside its peers, all serving the same echo, all driven by
@@ -52,8 +53,8 @@ const KINDS = {
  * number of requests and wait for every answer, so no call is cut by the
  * load generator.
  */
-async function rpcErrors(url: string): Promise<number> {
-  const text = await (await fetch(`${url}/metrics`)).text();
+async function rpcErrors(urls: string[]): Promise<number> {
+  const text = (await Promise.all(urls.map(async (url) => (await fetch(`${url}/metrics`)).text()))).join("\n");
   let n = 0;
   for (const line of text.split("\n")) {
     if (line.startsWith("pyfleet_rpc_requests_total{") && line.includes(`method="pyfleet.pool.v1.PoolService/Execute"`) && !line.includes(`code="ok"`)) {
@@ -84,15 +85,17 @@ export async function e2eBenchmarks(o: BenchOptions): Promise<BenchResult[]> {
   const url = String(server.info.url);
 
   const figures: Record<string, Figure> = {};
-  const measure = async (key: string, base: string, kind: keyof typeof KINDS, connections: number, ours: boolean) => {
+  /** `ours`: pyfleet's own error counts are read from these servers' /metrics (each process's own, with --processes). */
+  const measure = async (key: string, base: string, kind: keyof typeof KINDS, connections: number, ours: boolean | string[]) => {
+    const metricsUrls = ours === true ? [base] : ours === false ? [] : ours;
     const shape = { url: `${base}${EXECUTE}`, ...KINDS[kind], connections };
     // One connection: a fixed count, as before. Fifty: warmed up, then a fixed count sized to ~`seconds`.
     let requests = connections === 1 ? seqRequests : await warmAndSize(shape, seconds);
     for (let attempt = 1; ; attempt++) {
-      const before = ours ? await rpcErrors(base) : 0;
+      const before = await rpcErrors(metricsUrls);
       const r = await h2load({ ...shape, requests });
-      if (ours) {
-        const failed = (await rpcErrors(base)) - before;
+      if (metricsUrls.length > 0) {
+        const failed = (await rpcErrors(metricsUrls)) - before;
         r.errors += failed;
         r.rps = r.ok > 0 ? r.rps * (Math.max(0, r.ok - failed) / r.ok) : 0;
       }
@@ -136,7 +139,21 @@ export async function e2eBenchmarks(o: BenchOptions): Promise<BenchResult[]> {
     firstChunk.push(await runLoad({ url, mode: "first-chunk", n: o.quick ? 30 : 100 }));
     o.log(`e2e round ${round_ + 1}/${rounds}: pyfleet h1 ${last("ours.json")} / proto h2c ${last("ours.proto")} / gRPC ${last("ours.grpc")} req/s; FastAPI ${last("fastapi.json")}; node:http ${last("node.json")}; node:http2 ${last("nodeh2.proto")} (compat ${last("nodeh2compat.proto")}); connect-node ${last("connect.json")} / ${last("connect.proto")}; seq p50 ${figures["ours.seq"]!.at(-1)!.p50_ms.toFixed(3)} vs FastAPI ${figures["fastapi.seq"]!.at(-1)!.p50_ms.toFixed(3)} ms; pipeline ${Math.round(pipeline.at(-1)!.ops!)} ops/s`);
   }
-  for (const peer of [fastapi, nodeRaw, nodeH2, nodeH2Compat, connectEcho]) await stopChild(peer.child);
+  for (const peer of [nodeRaw, nodeH2, nodeH2Compat, connectEcho]) await stopChild(peer.child);
+
+  // Phase 1b: `pyfleet serve --processes 2` over h2c beside FastAPI's 2 processes, the single-process server idle.
+  const two = await serveProcesses(2);
+  try {
+    for (let round_ = 0; round_ < rounds; round_++) {
+      await measure("ours2.proto", two.url, "proto", 50, two.addresses);
+      await measure("fastapi.json.p2", fastapi.url, "json", 50, false);
+      await measure("ours2.grpc", two.url, "grpc", 50, two.addresses);
+      o.log(`e2e --processes 2 round ${round_ + 1}/${rounds}: proto h2c ${last("ours2.proto")} / gRPC ${last("ours2.grpc")} req/s; FastAPI ${last("fastapi.json.p2")}`);
+    }
+  } finally {
+    await stopChild(two.child);
+    await stopChild(fastapi.child);
+  }
 
   // Phase 2: Ray Serve, alone beside pyfleet. If it does not start, phase 1's rows stand.
   let ray: Awaited<ReturnType<typeof startRay>> | undefined;
@@ -175,6 +192,10 @@ export async function e2eBenchmarks(o: BenchOptions): Promise<BenchResult[]> {
   const proto = rps("ours.proto");
   const grpc = rps("ours.grpc");
   const h2 = Math.min(proto, grpc);
+  const proto2 = rps("ours2.proto");
+  const grpc2 = rps("ours2.grpc");
+  const h2Two = Math.min(proto2, grpc2);
+  const fastTwo = rps("fastapi.json.p2");
   const nodeH2Rps = rps("nodeh2.proto");
   const nodeH2CompatRps = rps("nodeh2compat.proto");
   const h1Ray = rps("ours.json.ray");
@@ -185,7 +206,7 @@ export async function e2eBenchmarks(o: BenchOptions): Promise<BenchResult[]> {
   const first = median(firstChunk.map((f) => f.p50_ms!));
   const loaded = durations(...Object.keys(figures).filter((key) => !key.endsWith(".seq")));
   o.log(`e2e: the 50-connection runs lasted ${loaded}`);
-  const oursKeys = ["ours.json", "ours.proto", "ours.grpc", "ours.seq", "ours.json.ray"];
+  const oursKeys = ["ours.json", "ours.proto", "ours.grpc", "ours.seq", "ours.json.ray", "ours2.proto", "ours2.grpc"];
   const oursErrors = errors(...oursKeys);
   const per = `${rounds} alternating rounds, 50 connections, one request in flight on each, ~${seconds} s of load each (a fixed request count sized from a warm-up); medians`;
   const rayAlone = "Ray runs only in its own phase, after the other peers are measured and stopped: its idle cluster (raylet, GCS, proxy) keeps using CPU, which slowed every server measured beside it on this 2-core machine";
@@ -212,6 +233,14 @@ export async function e2eBenchmarks(o: BenchOptions): Promise<BenchResult[]> {
       notes: `done level (>= 1.0x): ${h2 / fast >= 1 ? "met" : "not met"}; Connect proto ${Math.round(proto)} req/s (rounds ${spread("ours.proto")}), gRPC ${Math.round(grpc)} req/s (rounds ${spread("ours.grpc")}); `
         + `against node:http2's raw echo over h2c (peer.node_raw_h2, ${Math.round(nodeH2Rps)} req/s, the ceiling of any Node HTTP/2 front; uvicorn serves no HTTP/2): Connect proto ${ofNodeH2(proto)}x, gRPC ${ofNodeH2(grpc)}x; `
         + `sequential p50: FastAPI ${p50("fastapi.seq").toFixed(3)} ms, node:http raw ${p50("node.seq").toFixed(3)} ms`,
+    },
+    {
+      id: "e2e.unary.h2.processes",
+      what: `e2e.unary.h2 with pyfleet serve --processes 2 (one Node process per core, as uvicorn runs 2 worker processes; the pool's 2 Python workers split 1+1), in a phase of its own beside FastAPI; ${per}`,
+      value: Math.round(h2Two), unit: "req/s", baseline: Math.round(fastTwo), ratio: round(h2Two / fastTwo, 2),
+      goal: "reference for e2e.unary.h2 (judged there, on one process)", met: true,
+      p50_ms: round(Math.max(p50("ours2.proto"), p50("ours2.grpc"))), p99_ms: round(Math.max(p99("ours2.proto"), p99("ours2.grpc"))), errors: errors("ours2.proto", "ours2.grpc"),
+      notes: `Connect proto ${Math.round(proto2)} req/s (rounds ${spread("ours2.proto")}), gRPC ${Math.round(grpc2)} req/s (rounds ${spread("ours2.grpc")}); FastAPI in the same phase ${Math.round(fastTwo)} req/s (rounds ${spread("fastapi.json.p2")}); at or above FastAPI (>= 1.0x): ${h2Two / fastTwo >= 1 ? "yes" : "no"}`,
     },
     {
       id: "e2e.latency",

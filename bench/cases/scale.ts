@@ -21,14 +21,18 @@ const BODY = new TextEncoder().encode(JSON.stringify({ tool: "echo", args: { tex
 type PoolClient = Client<typeof PoolService>;
 
 /** `pyfleet serve --processes N` with the default pool (2 workers, split among the processes); resolves once every process's pool is ready. */
-async function serve(processes: number) {
+export async function serveProcesses(processes: number) {
   const env = { PYFLEET_PORT: "0", PYFLEET_DATA_DIR: mkdtempSync(join(tmpdir(), "pyfleet-bench-")), PYFLEET_PYTHON: PYTHON, PYFLEET_LOG_LEVEL: "info" };
   // The compiled server, as users run it (see buildServer); the cluster forks the same entry point.
   const args = ["server/bin/pyfleet.js", "serve", "--processes", String(processes)];
-  const started = await startChild("node", args, env, (info) => Boolean(info.url) && (processes === 1 ? info.ready === true : info.processes === processes));
+  // Each process's own address (where a replica's peers reach it): its /metrics are its own.
+  const addresses: string[] = [];
+  const started = await startChild("node", args, env, (info) => Boolean(info.url) && (processes === 1 ? info.ready === true : info.processes === processes), (line) => {
+    if (typeof line.replica === "string" && line.component === "fleet" && typeof line.url === "string") addresses.push(line.url);
+  });
   const url = String(started.info.url);
   const clients = await clientPerProcess(url, processes);
-  return { ...started, url, clients };
+  return { ...started, url, clients, addresses };
 }
 
 /** Opens connections until one lands on each process with its pool ready; a client per replica id. */
@@ -54,7 +58,7 @@ export async function processBenchmarks(o: BenchOptions): Promise<BenchResult[]>
   let errors = 0;
   for (let r = 0; r < rounds; r++) {
     for (const n of [1, 2]) {
-      const server = await serve(n);
+      const server = await serveProcesses(n);
       try {
         const result = await h2load({ url: `${server.url}${EXECUTE}`, h1: true, body: BODY, headers: { "content-type": "application/json" }, connections: 50, seconds });
         rps[n]!.push(result.rps);
@@ -86,7 +90,7 @@ export async function processBenchmarks(o: BenchOptions): Promise<BenchResult[]>
 export async function forwardBenchmarks(o: BenchOptions): Promise<BenchResult[]> {
   const calls = o.quick ? 500 : 3_000;
   buildServer();
-  const server = await serve(2);
+  const server = await serveProcesses(2);
   try {
     const [[owner, onOwner], [, onOther]] = [...server.clients.entries()] as [[string, PoolClient], [string, PoolClient]];
     const sessionId = (await onOwner.createSession({})).session!.id;
