@@ -10,7 +10,7 @@ import sys
 import shutil
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -84,3 +84,19 @@ def server() -> Iterator[ServerProcess]:
     proc = ServerProcess({})
     yield proc
     proc.stop()
+
+
+@pytest.fixture
+def server_with_config(tmp_path: Path) -> Iterator[Callable[[str], ServerProcess]]:
+    """Starts a server on a pyfleet.yaml of the given text; stops it after the test."""
+    started: list[ServerProcess] = []
+
+    def start(config_text: str) -> ServerProcess:
+        config = tmp_path / "pyfleet.yaml"
+        config.write_text(config_text)
+        started.append(ServerProcess({"PYFLEET_CONFIG": str(config)}))
+        return started[-1]
+
+    yield start
+    for proc in started:
+        proc.stop()

@@ -178,61 +178,47 @@ def test_compute_handles_wait_and_terminate_sync_and_async(server) -> None:
     asyncio.run(main())
 
 
-def test_stats_sync_and_async(tmp_path) -> None:
-    from conftest import ServerProcess
+def test_stats_sync_and_async(server_with_config) -> None:
+    server = server_with_config("pools:\n  - name: stats\n    size: 2\n")
+    with Client(server.url) as client:
+        for n in range(3):
+            assert client.execute("add", {"a": n, "b": 1}, pool="stats") == n + 1
+        with pytest.raises(Unknown):
+            client.execute("fail", {"message": "counted"}, pool="stats")
+        session = client.session(pool="stats", id="counted")
+        stats = client.stats("stats")
+        assert (stats.pool, stats.calls_total, stats.errors_by_code, stats.sessions, stats.workers_desired) == (
+            "stats", 4, {"unknown": 1}, 1, 2)
+        assert (stats.workers_starting, stats.workers_remote, stats.queue_depth, stats.in_flight, stats.circuit_open) == (0, 0, 0, 0, False)
+        session.close()
 
-    config = tmp_path / "pyfleet.yaml"
-    config.write_text("pools:\n  - name: stats\n    size: 2\n")
-    server = ServerProcess({"PYFLEET_CONFIG": str(config)})
-    try:
-        with Client(server.url) as client:
-            for n in range(3):
-                assert client.execute("add", {"a": n, "b": 1}, pool="stats") == n + 1
-            with pytest.raises(Unknown):
-                client.execute("fail", {"message": "counted"}, pool="stats")
-            session = client.session(pool="stats", id="counted")
-            stats = client.stats("stats")
-            assert (stats.pool, stats.calls_total, stats.errors_by_code, stats.sessions, stats.workers_desired) == (
-                "stats", 4, {"unknown": 1}, 1, 2)
-            assert (stats.workers_starting, stats.workers_remote, stats.queue_depth, stats.in_flight, stats.circuit_open) == (0, 0, 0, 0, False)
-            session.close()
+    async def main() -> tuple[str, int, int]:
+        async with AsyncClient(server.url) as aclient:
+            stats = await aclient.stats("stats")
+            return stats.pool, stats.calls_total, stats.workers_desired
 
-        async def main() -> tuple[str, int, int]:
-            async with AsyncClient(server.url) as aclient:
-                stats = await aclient.stats("stats")
-                return stats.pool, stats.calls_total, stats.workers_desired
-
-        assert asyncio.run(main()) == ("stats", 4, 2)
-    finally:
-        server.stop()
+    assert asyncio.run(main()) == ("stats", 4, 2)
 
 
-def test_logs_sync_and_async(tmp_path) -> None:
-    from conftest import ServerProcess
+def test_logs_sync_and_async(server_with_config) -> None:
+    server = server_with_config("pools:\n  - name: chat\n    adapter: pyfleet_bridge.testing.chatty:ChattyAdapter\n    size: 1\n")
+    with Client(server.url) as client:
+        session = client.session(pool="chat", id="py")
+        assert client.execute("say_async", {"text": "py"}, pool="chat", session=session) == "py"
+        records = list(client.logs(session=session))
+        assert [(r.level, r.source, r.logger, r.message, r.tool, r.session_id, r.pool, r.dropped_before) for r in records] == [
+            ("info", "stdout", "stdout", "async: py", "say_async", "py", "chat", 0),
+            ("warning", "logging", "chatty", "async warn: py", "say_async", "py", "chat", 0),
+        ]
+        assert records[1].seq == records[0].seq + 1 and records[0].request_id != ""
+        assert [r.message for r in client.logs(pool="chat", level="warning", tail=1)] == ["async warn: py"]
+        with pytest.raises(ValueError, match="level must be one of"):
+            list(client.logs(level="loud"))
+        with pytest.raises(NotFound):
+            list(client.logs(pool="nope"))
 
-    config = tmp_path / "pyfleet.yaml"
-    config.write_text("pools:\n  - name: chat\n    adapter: pyfleet_bridge.testing.chatty:ChattyAdapter\n    size: 1\n")
-    server = ServerProcess({"PYFLEET_CONFIG": str(config)})
-    try:
-        with Client(server.url) as client:
-            session = client.session(pool="chat", id="py")
-            assert client.execute("say_async", {"text": "py"}, pool="chat", session=session) == "py"
-            records = list(client.logs(session=session))
-            assert [(r.level, r.source, r.logger, r.message, r.tool, r.session_id, r.pool, r.dropped_before) for r in records] == [
-                ("info", "stdout", "stdout", "async: py", "say_async", "py", "chat", 0),
-                ("warning", "logging", "chatty", "async warn: py", "say_async", "py", "chat", 0),
-            ]
-            assert records[1].seq == records[0].seq + 1 and records[0].request_id != ""
-            assert [r.message for r in client.logs(pool="chat", level="warning", tail=1)] == ["async warn: py"]
-            with pytest.raises(ValueError, match="level must be one of"):
-                list(client.logs(level="loud"))
-            with pytest.raises(NotFound):
-                list(client.logs(pool="nope"))
+    async def main() -> list[str]:
+        async with AsyncClient(server.url) as aclient:
+            return [r.message async for r in aclient.logs(session="py", level="warning")]
 
-        async def main() -> list[str]:
-            async with AsyncClient(server.url) as aclient:
-                return [r.message async for r in aclient.logs(session="py", level="warning")]
-
-        assert asyncio.run(main()) == ["async warn: py"]
-    finally:
-        server.stop()
+    assert asyncio.run(main()) == ["async warn: py"]
