@@ -74,6 +74,16 @@ interface Proc {
 /** Pods in this namespace have a container log (kwok serves cluster.podLog): `cluster.namespace(POD_LOG_NAMESPACE, { exact: true })`. */
 export const POD_LOG_NAMESPACE = "pod-logs";
 
+/** The fields of an audit.k8s.io/v1 Event read here. */
+interface AuditEvent {
+  verb?: string;
+  user?: { username?: string };
+  userAgent?: string;
+  objectRef?: { resource?: string; namespace?: string; name?: string };
+  responseStatus?: { code?: number };
+  requestReceivedTimestamp?: string;
+}
+
 export interface TestCluster {
   dir: string;
   /** A kubeconfig with a system:masters token user, context "test". */
@@ -94,6 +104,8 @@ export interface TestCluster {
   /** Stops the API server (etcd keeps the data); start it again on the same port. */
   stopApiServer(): Promise<void>;
   startApiServer(): Promise<void>;
+  /** Who deleted a namespace's object (from the API server's audit log): "user (user agent) at time: HTTP code", oldest first. */
+  deletions(resource: string, namespace: string, name: string): string[];
   stop(): Promise<void>;
 }
 
@@ -147,8 +159,15 @@ export async function startCluster(): Promise<TestCluster> {
     ]);
     await until("etcd healthy", 30_000, async () => (await fetch(`http://127.0.0.1:${etcdPort}/health`).then((r) => r.ok, () => false)), etcd);
 
+    // Every delete is audited, so a test can say who removed an object it waited for.
+    const auditLog = join(dir, "audit.log");
+    writeFileSync(join(dir, "audit-policy.yaml"), [
+      "apiVersion: audit.k8s.io/v1", "kind: Policy", "omitStages: [RequestReceived]", "rules:",
+      "- level: Metadata", "  verbs: [delete, deletecollection]", "- level: None", "",
+    ].join("\n"));
     const startApiServer = async () => {
       const api = run("apiserver", "kube-apiserver", [
+        `--audit-policy-file=${join(dir, "audit-policy.yaml")}`, `--audit-log-path=${auditLog}`,
         `--etcd-servers=http://127.0.0.1:${etcdPort}`, "--bind-address=127.0.0.1", "--advertise-address=127.0.0.1",
         `--secure-port=${apiPort}`, `--cert-dir=${join(dir, "certs")}`,
         "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
@@ -229,6 +248,18 @@ export async function startCluster(): Promise<TestCluster> {
           const n = await core.readNode({ name }).catch(() => undefined);
           return n?.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false;
         });
+      },
+      deletions(resource, namespace, name) {
+        if (!existsSync(auditLog)) return [];
+        const out: string[] = [];
+        for (const line of readFileSync(auditLog, "utf8").split("\n")) {
+          if (!line) continue;
+          const e = JSON.parse(line) as AuditEvent;
+          const ref = e.objectRef;
+          if (ref?.resource !== resource || ref.namespace !== namespace || (ref.name !== undefined && ref.name !== name)) continue;
+          out.push(`${e.user?.username} (${e.userAgent}) at ${e.requestReceivedTimestamp}: ${e.verb} ${e.responseStatus?.code}`);
+        }
+        return out;
       },
       stopApiServer: () => stopProc("apiserver"),
       startApiServer,

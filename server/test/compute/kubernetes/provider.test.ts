@@ -44,12 +44,17 @@ const spec = (fields: Parameters<typeof create<typeof MachineSpecSchema>>[1] = {
 
 /** The first machine state of `id` that passes `pred`: the current one, or one the watch reports. */
 async function machineWhere(p: KubernetesProvider, id: string, pred: (m: Machine) => boolean, ms = 60_000): Promise<Machine> {
+  const started = Date.now();
+  // What the watch reported for `id` meanwhile, for the error: which wait failed, and what it saw.
+  const seen: string[] = [];
   return new Promise<Machine>((resolve, reject) => {
     const timer = setTimeout(() => {
       off();
-      void p.get(id).then((m) => reject(new Error(`machine ${id} never matched; last: ${MachineStatus[m.status]} "${m.message}"`)), reject);
+      void p.get(id).then((m) => reject(new Error(`machine ${id} never matched ${pred.toString()} in ${ms} ms; now: ${MachineStatus[m.status]} "${m.message}"; `
+        + `reported meanwhile: ${seen.join(", ") || "nothing"}; its pod's deletions: ${cluster.deletions("pods", ns, id).join(", ") || "none"}`)), reject);
     }, ms);
     const off = p.onMachine((m) => {
+      if (m.id === id) seen.push(`${MachineStatus[m.status]} "${m.message}" at ${Date.now() - started} ms`);
       if (m.id === id && pred(m)) {
         clearTimeout(timer);
         off();
