@@ -2,10 +2,11 @@
 // kube-controller-manager, with kwok's fake nodes (see cluster.ts).
 import { Writable } from "node:stream";
 import { create } from "@bufbuild/protobuf";
-import { AppsV1Api, BatchV1Api, type V1Deployment, Watch } from "@kubernetes/client-node";
+import { AppsV1Api, BatchV1Api, KubeConfig, type V1Deployment, type V1Pod, Watch } from "@kubernetes/client-node";
 import { JobSpecSchema, JobStatus, type Machine, MachineSpecSchema, MachineStatus } from "@pyfleet/sdk/gen/pyfleet/provider/v1/types_pb";
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import { providerConfigSchema } from "../../../src/compute/index.js";
+import { type ListResult, WatchCache } from "../../../src/compute/providers/kubernetes/watch.js";
 import { KubernetesProvider, PyfleetError } from "../../../src/index.js";
 import { createLogger } from "../../../src/log/index.js";
 import { k8sBinDir, POD_LOG_NAMESPACE, startCluster, type TestCluster } from "./cluster.js";
@@ -106,14 +107,44 @@ describe.skipIf(!bins)("KubernetesProvider on a real API server", { timeout: 180
     const p = provider();
     const m = await p.spawn(spec(), "req-deleted");
     await machineWhere(p, m.id, (x) => x.status === MachineStatus.RUNNING);
-    // Deleted at once, as `kubectl delete --grace-period=0 --force` does: a graceful delete waits for the
-    // node's kubelet (kwok here) to confirm it, which once took over the test's 60 s (fresh-clone run 13).
+    // Deleted at once, as `kubectl delete --grace-period=0 --force` does.
     await cluster.core.deleteNamespacedPod({ namespace: ns, name: m.id, gracePeriodSeconds: 0 });
     const gone = await machineWhere(p, m.id, (x) => x.status === MachineStatus.TERMINATED);
     expect(gone.message).toBe("the pod was deleted outside pyfleet");
     expect((await p.get(m.id)).status).toBe(MachineStatus.TERMINATED);
     expect((await p.list({ labels: { "pyfleet.request-id": "req-deleted" } }))).toEqual([]);
     expect((await p.list({ labels: { "pyfleet.request-id": "req-deleted" }, includeTerminated: true })).map((x) => x.id)).toEqual([m.id]);
+  });
+
+  it("keeps a pod written while its first list was on the way, and reports its deletion when it comes", async () => {
+    // A list taken before the pod exists, answered only once the pod is written and put: as a
+    // provider's first list can be, when a spawn comes right after the provider starts.
+    const labelSelector = "pyfleet.test=watch-race";
+    const before = await cluster.core.listNamespacedPod({ namespace: ns, labelSelector });
+    let answer!: (list: ListResult<V1Pod>) => void;
+    const kc = new KubeConfig();
+    kc.loadFromFile(cluster.kubeconfig);
+    const cache = new WatchCache<V1Pod>({
+      kc, path: `/api/v1/namespaces/${ns}/pods`, labelSelector, logger: createLogger("silent"), minBackoffMs: 50, maxBackoffMs: 500,
+      list: () => new Promise((resolve) => (answer = resolve)),
+    });
+    onTestFinished(() => cache.close());
+    const changes: string[] = [];
+    cache.onChange((type, pod) => changes.push(`${type} ${pod.metadata?.name}`));
+    const synced = cache.start();
+    const pod = await cluster.core.createNamespacedPod({ namespace: ns, body: { metadata: { name: "watch-race", labels: { "pyfleet.test": "watch-race" } }, spec: { containers: [{ name: "c", image: "x" }] } } });
+    cache.put(pod);
+    answer({ items: before.items, resourceVersion: before.metadata!.resourceVersion! });
+    await synced;
+    expect(cache.get("watch-race")?.metadata?.uid).toBe(pod.metadata!.uid);
+    const deleted = new Promise<void>((resolve) => cache.onChange((type, p) => type === "DELETED" && p.metadata?.name === "watch-race" && resolve()));
+    await cluster.core.deleteNamespacedPod({ namespace: ns, name: "watch-race", gracePeriodSeconds: 0 });
+    await deleted;
+    expect(cache.get("watch-race")).toBeUndefined();
+    // Put, then what the watch from the list's snapshot brings (its ADDED, the scheduler's and kwok's updates), then the deletion.
+    expect(changes[0]).toBe("ADDED watch-race");
+    expect(changes.filter((c) => c.startsWith("DELETED"))).toEqual(["DELETED watch-race"]);
+    expect(changes.at(-1)).toBe("DELETED watch-race");
   });
 
   it("makes no second pod when a spawn is retried, even concurrently", async () => {

@@ -9,6 +9,18 @@ export interface KubeObject {
 
 export type WatchEventType = "ADDED" | "MODIFIED" | "DELETED";
 
+/**
+ * Whether `a` is a later version than `b`. Resource versions are etcd
+ * revisions, which grow; Kubernetes calls them opaque, so one that is not a
+ * number counts as newer whenever it differs.
+ */
+function newer(a: KubeObject, b: KubeObject): boolean {
+  const x = a.metadata?.resourceVersion ?? "";
+  const y = b.metadata?.resourceVersion ?? "";
+  if (!/^\d+$/.test(x) || !/^\d+$/.test(y)) return x !== y;
+  return Number(x) > Number(y);
+}
+
 export interface ListResult<T> {
   items: T[];
   resourceVersion: string;
@@ -84,7 +96,7 @@ export class WatchCache<T extends KubeObject> {
     const name = obj.metadata?.name;
     if (!name) return;
     const known = this.objects.get(name);
-    if (known && Number(known.metadata?.resourceVersion) >= Number(obj.metadata?.resourceVersion)) return;
+    if (known && !newer(obj, known)) return;
     this.apply(known ? "MODIFIED" : "ADDED", obj);
   }
 
@@ -119,9 +131,15 @@ export class WatchCache<T extends KubeObject> {
       seen.add(name);
       const known = this.objects.get(name);
       if (!known) this.apply("ADDED", obj);
-      else if (known.metadata?.resourceVersion !== obj.metadata?.resourceVersion) this.apply("MODIFIED", obj);
+      else if (newer(obj, known)) this.apply("MODIFIED", obj);
     }
-    for (const [name, obj] of this.objects) if (!seen.has(name)) this.apply("DELETED", obj);
+    // An object missing from the list was deleted, unless it was written after the list's
+    // snapshot (put by the provider while the list was on its way): the watch from that
+    // snapshot brings it. Taking it for deleted marked a pod spawned before the first list
+    // answered as "deleted outside pyfleet" for good (fresh-clone runs 13 and 20).
+    for (const [name, obj] of this.objects) {
+      if (!seen.has(name) && !newer(obj, { metadata: { resourceVersion: result.resourceVersion } })) this.apply("DELETED", obj);
+    }
     this.resourceVersion = result.resourceVersion;
     this.isSynced = true;
     this.markSynced();
