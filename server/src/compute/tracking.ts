@@ -68,6 +68,13 @@ export class Tracker {
     if (machine.costPerHour > 0) record.costPerHour = machine.costPerHour;
     record.endpoints = machine.endpoints;
     let status = machineStatus(machine);
+    if (record.status === ComputeStatus.TERMINATING && status !== ComputeStatus.TERMINATED && status !== ComputeStatus.FAILED) {
+      // Being terminated (here or by another replica, whose provider call may not have reached
+      // the machine yet): only the machine's end moves it on. A poll that saw the machine still
+      // running made it READY again (fresh-clone run 22: a watcher saw TERMINATING, READY, TERMINATED).
+      await this.save(record, ComputeStatus.TERMINATING, record.statusMessage, onlyFromCurrent);
+      return;
+    }
     if (status === ComputeStatus.RUNNING && (await this.isReady(record))) status = ComputeStatus.READY;
     const message = status === ComputeStatus.READY || status === ComputeStatus.RUNNING ? "" : machine.message || record.statusMessage;
     await this.save(record, status, message, onlyFromCurrent);

@@ -20,6 +20,7 @@ const errText = (e: unknown) => (e instanceof Error ? e.message : e);
 export class Upkeep {
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly unsubscribe: (() => void)[] = [];
+  private remoteChanges: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly ctx: ComputeContext,
@@ -33,7 +34,13 @@ export class Upkeep {
    */
   async start(): Promise<void> {
     const { options, store } = this.ctx;
-    this.unsubscribe.push(store.onRemoteChange((change) => void this.remoteChange(change)));
+    // One at a time, in the order heard: each reads its compute first, and reads that finish out of
+    // order told watchers READY after TERMINATING (fresh-clone run 22).
+    this.unsubscribe.push(store.onRemoteChange((change) => {
+      this.remoteChanges = this.remoteChanges.then(() => this.remoteChange(change)).catch((e: unknown) => {
+        this.ctx.logger.warn({ compute: change.computeId, err: errText(e) }, "could not tell watchers of a change another replica made");
+      });
+    }));
     const firstTerm = new Promise<void>((resolve) => {
       this.unsubscribe.push(store.onLeadership((leading) => void this.lead(leading).finally(resolve)));
     });
@@ -67,8 +74,10 @@ export class Upkeep {
       return;
     }
     if (!record) return;
-    // The row may have moved on already; the event carries the status it announced.
-    ctx.events.emit("change", { compute: { ...record, status: change.status }, previous: change.previous } satisfies ComputeChange);
+    // The row may have moved on already; the event carries the status it announced. A replayed
+    // one announces nothing: it is told as the row is now, newer than anything told before it.
+    const status = change.replayed ? record.status : change.status;
+    ctx.events.emit("change", { compute: { ...record, status }, previous: change.previous } satisfies ComputeChange);
     if (!FINAL_STATUSES.has(record.status)) this.tracker.track(record.id);
   }
 

@@ -34,5 +34,5 @@ export async function openOrchestrator(options: Partial<OrchestratorOptionsForTe
     ...options,
   });
   onTestFinished(() => o.close());
-  return { o, mock, dir };
+  return { o, mock, dir, store };
 }

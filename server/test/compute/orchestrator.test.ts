@@ -138,6 +138,18 @@ describe("lifecycle", () => {
     expect((await o.list("", { statuses: [ComputeStatus.TERMINATED] })).map((x) => x.id)).toContain(c.id);
   });
 
+  it("a poll leaves a compute TERMINATING while its machine still runs (another replica's terminate in flight)", async () => {
+    const { o, store } = await openOrchestrator();
+    const c = await o.spawn("", spec());
+    // As another replica writes it before its provider call: the machine is still running.
+    const terminating = { ...(await store.getCompute(c.id))!, status: ComputeStatus.TERMINATING, statusMessage: "terminated by the client", updatedAt: Date.now() - 5_000 };
+    await store.updateCompute(terminating, ComputeStatus.READY);
+    const polled = await o.get("", c.id);
+    expect([polled.status, polled.statusMessage]).toEqual([ComputeStatus.TERMINATING, "terminated by the client"]);
+    expect((await store.getCompute(c.id))?.status).toBe(ComputeStatus.TERMINATING);
+    expect((await o.terminate("", c.id)).status).toBe(ComputeStatus.TERMINATED);
+  });
+
   it("terminates a compute idle past its TTL", async () => {
     const { o, mock } = await openOrchestrator();
     const terminated = nextChange(o, ComputeStatus.TERMINATED);

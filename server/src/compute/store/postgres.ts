@@ -378,7 +378,7 @@ export class PostgresStore implements ComputeStore {
     const rows = (await this.query<ComputeRow>("SELECT * FROM computes WHERE updated_at >= $1 ORDER BY updated_at, id", [since])).rows;
     if (rows.length > 0) this.logger.info({ computes: rows.length }, "listening to other replicas again: replaying the computes changed meanwhile");
     for (const row of rows) {
-      for (const l of this.remoteListeners) l({ computeId: row.id, previous: 0, status: row.status });
+      for (const l of this.remoteListeners) l({ computeId: row.id, previous: 0, status: row.status, replayed: true });
     }
   }
 

@@ -6,6 +6,11 @@ export interface RemoteChange {
   computeId: string;
   previous: ComputeStatus;
   status: ComputeStatus;
+  /**
+   * Replayed after the replica's listening connection was lost: `status` is
+   * the row as a query read it, which may be older than a change heard since.
+   */
+  replayed?: boolean;
 }
 
 /** A replica as the fleet knows it: where peers reach it, and when it last said it was alive. */
