@@ -96,7 +96,7 @@ export function connectionSignal(socket: Connection, shutdown: AbortSignal | und
 /** An express call's cancellation: a signal (perhaps shared), and `handle.cancel` for this call alone. */
 export interface ExpressSignal {
   readonly signal: AbortSignal;
-  readonly handle: { cancel?: (() => void) | undefined };
+  readonly handle?: { cancel?: (() => void) | undefined };
   finish(): void;
 }
 
@@ -109,13 +109,11 @@ export interface ExpressSignal {
  * signal of its own, as callSignal makes.
  */
 export function expressSignal(req: NodeRequest, res: NodeResponse, shutdown: AbortSignal | undefined): ExpressSignal {
-  const handle: ExpressSignal["handle"] = {};
-  if (req.httpVersionMajor === 1 && req.socket) return { signal: connectionSignal(req.socket, shutdown).signal, handle, finish: NOTHING_TO_DETACH };
+  // HTTP/1.1: the connection's own object, made once; no handle (nothing to set per call in the pool).
+  if (req.httpVersionMajor === 1 && req.socket) return connectionSignal(req.socket, shutdown);
   const session = req instanceof StreamRequest ? req.stream.session : undefined;
-  if (session === undefined) {
-    const own = callSignal(res, undefined, shutdown);
-    return { signal: own.signal, handle, finish: own.finish };
-  }
+  if (session === undefined) return callSignal(res, undefined, shutdown);
+  const handle: NonNullable<ExpressSignal["handle"]> = {};
   const onClose = () => handle.cancel?.();
   res.once("close", onClose);
   return { signal: connectionSignal(session, shutdown).signal, handle, finish: () => res.off("close", onClose) };

@@ -32,8 +32,11 @@ export interface ExpressCall {
    * alone (an HTTP/2 stream reset) is told through `handle`.
    */
   readonly signal: AbortSignal;
-  /** Whoever runs the call sets `cancel`; the front calls it when the client cancels this call alone. */
-  readonly handle: { cancel?: (() => void) | undefined };
+  /**
+   * Whoever runs the call sets `cancel`; the front calls it when the client
+   * cancels this call alone. Absent where only the connection can end a call (HTTP/1.1).
+   */
+  readonly handle: { cancel?: (() => void) | undefined } | undefined;
 }
 
 export interface ExpressAnswer {

@@ -18,6 +18,11 @@ import { DECLINED, readStruct, valueSize, WireReader, writeValue } from "./struc
  */
 
 const NO_BINARY_ARGS: { [key: string]: Uint8Array } = Object.freeze({}) as { [key: string]: Uint8Array };
+
+/** An ExecuteRequest's fields at their defaults, for the readers to fill in. */
+function emptyRequest(): ExecuteFields {
+  return { pool: "", tool: "", args: undefined, argsJson: "", binaryArgs: NO_BINARY_ARGS, sessionId: "", idempotent: false, timeout: undefined, resultAsJson: false };
+}
 const utf8 = new TextDecoder();
 // A key protobuf-es would store on a plain object's prototype instead; such input goes the general way.
 const PROTO_KEY = Buffer.from('"__proto__"');
@@ -54,7 +59,7 @@ export function executeFromJson(body: Uint8Array): ExecuteFields | undefined {
     return undefined;
   }
   if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed) || !plainJson(text, MAX_DEPTH)) return undefined;
-  const req: ExecuteFields = { pool: "", tool: "", args: undefined, argsJson: "", binaryArgs: NO_BINARY_ARGS, sessionId: "", idempotent: false, timeout: undefined, resultAsJson: false };
+  const req = emptyRequest();
   let seen = 0;
   for (const key in parsed) {
     const field = FIELDS.get(key);
@@ -162,7 +167,7 @@ const REQUEST_RESULT_AS_JSON = 0x48;
 
 /** An ExecuteRequest of the fields above, each at most once, in canonical encoding; throws DECLINED for anything else. */
 export function readExecuteRequest(buf: Buffer): ExecuteFields {
-  const req: ExecuteFields = { pool: "", tool: "", args: undefined, argsJson: "", binaryArgs: NO_BINARY_ARGS, sessionId: "", idempotent: false, timeout: undefined, resultAsJson: false };
+  const req = emptyRequest();
   const r = new WireReader(buf);
   let seen = 0;
   while (r.pos < r.end) {
