@@ -28,6 +28,8 @@ export interface H2loadOptions {
   body: Uint8Array;
   headers: Record<string, string>;
   connections: number;
+  /** Streams in flight per connection (h2load -m; default 1). */
+  streams?: number;
   /** Measure for this long (after a 1 s warm-up; h2load cuts the streams in flight when it ends)... */
   seconds?: number;
   /** ...or send exactly this many requests (every one of them finishes). */
@@ -55,7 +57,7 @@ export async function h2load(o: H2loadOptions): Promise<H2loadResult> {
       ...(o.h1 ? ["--h1"] : []),
       "-t", "1",
       "-c", String(o.connections),
-      "-m", "1",
+      "-m", String(o.streams ?? 1),
       // A fixed count has no end of its own: a server that stops answering fails its requests after 30 s idle instead of hanging the run.
       ...(o.seconds !== undefined ? ["-D", String(o.seconds), "--warm-up-time", "1"] : ["-n", String(o.requests ?? 1000), "-N", "30"]),
       "-d", bodyFile,
