@@ -110,7 +110,8 @@ export class StreamResponse implements NodeResponse {
     this.chunks = [];
     const head = this.head;
     head[":status"] = this.status;
-    if (head["x-request-id"] !== undefined) (head as { [sensitiveHeaders]?: string[] })[sensitiveHeaders] = NEVER_INDEXED;
+    // Names absent from the head are ignored by Node, so the list goes on every answer.
+    (head as { [sensitiveHeaders]?: string[] })[sensitiveHeaders] = NEVER_INDEXED;
     const trailers = this.trailers;
     try {
       if (trailers !== undefined) stream.respond(head, { waitForTrailers: true });
